@@ -1,17 +1,321 @@
-"""The ``callqa`` command line (placeholder until the commands land)."""
+"""The ``callqa`` command line: thin over the flows, the pipeline and the store.
+
+Every command takes ``--db`` (default ``./callqa.duckdb`` or ``$CALLQA_DB``). Errors a person can fix
+are printed as one line and exit with status 1; bad recordings in a batch exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
-app = typer.Typer(help="callqa: offline quality inspection of recorded calls.", no_args_is_help=True)
+from callqa.errors import CallQAError
+
+# Offline by construction: no library may reach a model hub, Prefect stays quiet and local.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+app = typer.Typer(
+    help="callqa: offline quality inspection of recorded customer-service calls.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+agents_app = typer.Typer(help="Agents: enrol voiceprints used to tell the agent from the customer.",
+                         no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB)."),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="CALLQA_CONFIG", help="Settings TOML (default ./callqa.toml if present)."),
+]
+DEFAULT_DB = Path("callqa.duckdb")
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str | None,
+              config: Path | None, workers: int | None, show_progress: bool) -> int:
+    """Run the nightly flow with a progress bar and print the report; returns the exit status."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from callqa.report import print_run_report
+    from flows import nightly
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]}"),
+        MofNCompleteColumn(),
+        TextColumn("audio min"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_progress,
+        transient=False,
+    )
+    with bar:
+        job = bar.add_task("transcribing", total=None, files="")
+
+        def on_progress(p: nightly.Progress) -> None:
+            bar.update(
+                job,
+                total=round(p.total_seconds / 60, 1) or None,
+                completed=round(p.seconds_done / 60, 1),
+                files=f"{p.files_done}/{p.total_files} files",
+            )
+
+        nightly.PROGRESS.listener = on_progress
+        summary = nightly.nightly_inspection(
+            sources=sources,
+            db=str(db),
+            manifest=str(manifest) if manifest else None,
+            language=language,
+            config=str(config) if config else None,
+            workers=workers,
+        )
+    from scorecards.store import Store
+
+    names = {c.call_id: c.file_name for c in Store(db).list_calls()}
+    print_run_report(console, summary, names)
+    if summary.failed:
+        err.print(f"[red]{len(summary.failed)} file(s) failed[/red]: "
+                  + ", ".join(Path(f.path).name for f in summary.failed), highlight=False)
+        return 2
+    return 0
 
 
 @app.command()
-def version() -> None:
-    """Print the version."""
-    from callqa import __version__
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Recordings and/or directories (searched recursively).")],
+    db: DbOption = DEFAULT_DB,
+    manifest: Annotated[Path | None, typer.Option(help="CSV of per-call metadata (a 'file' column).")] = None,
+    language: Annotated[str | None, typer.Option(help="zh, en or auto (overrides the settings).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Calls processed in parallel (default 2).")] = None,
+    config: ConfigOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run the nightly job now: transcribe, label roles and store every recording under PATHS.
 
-    typer.echo(__version__)
+    Calls already transcribed with the same model and options are skipped. Bad files are recorded as
+    failed with their reason; the rest of the batch completes and the command exits with status 2.
+    """
+    if language and language not in {"zh", "en", "auto"}:
+        raise _fail(f"--language '{language}': use zh, en or auto")
+    try:
+        code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress)
+    except (CallQAError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    db: DbOption = DEFAULT_DB,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run the whole flow on the sample calls in data/ into a fresh database, then show a transcript.
+
+    The database is replaced only if it holds nothing but an earlier demo; anything else is refused.
+    """
+    from scorecards.store import Store
+
+    if not DATA_DIR.is_dir():
+        raise _fail(f"{DATA_DIR}: the sample recordings are missing; run from a checkout of callqa")
+    store = Store(db)
+    if db.exists():
+        try:
+            foreign = [r for r in store.runs(limit=10_000)
+                       if any(Path(s).resolve() != DATA_DIR for s in json.loads(r["sources"]))]
+        except CallQAError as exc:
+            raise _fail(f"{db}: cannot read it ({exc}); pass --db with another path") from None
+        if foreign:
+            raise _fail(f"{db} holds calls from other runs; the demo will not overwrite it. "
+                        "Pass --db demo.duckdb (or any new path).")
+        db.unlink()
+        Path(f"{db}.wal").unlink(missing_ok=True)
+    console.print(f"[bold]callqa demo[/bold]: {DATA_DIR} → {db}", highlight=False)
+    try:
+        code = _run_flow([str(DATA_DIR)], db, None, None, None, None, progress)
+        _print_demo_transcript(store)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"\nNext: `callqa calls --db {db}`, `callqa transcript CALL_ID --db {db}`", highlight=False)
+    raise typer.Exit(code)
+
+
+def _print_demo_transcript(store: object) -> None:
+    from callqa.report import print_transcript
+    from scorecards.store import Store
+
+    assert isinstance(store, Store)
+    calls = [c for c in store.list_calls(status="transcribed")]
+    if not calls:
+        return
+    longest = max(calls, key=lambda c: c.duration or 0.0)
+    stored = store.load_transcript(longest.call_id)
+    console.rule("The longest call, with roles")
+    print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
+                     metadata=stored.metadata)
+
+
+@app.command()
+def calls(
+    db: DbOption = DEFAULT_DB,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per call, one per line.")] = False,
+    status: Annotated[str | None, typer.Option(help="Only calls with this status (transcribed, failed).")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's calls.")] = None,
+) -> None:
+    """List stored calls. Works while a run is writing: shows the calls stored so far."""
+    from callqa.report import calls_table
+    from scorecards.store import Store
+
+    try:
+        rows = Store(db).list_calls(status=status, agent=agent)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        for r in rows:
+            sys.stdout.write(json.dumps({
+                "call_id": r.call_id, "file": r.file_name, "path": r.source_path, "agent": r.agent,
+                "team": r.team, "queue": r.queue, "started_at": r.started_at.isoformat() if r.started_at else None,
+                "status": r.status, "duration": r.duration, "language": r.language, "channels": r.channels,
+                "failure_reason": r.failure_reason, "roles_uncertain": r.roles_uncertain,
+            }, ensure_ascii=False) + "\n")
+        return
+    console.print(calls_table(rows))
+    console.print(f"{len(rows)} call(s)", style="dim")
+
+
+@app.command()
+def transcript(
+    call_id: Annotated[str, typer.Argument(help="Call id (or a unique prefix of ≥ 6 characters), external id or file name.")],
+    db: DbOption = DEFAULT_DB,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable: utterances with role, times, text, confidence.")] = False,
+) -> None:
+    """Show a call's transcript with agent/customer roles."""
+    from callqa.report import print_transcript
+    from callqa.transcript_io import transcript_to_dict
+    from scorecards.store import Store
+
+    try:
+        stored = Store(db).load_transcript(call_id)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        data = transcript_to_dict(stored.transcript, call_id=stored.call.call_id, metadata=stored.metadata)
+        data["file"] = stored.call.file_name
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
+                     metadata=stored.metadata)
+
+
+@app.command()
+def runs(db: DbOption = DEFAULT_DB, limit: Annotated[int, typer.Option(help="How many runs.")] = 20) -> None:
+    """Nightly run history: counts, audio hours, wall time, real-time factor."""
+    from rich.table import Table
+
+    from scorecards.store import Store
+
+    try:
+        rows = Store(db).runs(limit)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    table = Table()
+    for col in ("run", "started (UTC)", "status", "done", "skipped", "failed", "audio h", "wall s", "RTF"):
+        table.add_column(col)
+    for r in rows:
+        audio, wall = r["audio_seconds"] or 0.0, r["wall_seconds"] or 0.0
+        table.add_row(r["run_id"], f"{r['started_at']:%Y-%m-%d %H:%M}", r["status"], str(r["done"]),
+                      str(r["skipped"]), str(r["failed"]), f"{audio / 3600:.3f}", f"{wall:.1f}",
+                      f"{wall / audio:.3f}" if audio else "")
+    console.print(table)
+
+
+@app.command("check-db")
+def check_db(db: DbOption = DEFAULT_DB) -> None:
+    """Check the database's integrity (DuckDB's own checks plus callqa's cross-table invariants)."""
+    from scorecards.store import Store
+
+    try:
+        problems = Store(db).integrity_problems()
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    if problems:
+        for p in problems:
+            err.print(f"[red]✗[/red] {p}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"{db}: consistent", highlight=False)
+
+
+@app.command()
+def schedule(
+    cron: Annotated[str, typer.Option(help='When to run, as cron, e.g. "0 2 * * *" for 02:00 every night.')],
+    source: Annotated[list[Path], typer.Option(help="Directory of recordings (repeatable).")],
+    db: DbOption = DEFAULT_DB,
+    manifest: Annotated[Path | None, typer.Option(help="CSV of per-call metadata.")] = None,
+    config: ConfigOption = None,
+    api_url: Annotated[str | None, typer.Option(envvar="PREFECT_API_URL",
+                                                help="A Prefect server; default: start a local one.")] = None,
+) -> None:
+    """Serve the nightly flow on a schedule (runs until stopped with Ctrl-C).
+
+    Schedules need a Prefect server: unless PREFECT_API_URL is set, a local one is started on
+    127.0.0.1 (no internet needed) and stopped on exit.
+    """
+    from flows.schedule import serve_nightly
+
+    try:
+        serve_nightly(cron=cron, sources=[str(s.resolve()) for s in source], db=str(db.resolve()),
+                      manifest=str(manifest.resolve()) if manifest else None,
+                      config=str(config.resolve()) if config else None, api_url=api_url, console=err)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+
+
+@agents_app.command("enroll")
+def agents_enroll(
+    agent_id: Annotated[str, typer.Argument(help="The agent's id, as in the call metadata.")],
+    files: Annotated[list[Path], typer.Argument(help="Recordings of the agent alone (10 s or more in all).")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Enrol an agent's voiceprint so mono calls can tell the agent's voice from the customer's."""
+    from callqa.enroll import enroll_agent
+
+    try:
+        seconds = enroll_agent(agent_id, files, db)
+    except CallQAError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"enrolled {agent_id}: {len(files)} file(s), {seconds:.1f} s of speech", highlight=False)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

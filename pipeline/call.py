@@ -1,0 +1,99 @@
+"""Per-call glue between the stages: what the flow needs to know about a file before and after.
+
+Plain Python: the flow in ``flows/`` wires these with the store; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from callqa.config import Settings
+from callqa.types import (
+    AudioInfo,
+    CallMetadata,
+    ModelInfo,
+    RoleDecision,
+    SourceFile,
+    Transcript,
+    Utterance,
+)
+from pipeline.ingest import Manifest, fingerprint, resolve_metadata
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal settings give equal text and equal hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCall:
+    """A recording identified and described, before any audio is decoded."""
+
+    source: SourceFile
+    metadata: CallMetadata
+    language: str
+    options: str  # canonical JSON of everything that shapes the transcript
+    options_hash: str
+
+
+def result_options(settings: Settings, language: str) -> dict[str, Any]:
+    """The settings that change a transcript (not where files live nor how many workers run)."""
+    t = settings.transcription
+    return {
+        "language": language,
+        "beam_size": t.beam_size,
+        "compute_type": t.compute_type,
+        "company_names": list(t.company_names),
+        "vad": asdict(t.vad),
+        "roles": asdict(settings.roles),
+    }
+
+
+def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> PreparedCall:
+    """Fingerprint a file and resolve its metadata and language.
+
+    Raises:
+        OSError: the file cannot be read.
+        callqa.errors.MetadataError: its sidecar or manifest row is malformed.
+    """
+    source = fingerprint(path)
+    metadata = resolve_metadata(path, manifest, settings.ingest.filename_pattern)
+    language = settings.language_for(metadata.queue, metadata.language)
+    options = canonical_json(result_options(settings, language))
+    return PreparedCall(source, metadata, language, options, hashlib.sha256(options.encode()).hexdigest()[:16])
+
+
+def assemble(
+    utterances: tuple[Utterance, ...],
+    decision: RoleDecision,
+    info: AudioInfo,
+    language: str,
+    model: ModelInfo,
+    options: str,
+    code_version: str,
+) -> Transcript:
+    """The stored transcript: utterances in time order with what produced them.
+
+    When the language was ``auto`` the transcript's language is the one most of the speech was in.
+    """
+    ordered = tuple(sorted(utterances, key=lambda u: (u.start, u.end, u.channel)))
+    if language == "auto":
+        weights: dict[str, float] = {}
+        for u in ordered:
+            if u.language:
+                weights[u.language] = weights.get(u.language, 0.0) + (u.end - u.start)
+        language = max(weights, key=lambda k: weights[k]) if weights else "unknown"
+    return Transcript(
+        utterances=ordered,
+        duration=info.duration,
+        language=language,
+        channels=info.channels,
+        roles=decision,
+        model=model,
+        options=options,
+        code_version=code_version,
+    )

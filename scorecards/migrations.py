@@ -1,0 +1,149 @@
+"""Named schema migrations, applied in order and recorded in ``schema_migrations``.
+
+A migration is never edited once released: change the schema by appending a new step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Migration = tuple[str, Callable[[Any], None]]
+
+
+def _001_core(con: Any) -> None:
+    con.execute(
+        """
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status TEXT NOT NULL,            -- running | finished | interrupted
+            pid INTEGER,
+            sources TEXT NOT NULL,           -- JSON list of the paths given
+            settings TEXT NOT NULL,          -- canonical JSON of the settings used
+            code_version TEXT NOT NULL,
+            done INTEGER DEFAULT 0,
+            skipped INTEGER DEFAULT 0,
+            failed INTEGER DEFAULT 0,
+            audio_seconds DOUBLE DEFAULT 0,
+            wall_seconds DOUBLE DEFAULT 0,
+            uncertain_roles TEXT DEFAULT '[]' -- JSON list of call ids
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE calls (
+            call_id TEXT PRIMARY KEY,        -- sha256 of the audio bytes
+            source_path TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            previous_call_id TEXT,           -- the older version of the same path, if its bytes changed
+            first_run_id TEXT NOT NULL,
+            last_run_id TEXT NOT NULL,
+            external_id TEXT,
+            agent_id TEXT,
+            team TEXT,
+            customer_number TEXT,
+            started_at TIMESTAMP,
+            direction TEXT,
+            queue TEXT,
+            hangup_by TEXT,
+            metadata_source TEXT NOT NULL,
+            language TEXT,
+            duration DOUBLE,
+            channels INTEGER,
+            sample_rate INTEGER,
+            codec TEXT,
+            status TEXT NOT NULL,            -- transcribed | failed
+            failure_stage TEXT,
+            failure_reason TEXT,
+            updated_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE transcripts (
+            transcript_id TEXT PRIMARY KEY,
+            call_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            model_name TEXT NOT NULL,
+            model_sha256 TEXT NOT NULL,
+            options TEXT NOT NULL,           -- canonical JSON
+            options_hash TEXT NOT NULL,
+            code_version TEXT NOT NULL,
+            language TEXT NOT NULL,
+            duration DOUBLE NOT NULL,
+            channels INTEGER NOT NULL,
+            role_method TEXT,
+            agent_speaker TEXT,
+            role_confidence DOUBLE,
+            roles_uncertain BOOLEAN NOT NULL,
+            role_reasons TEXT NOT NULL,      -- JSON list
+            is_current BOOLEAN NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE utterances (
+            transcript_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            speaker TEXT NOT NULL,
+            channel INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            role_confidence DOUBLE NOT NULL,
+            start_s DOUBLE NOT NULL,
+            end_s DOUBLE NOT NULL,
+            text TEXT NOT NULL,
+            confidence DOUBLE NOT NULL,
+            language TEXT NOT NULL,
+            PRIMARY KEY (transcript_id, idx)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE words (
+            transcript_id TEXT NOT NULL,
+            utterance_idx INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            start_s DOUBLE NOT NULL,
+            end_s DOUBLE NOT NULL,
+            text TEXT NOT NULL,
+            probability DOUBLE NOT NULL,
+            PRIMARY KEY (transcript_id, utterance_idx, idx)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE run_failures (
+            run_id TEXT NOT NULL,
+            path TEXT NOT NULL,
+            call_id TEXT,
+            stage TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            failed_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE agent_voiceprints (
+            agent_id TEXT PRIMARY KEY,
+            embedding FLOAT[] NOT NULL,
+            model_sha256 TEXT NOT NULL,
+            files INTEGER NOT NULL,
+            seconds DOUBLE NOT NULL,
+            enrolled_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute("CREATE INDEX transcripts_call ON transcripts (call_id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (("001_core", _001_core),)

@@ -1,0 +1,505 @@
+"""The DuckDB store: the only module that talks to the database file.
+
+DuckDB locks its file per process, even against read-only openers. So nobody holds a connection for
+long: the writer opens the file for one call (one transaction) and closes it, and readers open it
+read-only for one query. Both retry while the other holds the lock, so ``callqa calls`` during a
+nightly run shows the calls stored so far instead of failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from callqa.errors import StoreError
+from callqa.types import (
+    AudioInfo,
+    CallFailure,
+    CallMetadata,
+    ModelInfo,
+    Role,
+    RoleDecision,
+    RunSummary,
+    SourceFile,
+    Transcript,
+    Utterance,
+    Word,
+)
+from scorecards.migrations import MIGRATIONS
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+_write_mutex = threading.Lock()  # one writer connection per process at a time
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """A call as listed by ``callqa calls``."""
+
+    call_id: str
+    file_name: str
+    source_path: str
+    agent_id: str | None
+    team: str | None
+    queue: str | None
+    started_at: dt.datetime | None
+    status: str
+    duration: float | None
+    language: str | None
+    channels: int | None
+    failure_reason: str | None
+    roles_uncertain: bool | None
+
+    @property
+    def agent(self) -> str:
+        return self.agent_id or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTranscript:
+    """A transcript read back from the store with the call it belongs to."""
+
+    transcript_id: str
+    call: CallRow
+    metadata: CallMetadata
+    transcript: Transcript
+    created_at: dt.datetime
+
+
+class Store:
+    """The callqa database file.
+
+    Args:
+        path: the DuckDB file; created (with its schema) by the first writer.
+        lock_timeout: seconds to keep retrying while another process holds the file.
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 120.0):
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._migrated = False
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if not any(m in str(exc) for m in _LOCK_MARKERS) or time.monotonic() > deadline:
+                    raise StoreError(
+                        f"{self.path}: cannot open the database ({exc}). If a run is in progress, "
+                        f"wait for it or raise the lock timeout ({self.lock_timeout:.0f} s)."
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.5, 0.5)
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short read-only connection. Raises StoreError when there is no database yet."""
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no database here yet; run `callqa run PATH` or `callqa demo` first")
+        con = self._open(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short read-write connection inside one transaction: committed on success, else rolled back."""
+        with _write_mutex:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = self._open(read_only=False)
+            try:
+                if not self._migrated:
+                    self._migrate(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMP)"
+        )
+        done = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            con.execute("BEGIN TRANSACTION")
+            try:
+                step(con)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [name, _now()])
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        self._migrated = True
+
+    def migrate(self) -> list[str]:
+        """Create or upgrade the schema; returns the names of all applied migrations."""
+        with self.writing() as con:
+            return [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, sources: Sequence[str], settings_json: str, code_version: str) -> None:
+        """Record a run as started; earlier runs left 'running' by a dead process become 'interrupted'."""
+        with self.writing() as con:
+            for (rid, pid) in con.execute("SELECT run_id, pid FROM runs WHERE status = 'running'").fetchall():
+                if not _alive(pid):
+                    con.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", [rid])
+            con.execute(
+                "INSERT INTO runs (run_id, started_at, status, pid, sources, settings, code_version) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                [run_id, _now(), os.getpid(), json.dumps(list(sources)), settings_json, code_version],
+            )
+
+    def finish_run(self, summary: RunSummary) -> None:
+        with self.writing() as con:
+            con.execute(
+                "UPDATE runs SET finished_at = ?, status = 'finished', done = ?, skipped = ?, failed = ?, "
+                "audio_seconds = ?, wall_seconds = ?, uncertain_roles = ? WHERE run_id = ?",
+                [
+                    summary.finished_at,
+                    summary.done,
+                    summary.skipped,
+                    len(summary.failed),
+                    summary.audio_seconds,
+                    summary.wall_seconds,
+                    json.dumps(list(summary.uncertain_roles)),
+                    summary.run_id,
+                ],
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.reading() as con:
+            cur = con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    def transcribed_pairs(self, model_sha256: str) -> set[tuple[str, str]]:
+        """(call id, options hash) of every call already transcribed with this model (one query per run)."""
+        if not self.path.exists():
+            return set()
+        with self.reading() as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "transcripts" not in tables:
+                return set()
+            rows = con.execute(
+                "SELECT DISTINCT call_id, options_hash FROM transcripts WHERE model_sha256 = ?", [model_sha256]
+            ).fetchall()
+        return {(r[0], r[1]) for r in rows}
+
+    def touch_call(self, run_id: str, call_id: str) -> None:
+        """Note that a run saw a call it skipped (already transcribed)."""
+        with self.writing() as con:
+            con.execute("UPDATE calls SET last_run_id = ? WHERE call_id = ?", [run_id, call_id])
+
+    def save_call(
+        self,
+        run_id: str,
+        source: SourceFile,
+        metadata: CallMetadata,
+        audio: AudioInfo,
+        transcript: Transcript,
+        options_hash: str,
+    ) -> str:
+        """Store a transcribed call, its transcript, utterances and words in one transaction.
+
+        Returns the transcript id. Older transcripts of the call stay, no longer current.
+        """
+        assert transcript.model is not None, "a stored transcript must say which model produced it"
+        transcript_id = _transcript_id(source.sha256, transcript.model.sha256, options_hash)
+        with self.writing() as con:
+            self._upsert_call(con, run_id, source, metadata, audio, transcript.language, "transcribed", None)
+            con.execute("DELETE FROM words WHERE transcript_id = ?", [transcript_id])
+            con.execute("DELETE FROM utterances WHERE transcript_id = ?", [transcript_id])
+            con.execute("DELETE FROM transcripts WHERE transcript_id = ?", [transcript_id])
+            con.execute("UPDATE transcripts SET is_current = false WHERE call_id = ?", [source.sha256])
+            roles = transcript.roles or RoleDecision("none", None, 0.0, True)
+            con.execute(
+                "INSERT INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
+                [
+                    transcript_id, source.sha256, run_id, _now(), transcript.model.name,
+                    transcript.model.sha256, transcript.options, options_hash, transcript.code_version,
+                    transcript.language, transcript.duration, transcript.channels, roles.method,
+                    roles.agent_speaker, roles.confidence, roles.uncertain, json.dumps(list(roles.reasons)),
+                ],
+            )
+            _insert_columns(con, "utterances", _utterance_columns(transcript_id, transcript.utterances))
+            _insert_columns(con, "words", _word_columns(transcript_id, transcript.utterances))
+        return transcript_id
+
+    def save_failure(
+        self,
+        run_id: str,
+        failure: CallFailure,
+        source: SourceFile | None = None,
+        metadata: CallMetadata | None = None,
+    ) -> None:
+        """Record a file that failed. A call that was transcribed before keeps its transcript."""
+        with self.writing() as con:
+            con.execute(
+                "INSERT INTO run_failures VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, failure.path, failure.sha256, failure.stage, failure.reason, _now()],
+            )
+            if source is not None:
+                existing = con.execute(
+                    "SELECT status FROM calls WHERE call_id = ?", [source.sha256]
+                ).fetchone()
+                if existing is None or existing[0] == "failed":
+                    self._upsert_call(
+                        con, run_id, source, metadata or CallMetadata(), None, None, "failed", failure
+                    )
+
+    def _upsert_call(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: str,
+        source: SourceFile,
+        meta: CallMetadata,
+        audio: AudioInfo | None,
+        language: str | None,
+        status: str,
+        failure: CallFailure | None,
+    ) -> None:
+        previous = con.execute(
+            "SELECT call_id FROM calls WHERE source_path = ? AND call_id <> ? ORDER BY updated_at DESC LIMIT 1",
+            [source.path, source.sha256],
+        ).fetchone()
+        first_run = con.execute("SELECT first_run_id FROM calls WHERE call_id = ?", [source.sha256]).fetchone()
+        con.execute("DELETE FROM calls WHERE call_id = ?", [source.sha256])
+        con.execute(
+            "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source.sha256, source.path, Path(source.path).name, source.size,
+                previous[0] if previous else None, first_run[0] if first_run else run_id, run_id,
+                meta.external_id, meta.agent_id, meta.team, meta.customer_number, meta.started_at,
+                meta.direction, meta.queue, meta.hangup_by, meta.source, language,
+                audio.duration if audio else None, audio.channels if audio else None,
+                audio.sample_rate if audio else None, audio.codec if audio else None, status,
+                failure.stage if failure else None, failure.reason if failure else None, _now(),
+            ],
+        )
+
+    def list_calls(self, *, status: str | None = None, agent: str | None = None) -> list[CallRow]:
+        """Every call, newest first; optionally only one status or agent."""
+        sql = _CALL_SELECT + " WHERE (? IS NULL OR c.status = ?) AND (? IS NULL OR c.agent_id = ?)"
+        sql += " ORDER BY c.started_at DESC NULLS LAST, c.file_name"
+        with self.reading() as con:
+            rows = con.execute(sql, [status, status, agent, agent]).fetchall()
+        return [CallRow(*r) for r in rows]
+
+    def find_call(self, ref: str) -> CallRow:
+        """A call by its id, a unique id prefix (≥ 6 characters), its external id or its file name."""
+        ref = ref.strip()
+        with self.reading() as con:
+            rows = con.execute(
+                _CALL_SELECT
+                + " WHERE c.call_id = ? OR (length(?) >= 6 AND starts_with(c.call_id, ?))"
+                " OR c.external_id = ? OR c.file_name = ?",
+                [ref, ref, ref.lower(), ref, ref],
+            ).fetchall()
+        if not rows:
+            raise StoreError(f"no call matches '{ref}'; `callqa calls` lists them")
+        if len(rows) > 1:
+            ids = ", ".join(r[0][:12] for r in rows[:5])
+            raise StoreError(f"'{ref}' matches {len(rows)} calls ({ids}…); give more of the call id")
+        return CallRow(*rows[0])
+
+    def load_transcript(self, ref: str) -> StoredTranscript:
+        """The current transcript of a call (see ``find_call`` for what ``ref`` may be)."""
+        call = self.find_call(ref)
+        with self.reading() as con:
+            t = con.execute(
+                "SELECT transcript_id, model_name, model_sha256, options, code_version, language, duration, "
+                "channels, role_method, agent_speaker, role_confidence, roles_uncertain, role_reasons, "
+                "created_at FROM transcripts WHERE call_id = ? AND is_current",
+                [call.call_id],
+            ).fetchone()
+            if t is None:
+                reason = f": {call.failure_reason}" if call.failure_reason else ""
+                raise StoreError(f"call {call.call_id[:12]} has no transcript (status {call.status}{reason})")
+            tid = t[0]
+            utts = con.execute(
+                "SELECT idx, start_s, end_s, text, role, role_confidence, confidence, speaker, channel, language "
+                "FROM utterances WHERE transcript_id = ? ORDER BY idx",
+                [tid],
+            ).fetchall()
+            words = con.execute(
+                "SELECT utterance_idx, start_s, end_s, text, probability FROM words "
+                "WHERE transcript_id = ? ORDER BY utterance_idx, idx",
+                [tid],
+            ).fetchall()
+            meta_row = con.execute(
+                "SELECT external_id, agent_id, team, customer_number, started_at, direction, queue, hangup_by, "
+                "metadata_source FROM calls WHERE call_id = ?",
+                [call.call_id],
+            ).fetchone()
+        by_utt: dict[int, list[Word]] = {}
+        for ui, s, e, text, p in words:
+            by_utt.setdefault(ui, []).append(Word(s, e, text, p))
+        utterances = tuple(
+            Utterance(
+                start=s, end=e, text=text, role=Role(role), role_confidence=rc, confidence=conf,
+                speaker=spk, channel=ch, language=lang, words=tuple(by_utt.get(idx, ())),
+            )
+            for idx, s, e, text, role, rc, conf, spk, ch, lang in utts
+        )
+        transcript = Transcript(
+            utterances=utterances, duration=t[6], language=t[5], channels=t[7],
+            roles=RoleDecision(t[8] or "none", t[9], t[10] or 0.0, bool(t[11]), tuple(json.loads(t[12]))),
+            model=ModelInfo(t[1], t[2]), options=t[3], code_version=t[4],
+        )
+        assert meta_row is not None
+        metadata = CallMetadata(
+            external_id=meta_row[0], agent_id=meta_row[1], team=meta_row[2], customer_number=meta_row[3],
+            started_at=meta_row[4], direction=meta_row[5], queue=meta_row[6], hangup_by=meta_row[7],
+            language=transcript.language, source=meta_row[8],
+        )
+        return StoredTranscript(tid, call, metadata, transcript, t[13])
+
+    def failures(self, run_id: str) -> list[CallFailure]:
+        with self.reading() as con:
+            rows = con.execute(
+                "SELECT path, stage, reason, call_id FROM run_failures WHERE run_id = ? ORDER BY path", [run_id]
+            ).fetchall()
+        return [CallFailure(path=p, stage=s, reason=r, sha256=c) for p, s, r, c in rows]
+
+    # -- voiceprints -------------------------------------------------------------------------------
+
+    def save_voiceprint(
+        self, agent_id: str, embedding: Sequence[float], model_sha256: str, files: int, seconds: float
+    ) -> None:
+        with self.writing() as con:
+            con.execute("DELETE FROM agent_voiceprints WHERE agent_id = ?", [agent_id])
+            con.execute(
+                "INSERT INTO agent_voiceprints VALUES (?, ?, ?, ?, ?, ?)",
+                [agent_id, [float(x) for x in embedding], model_sha256, files, seconds, _now()],
+            )
+
+    def voiceprint(self, agent_id: str, model_sha256: str) -> list[float] | None:
+        """The agent's enrolled voiceprint made with this embedding model, or None."""
+        if not self.path.exists():
+            return None
+        with self.reading() as con:
+            row = con.execute(
+                "SELECT embedding FROM agent_voiceprints WHERE agent_id = ? AND model_sha256 = ?",
+                [agent_id, model_sha256],
+            ).fetchone()
+        return list(row[0]) if row else None
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def integrity_problems(self) -> list[str]:
+        """Cross-table consistency checks; an empty list means the store is sound."""
+        checks = {
+            "utterances without a transcript": "SELECT count(*) FROM utterances u "
+            "WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.transcript_id = u.transcript_id)",
+            "words without an utterance": "SELECT count(*) FROM words w WHERE NOT EXISTS (SELECT 1 FROM "
+            "utterances u WHERE u.transcript_id = w.transcript_id AND u.idx = w.utterance_idx)",
+            "transcripts without a call": "SELECT count(*) FROM transcripts t "
+            "WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.call_id = t.call_id)",
+            "transcribed calls without a current transcript": "SELECT count(*) FROM calls c WHERE "
+            "c.status = 'transcribed' AND (SELECT count(*) FROM transcripts t "
+            "WHERE t.call_id = c.call_id AND t.is_current) <> 1",
+            "failed calls without a reason": "SELECT count(*) FROM calls WHERE status = 'failed' "
+            "AND (failure_reason IS NULL OR failure_reason = '')",
+            "utterances with end before start": "SELECT count(*) FROM utterances WHERE end_s < start_s",
+        }
+        problems = []
+        with self.reading() as con:
+            for name, sql in checks.items():
+                n = con.execute(sql).fetchone()
+                if n and n[0]:
+                    problems.append(f"{n[0]} {name}")
+        return problems
+
+
+_CALL_SELECT = (
+    "SELECT c.call_id, c.file_name, c.source_path, c.agent_id, c.team, c.queue, c.started_at, c.status, "
+    "c.duration, c.language, c.channels, c.failure_reason, "
+    "(SELECT t.roles_uncertain FROM transcripts t WHERE t.call_id = c.call_id AND t.is_current) FROM calls c"
+)
+
+
+def _transcript_id(call_id: str, model_sha: str, options_hash: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{call_id}:{model_sha}:{options_hash}".encode()).hexdigest()[:32]
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _utterance_columns(tid: str, utts: Sequence[Utterance]) -> list[list[Any]]:
+    return [
+        [tid] * len(utts),
+        list(range(len(utts))),
+        [u.speaker for u in utts],
+        [u.channel for u in utts],
+        [str(u.role) for u in utts],
+        [float(u.role_confidence) for u in utts],
+        [float(u.start) for u in utts],
+        [float(u.end) for u in utts],
+        [u.text for u in utts],
+        [float(u.confidence) for u in utts],
+        [u.language for u in utts],
+    ]
+
+
+def _word_columns(tid: str, utts: Sequence[Utterance]) -> list[list[Any]]:
+    rows = [(ui, wi, w) for ui, u in enumerate(utts) for wi, w in enumerate(u.words)]
+    return [
+        [tid] * len(rows),
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [float(r[2].start) for r in rows],
+        [float(r[2].end) for r in rows],
+        [r[2].text for r in rows],
+        [float(r[2].probability) for r in rows],
+    ]
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[list[Any]]) -> None:
+    """Insert rows given column-wise: one statement, whatever the row count (executemany is ~15× slower)."""
+    if not columns or not columns[0]:
+        return
+    unnests = ", ".join(f"unnest(?)" for _ in columns)
+    con.execute(f"INSERT INTO {table} SELECT {unnests}", columns)
