@@ -55,11 +55,11 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str | None,
-              config: Path | None, workers: int | None, show_progress: bool) -> int:
+              config: Path | None, workers: int | None, show_progress: bool, json_report: bool = False) -> int:
     """Run the nightly flow with a progress bar and print the report; returns the exit status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from callqa.report import print_run_report
+    from callqa.report import print_run_report, summary_dict
     from flows import nightly
 
     bar = Progress(
@@ -95,8 +95,11 @@ def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str
         )
     from scorecards.store import Store
 
-    names = {c.call_id: c.file_name for c in Store(db).list_calls()}
-    print_run_report(console, summary, names)
+    if json_report:
+        sys.stdout.write(json.dumps(summary_dict(summary), ensure_ascii=False) + "\n")
+    else:
+        names = {c.call_id: c.file_name for c in Store(db).list_calls()}
+        print_run_report(console, summary, names)
     if summary.failed:
         err.print(f"[red]{len(summary.failed)} file(s) failed[/red]: "
                   + ", ".join(Path(f.path).name for f in summary.failed), highlight=False)
@@ -113,6 +116,7 @@ def run(
     workers: Annotated[int | None, typer.Option(help="Calls processed in parallel (default 2).")] = None,
     config: ConfigOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    json_report: Annotated[bool, typer.Option("--json-report", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Run the nightly job now: transcribe, label roles and store every recording under PATHS.
 
@@ -122,7 +126,7 @@ def run(
     if language and language not in {"zh", "en", "auto"}:
         raise _fail(f"--language '{language}': use zh, en or auto")
     try:
-        code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress)
+        code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress, json_report)
     except (CallQAError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)
@@ -208,9 +212,9 @@ def calls(
 
 @app.command()
 def transcript(
-    call_id: Annotated[str, typer.Argument(help="Call id (or a unique prefix of ≥ 6 characters), external id or file name.")],
+    call_id: Annotated[str, typer.Argument(help="Call id (or a unique prefix), external id or file name.")],
     db: DbOption = DEFAULT_DB,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable: utterances with role, times, text, confidence.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Utterances with role, times, text and confidence.")] = False,
 ) -> None:
     """Show a call's transcript with agent/customer roles."""
     from callqa.report import print_transcript

@@ -56,6 +56,22 @@ def print_run_report(console: Console, summary: RunSummary, calls_by_id: dict[st
             console.print(f"  {cid[:12]}  {names.get(cid, '')}", markup=False, highlight=False)
 
 
+def summary_dict(summary: RunSummary) -> dict[str, object]:
+    """The run report as plain data (``callqa run --json-report``)."""
+    return {
+        "run_id": summary.run_id,
+        "started_at": summary.started_at.isoformat(),
+        "finished_at": summary.finished_at.isoformat(),
+        "done": summary.done,
+        "skipped": summary.skipped,
+        "failed": [{"path": f.path, "stage": f.stage, "reason": f.reason} for f in summary.failed],
+        "audio_hours": round(summary.audio_seconds / 3600, 4),
+        "wall_seconds": round(summary.wall_seconds, 2),
+        "real_time_factor": round(summary.real_time_factor, 4),
+        "uncertain_roles": list(summary.uncertain_roles),
+    }
+
+
 _ROLE_LABEL = {Role.AGENT: "AGENT", Role.CUSTOMER: "CUSTOMER", Role.UNKNOWN: "UNKNOWN"}
 
 

@@ -7,6 +7,7 @@ whose bytes changed is a new version. Metadata comes, in order of precedence, fr
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -162,10 +163,8 @@ class Manifest:
 
     def lookup(self, audio: Path) -> CallMetadata | None:
         candidates = [str(audio), str(audio.resolve()), audio.name]
-        try:
+        with contextlib.suppress(ValueError):  # the audio is not below the manifest's folder
             candidates.insert(0, str(audio.resolve().relative_to(self.path.parent.resolve())))
-        except ValueError:
-            pass
         for c in candidates:
             if c in self._rows:
                 return self._rows[c]
