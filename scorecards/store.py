@@ -501,5 +501,5 @@ def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[li
     """Insert rows given column-wise: one statement, whatever the row count (executemany is ~15× slower)."""
     if not columns or not columns[0]:
         return
-    unnests = ", ".join(f"unnest(?)" for _ in columns)
+    unnests = ", ".join("unnest(?)" for _ in columns)
     con.execute(f"INSERT INTO {table} SELECT {unnests}", columns)
