@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from scipy.ndimage import label, percentile_filter
 from sklearn.cluster import KMeans
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,9 @@ class DiarizeOptions:
         min_share: a cluster holding less than this share of speech time is not a second speaker.
     """
 
-    window: float = 1.2
-    hop: float = 0.3
-    min_turn: float = 0.6
+    window: float = 0.8
+    hop: float = 0.2
+    min_turn: float = 0.5
     same_speaker_above: float = 0.86
     min_share: float = 0.04
 
@@ -102,9 +103,11 @@ def speech_regions(
 ) -> list[tuple[float, float]]:
     """Stretches of speech found from the energy envelope.
 
-    The threshold adapts to the recording: it sits between the noise floor (10th percentile of frame
-    energy) and the level of speech (95th percentile), so it works on quiet telephone lines and on
-    loud clean audio alike. Gaps shorter than ``min_gap`` are bridged (pauses between words).
+    The threshold adapts twice: to the line's noise floor (10th percentile of frame energy, ignoring
+    digital silence), and to the loudness of the speech *nearby* (95th percentile within ±2 s), so a
+    quiet party on a mono call is not lost next to a loud one. A frame is speech when it rises 30 % of
+    the way from the floor to the nearby loudness; a region then extends while it stays above 20 %
+    (hysteresis keeps soft word onsets and endings). Gaps shorter than ``min_gap`` are bridged.
 
     Args:
         samples: mono float samples.
@@ -124,18 +127,27 @@ def speech_regions(
     db = 10 * np.log10(power + 1e-12)
     # smooth over 50 ms so the envelope follows syllables, not single periods
     db = np.convolve(db, np.ones(5) / 5, mode="same")
-    floor, loud = np.percentile(db, 10), np.percentile(db, 95)
-    if loud - floor < 6:  # no level difference at all: silence or steady noise
+    live = db[db > -100]  # exact zeros (digital silence, padding) say nothing about the line's noise
+    if live.size == 0:
         return []
-    active = db > floor + 0.35 * (loud - floor)
+    floor = float(np.percentile(live, 10))
+    nearby = percentile_filter(db, 95, size=int(4 / FRAME) + 1, mode="nearest")
+    rise = np.maximum(nearby - floor, 0.0)
+    core = (db > floor + np.maximum(6.0, 0.3 * rise)) & (rise >= 10.0)
+    extended = db > floor + np.maximum(4.0, 0.2 * rise)
+    labels, count = label(extended)
+    keep = np.zeros(count + 1, dtype=bool)
+    keep[np.unique(labels[core])] = True
+    keep[0] = False
+    active = keep[labels]
     edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
     regions = zip(np.flatnonzero(edges == 1) * FRAME, np.flatnonzero(edges == -1) * FRAME, strict=True)
     merged: list[list[float]] = []
     for start, end in regions:
         if merged and start - merged[-1][1] < min_gap:
-            merged[-1][1] = end
+            merged[-1][1] = float(end)
         else:
-            merged.append([start, end])
+            merged.append([float(start), float(end)])
     return [(round(s, 2), round(e, 2)) for s, e in merged if e - s >= min_len]
 
 
