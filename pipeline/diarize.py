@@ -53,7 +53,7 @@ class DiarizeOptions:
     window: float = 0.8
     hop: float = 0.2
     min_turn: float = 0.5
-    same_speaker_above: float = 0.86
+    same_speaker_above: float = 0.8
     min_share: float = 0.04
 
 
@@ -165,11 +165,14 @@ def _windows(regions: Sequence[tuple[float, float]], opts: DiarizeOptions) -> li
     return out
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
+
+
 def _cluster(emb: np.ndarray, k: int) -> np.ndarray:
     """Centroids (k, dim) from spherical k-means over unit vectors."""
     km = KMeans(n_clusters=k, n_init=10, random_state=0).fit(emb)
-    centroids = km.cluster_centers_
-    return centroids / (np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-12)
+    return _unit(km.cluster_centers_)
 
 
 def _frame_scores(
@@ -264,8 +267,7 @@ def diarize(
     emb = embedder.embed_windows(x, windows)
     if num_speakers == 1 or len(windows) < 2 * num_speakers:
         return _single_speaker(regions, emb)
-    centroids = _cluster(emb, num_speakers)
-    result = _assign(x, embedder, regions, windows, emb, centroids, opts)
+    result = _assign(x, embedder, regions, windows, emb, _cluster(emb, num_speakers), opts)
     log.info(
         "diarised %.1f s of speech in %d windows: %d speakers, separation %.2f",
         sum(e - s for s, e in regions), len(windows), result.num_speakers, result.separation,
@@ -288,17 +290,20 @@ def _assign(
     labels = _smooth(labels, round(opts.min_turn / FRAME))
     runs = [(a * FRAME, b * FRAME, lab) for a, b, lab in _runs(labels) if lab >= 0]
     # Re-judge each run from one embedding of all its audio: longer stretches embed more reliably.
-    turn_emb = embedder.embed_windows(x, [(a, b) for a, b, _ in runs])
-    sims = turn_emb @ centroids.T
+    raw = embedder.embed_windows(x, [(a, b) for a, b, _ in runs])
+    sims = raw @ centroids.T
     labels_by_run = sims.argmax(axis=1)
-    # Refit the centroids on the turns, weighted by length, so they describe whole turns.
     lengths = np.array([b - a for a, b, _ in runs])
+    # Each speaker's voice as the length-weighted mean of their whole turns: steadier than the
+    # window centroids, and what a voiceprint is compared with.
+    voices = np.stack([_unit((raw[labels_by_run == k] * lengths[labels_by_run == k, None]).sum(axis=0))
+                       for k in range(len(centroids))])
     shares = np.array([lengths[labels_by_run == k].sum() for k in range(len(centroids))]) / lengths.sum()
-    cos = float(centroids[0] @ centroids[1]) if len(centroids) == 2 else 0.0
+    cos = float(voices[0] @ voices[1]) if len(voices) == 2 else 0.0
     if shares.min() < opts.min_share or cos > opts.same_speaker_above:
-        log.info("one speaker: centroid similarity %.2f, smallest share %.2f", cos, shares.min())
-        return _single_speaker(regions, emb)
-    return _build(runs, labels_by_run, sims, centroids)
+        log.info("one speaker: voice similarity %.2f, smallest share %.2f", cos, shares.min())
+        return _single_speaker(regions, raw)
+    return _build(runs, labels_by_run, sims, voices)
 
 
 def _build(

@@ -103,13 +103,15 @@ def _threshold(phrase: str) -> float:
     return _FUZZ_ZH if _CJK.search(phrase) else _FUZZ_EN
 
 
-def _self_intro(text: str) -> bool:
-    """ "this is <name>" / "you're speaking with <name>" / 我是<N>号客服.
+def _self_intro(original: str, text: str) -> bool:
+    """ "This is <Name>" / "you're speaking with <Name>" / 我是<N>号客服.
 
-    "my name is" is left out: callers introduce themselves that way just as often.
+    The English name must be capitalised in the recogniser's output (it capitalises names), so "this
+    is ridiculous" is not an introduction. "my name is" is left out: callers introduce themselves that
+    way just as often.
     """
-    for m in re.finditer(r"\b(?:this is|speaking with) (\w+)", text):
-        if m.group(1) not in rp.NOT_A_NAME:
+    for m in re.finditer(r"\b(?:[Tt]his is|speaking with) ([A-Z][\w'-]*)", original):
+        if m.group(1).lower() not in rp.NOT_A_NAME:
             return True
     return bool(re.search(r"我是\S{0,6}(?:号|客服|专员|顾问)", text))
 
@@ -138,7 +140,7 @@ def _utterance_hits(u: Utterance, speaker: str, company_names: Sequence[str]) ->
         p = _norm_phrase(name)
         if p and phrase_score(p, text) >= _threshold(p) - 5:
             hits.append(PhraseHit(speaker, "company", name, rp.COMPANY_NAME_WEIGHT * bonus, u.start))
-    if u.start < rp.OPENING_SECONDS and _self_intro(text):
+    if u.start < rp.OPENING_SECONDS and _self_intro(u.text, text):
         hits.append(PhraseHit(speaker, "self_intro", "self-introduction", rp.SELF_INTRO_WEIGHT * bonus, u.start))
     return hits
 
