@@ -102,7 +102,8 @@ def _by_own_content(
     out = []
     for u in utts:
         score = ev.utterance_score(u, company_names)
-        role = Role.AGENT if score > 0 else Role.CUSTOMER
+        # An utterance that says nothing telling goes with the call-level guess for its speaker.
+        role = Role.AGENT if score > 0 else Role.CUSTOMER if score < 0 else ev.role_for(u, decision)
         # Half of the usual scale at most: these are guesses and must read as such.
         conf = 0.5 * ev._sigmoid(abs(score)) if score else 0.25
         out.append(replace(u, role=role, role_confidence=round(conf, 3)))

@@ -1,0 +1,316 @@
+"""Role labelling: stereo by channel, mono by diarisation, on the real call and synthetic calls."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from callqa.config import RoleSettings
+from callqa.errors import ConfigError
+from callqa.types import Role, Utterance, Word
+from models.speaker import SpeakerEmbedder
+from pipeline import role_evidence as ev
+from pipeline.diarize import Diarization, diarize, speech_regions
+from pipeline.roles import enroll, label_mono, label_stereo, split_by_turns
+from tests.test_diarize import CLIPS, ROOT, SR, load, telephone
+
+DATA = Path(__file__).resolve().parent / "data"
+REAL_CALL = ROOT / "data" / "calls" / "Auto0_GUID_000_AGENT_ChrisL_DT_2025-02-19T06-01-22_Mono.wav"
+SETTINGS = RoleSettings()
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel transcript as the transcription stage hands it over."""
+
+    channel: int
+    utterances: tuple[Utterance, ...]
+
+
+def role_accuracy(utterances: tuple[Utterance, ...], spans: list[dict]) -> float:
+    """Share of labelled speech time covered by an utterance with the labelled role."""
+    right = total = 0.0
+    for span in spans:
+        total += span["end"] - span["start"]
+        for u in utterances:
+            overlap = min(u.end, span["end"]) - max(u.start, span["start"])
+            if overlap > 0 and u.role.value == span["role"]:
+                right += overlap
+    return right / total
+
+
+def check_invariants(utterances: tuple[Utterance, ...], duration: float) -> None:
+    assert [u.start for u in utterances] == sorted(u.start for u in utterances)
+    for u in utterances:
+        assert u.role in (Role.AGENT, Role.CUSTOMER)
+        assert 0.0 < u.role_confidence <= 1.0
+        assert 0.0 <= u.start <= u.end <= duration + 0.5
+        assert all(u.start <= w.start and w.end <= u.end for w in u.words)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> SpeakerEmbedder:
+    return SpeakerEmbedder()
+
+
+@pytest.fixture(scope="module")
+def real_call() -> tuple[tuple[Utterance, ...], np.ndarray]:
+    """The real call's Whisper utterances (from tests/data/real_call_whisper.json) and its samples."""
+    data = json.loads((DATA / "real_call_whisper.json").read_text(encoding="utf-8"))
+    utts = tuple(
+        Utterance(
+            s["start"], s["end"], s["text"], speaker="ch0", language="en",
+            words=tuple(Word(w[0], w[1], w[2], w[3]) for w in s["words"]),
+        )
+        for s in data["segments"]
+    )
+    return utts, load(REAL_CALL)
+
+
+@pytest.fixture(scope="module")
+def real_diarization(real_call, embedder) -> Diarization:
+    return diarize(real_call[1], embedder)
+
+
+@pytest.fixture(scope="module")
+def real_labelled(real_call, embedder, real_diarization):
+    utts, samples = real_call
+    return label_mono(Channel(0, utts), samples, embedder, SETTINGS, diarization=real_diarization)
+
+
+# --- the real call ------------------------------------------------------------------------------------
+
+
+def test_real_call_roles_match_the_hand_labels(real_labelled) -> None:
+    out, decision = real_labelled
+    spans = json.loads((DATA / "real_call_roles.json").read_text(encoding="utf-8"))
+    assert role_accuracy(out, spans) >= 0.90
+    assert decision.agent_speaker == "spk0" and not decision.uncertain
+    assert decision.method.startswith("content")
+    greeting = out[0]
+    assert greeting.text.startswith("Thank you for calling") and greeting.role is Role.AGENT
+
+
+def test_real_call_output_invariants(real_call, real_labelled) -> None:
+    utts, samples = real_call
+    out, _ = real_labelled
+    check_invariants(out, len(samples) / SR)
+    assert {u.speaker for u in out} == {"spk0", "spk1"}
+    # splitting never loses or duplicates a word
+    assert [w for u in out for w in u.words] == sorted((w for u in utts for w in u.words), key=lambda w: w.start)
+
+
+def test_segment_spanning_a_change_of_speaker_is_split(real_labelled) -> None:
+    out, _ = real_labelled
+    # Whisper made one segment of "…settled in… Okay, okay. Thank you. Oh, no problem. Have a good one"
+    ending = [u for u in out if 266.0 <= u.start < 274.0]
+    assert len(ending) >= 3
+    thanks = next(u for u in ending if "Thank you" in u.text)
+    assert thanks.role is Role.CUSTOMER
+    assert next(u for u in ending if "settled" in u.text).role is Role.AGENT
+    assert next(u for u in ending if "good one" in u.text).role is Role.AGENT
+
+
+def test_company_name_adds_evidence(real_call, embedder, real_diarization) -> None:
+    utts, samples = real_call
+    _, plain = label_mono(utts, samples, embedder, SETTINGS, diarization=real_diarization)
+    _, named = label_mono(utts, samples, embedder, SETTINGS, ("Big Jim's Auto",), diarization=real_diarization)
+    assert any("company 'Big Jim's Auto'" in r for r in named.reasons)
+    assert not any("company" in r for r in plain.reasons)
+
+
+def test_no_personal_data_in_log_lines(real_call, embedder, caplog) -> None:
+    utts, samples = real_call
+    # the first 70 s hold the agent's name and the caller's name, spelled out
+    opening = tuple(u for u in utts if u.end < 70.0)
+    with caplog.at_level(logging.DEBUG):
+        label_mono(opening, samples[: 70 * SR], embedder, SETTINGS, ("Big Jim's Auto",))
+        label_stereo([Channel(0, utts[:3]), Channel(1, utts[3:6])], SETTINGS)
+    lines = " ".join(r.getMessage() for r in caplog.records)
+    assert caplog.records
+    for private in ("Violet", "King", "Travis", "K-I-N-G", "Jim", "2017"):
+        assert private not in lines
+
+
+# --- stereo -------------------------------------------------------------------------------------------
+
+
+def script_channels(name: str) -> tuple[list[Channel], dict]:
+    """The synthetic call's script as two channel transcripts (each party on its stereo channel)."""
+    script = json.loads((DATA / "synth" / f"{name}.script.json").read_text(encoding="utf-8"))
+    agent = script["agent_channel_in_stereo"]
+    by_channel: dict[int, list[Utterance]] = {0: [], 1: []}
+    for turn in script["turns"]:
+        ch = agent if turn["role"] == "agent" else 1 - agent
+        by_channel[ch].append(Utterance(turn["start"], turn["end"], turn["text"], speaker=f"ch{ch}", channel=ch))
+    return [Channel(ch, tuple(u)) for ch, u in by_channel.items()], script
+
+
+@pytest.mark.parametrize("name", ["en_bank", "zh_broadband"])
+def test_stereo_agent_channel_from_content(name: str) -> None:
+    channels, script = script_channels(name)
+    out, decision = label_stereo(channels, SETTINGS)
+    agent = script["agent_channel_in_stereo"]
+    assert decision.agent_speaker == f"ch{agent}"
+    assert decision.confidence >= 0.9 and not decision.uncertain
+    assert "content" in decision.method
+    assert [u.role.value for u in out] == [t["role"] for t in script["turns"]]
+    check_invariants(out, 70.0)
+
+
+def test_stereo_traditional_characters_and_misheard_words_still_count() -> None:
+    agent = Utterance(0.5, 4.0, "您好，很高興為您服務，請問有什麼可以幫你", speaker="ch1", channel=1)
+    customer = Utterance(4.5, 7.0, "我想問一下我的訂單", speaker="ch0", channel=0)
+    _, zh = label_stereo([Channel(0, (customer,)), Channel(1, (agent,))], SETTINGS)
+    assert zh.agent_speaker == "ch1" and zh.confidence >= 0.9
+    misheard = Utterance(0.3, 3.0, "Thank you for colling Acme, how can I halp you?", speaker="ch0")
+    reply = Utterance(3.5, 6.0, "Hi, I'm calling about my bill.", speaker="ch1", channel=1)
+    _, en = label_stereo([Channel(1, (reply,)), Channel(0, (misheard,))], SETTINGS, ("Acme",))
+    assert en.agent_speaker == "ch0" and en.confidence >= 0.9
+
+
+def test_configured_agent_channel_wins_but_contradiction_is_flagged() -> None:
+    channels, _ = script_channels("en_bank")  # the agent speaks on channel 1
+    out, decision = label_stereo(channels, RoleSettings(agent_channel=1))
+    assert (decision.method, decision.agent_speaker, decision.confidence, decision.uncertain) == (
+        "configured", "ch1", 1.0, False,
+    )
+    assert all(u.role_confidence == 1.0 for u in out)
+    _, wrong = label_stereo(channels, RoleSettings(agent_channel=0))
+    assert wrong.agent_speaker == "ch0" and wrong.uncertain
+    assert any("content says the agent is ch1" in r for r in wrong.reasons)
+    with pytest.raises(ConfigError, match="agent_channel = 2"):
+        label_stereo(channels, RoleSettings(agent_channel=2))
+
+
+def test_stereo_without_telling_content_is_uncertain() -> None:
+    y, sr = sf.read(str(CLIPS / "stereo_two_speakers.wav"), dtype="float32")
+    texts = ["He began a confused complaint against the wizard who had vanished behind the curtain on the left.",
+             "The horizon seems extremely distant."]
+    channels = []
+    for ch in (0, 1):
+        regions = speech_regions(y[:, ch], sr)
+        start, end = regions[0][0], regions[-1][1]
+        channels.append(Channel(ch, (Utterance(start, end, texts[ch], speaker=f"ch{ch}", channel=ch),)))
+    out, decision = label_stereo(channels, SETTINGS)
+    assert decision.uncertain and decision.method == "first_speaker"
+    assert {u.speaker for u in out} == {"ch0", "ch1"}
+    assert sorted(u.role for u in out) == [Role.AGENT, Role.CUSTOMER]
+    assert all(u.speaker == f"ch{u.channel}" for u in out)
+
+
+# --- mono: diarisation, voiceprint, one speaker -------------------------------------------------------
+
+
+def test_mono_synthetic_mandarin_call(embedder) -> None:
+    script = json.loads((DATA / "synth" / "zh_broadband.script.json").read_text(encoding="utf-8"))
+    samples = load(DATA / "synth" / "zh_broadband_mono.wav")
+    utts = tuple(Utterance(t["start"], t["end"], t["text"], speaker="ch0") for t in script["turns"])
+    out, decision = label_mono(utts, samples, embedder, SETTINGS)
+    assert decision.agent_speaker == "spk0" and not decision.uncertain
+    spans = [{"start": t["start"], "end": t["end"], "role": t["role"]} for t in script["turns"]]
+    assert role_accuracy(out, spans) >= 0.95
+
+
+def _no_greeting_call() -> tuple[np.ndarray, tuple[Utterance, ...], list[np.ndarray]]:
+    """The customer (LibriSpeech reader) speaks first; the agent is JFK, enrolled from his first 5 s.
+    Nobody says anything that tells a role."""
+    jfk, reader = load(CLIPS / "jfk.flac"), load(CLIPS / "librispeech_1995-1837-0001.wav")
+    enrol, agent_part = jfk[: int(5.2 * SR)], jfk[int(5.2 * SR) :]
+    gap = np.zeros(SR // 2, np.float32)
+    call = telephone(np.concatenate([reader[: int(4.4 * SR)], gap, agent_part, gap, reader[int(4.4 * SR) :]]))
+    t1 = 4.4 + 0.5
+    t2 = t1 + len(agent_part) / SR + 0.5
+    utts = (
+        Utterance(0.2, 4.4, "It was the first great sorrow of his life.", speaker="ch0"),
+        Utterance(t1, t2 - 0.5, "Ask not what your country can do for you.", speaker="ch0"),
+        Utterance(t2, len(call) / SR, "But the fantasy, the hopes, the dreams built around it.", speaker="ch0"),
+    )
+    return call, utts, [enrol]
+
+
+def test_enrolled_voiceprint_decides_when_content_gives_no_clue(embedder) -> None:
+    call, utts, enrol_audio = _no_greeting_call()
+    voiceprint = enroll(enrol_audio, embedder)
+    out, decision = label_mono(utts, call, embedder, SETTINGS, voiceprint=voiceprint)
+    assert "voiceprint" in decision.method and not decision.uncertain
+    assert [u.role for u in out] == [Role.CUSTOMER, Role.AGENT, Role.CUSTOMER]
+    # without the voiceprint only "who spoke first" is left: wrong here, and flagged as uncertain
+    _, blind = label_mono(utts, call, embedder, SETTINGS)
+    assert blind.method == "first_speaker" and blind.uncertain
+
+
+def test_voiceprint_of_someone_else_does_not_decide(embedder) -> None:
+    call, utts, _ = _no_greeting_call()
+    stranger = enroll([load(CLIPS / "paddle_test.wav")], embedder)
+    _, decision = label_mono(utts, call, embedder, SETTINGS, voiceprint=stranger)
+    assert decision.uncertain
+
+
+def test_one_speaker_call_is_labelled_by_content_and_uncertain(embedder) -> None:
+    samples = telephone(load(CLIPS / "paddle_test.wav"))
+    utts = (
+        Utterance(0.5, 4.0, "您好，请问有什么可以帮您？", speaker="ch0"),
+        Utterance(4.7, 9.3, "今天天气不错。", speaker="ch0"),
+    )
+    out, decision = label_mono(utts, samples, embedder, SETTINGS)
+    assert decision.uncertain and any("only one speaker" in r for r in decision.reasons)
+    assert [u.role for u in out] == [Role.AGENT, Role.AGENT]
+    assert all(0.0 < u.role_confidence <= 0.5 for u in out)
+    empty_out, empty = label_mono((), np.zeros(SR, np.float32), embedder, SETTINGS)
+    assert empty_out == () and empty.uncertain and empty.agent_speaker is None
+
+
+def test_enroll_contract(embedder) -> None:
+    vp = enroll([load(CLIPS / "jfk.flac"), load(CLIPS / "librispeech_1995-1837-0001.wav")], embedder)
+    assert vp.shape == (256,) and vp.dtype == np.float32
+    assert np.linalg.norm(vp) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="no recordings"):
+        enroll([], embedder)
+    with pytest.raises(ValueError, match="mono"):
+        enroll([np.zeros((SR, 2), np.float32)], embedder)
+    with pytest.raises(ValueError, match="voiced audio"):
+        enroll([np.zeros(SR // 20, np.float32)], embedder)
+
+
+def test_voiceprint_from_another_model_is_refused(embedder) -> None:
+    call, utts, _ = _no_greeting_call()
+    with pytest.raises(ValueError, match="enrol the agent again"):
+        label_mono(utts, call, embedder, SETTINGS, voiceprint=np.ones(192, np.float32))
+
+
+# --- pieces -------------------------------------------------------------------------------------------
+
+
+def test_words_go_to_the_turn_they_overlap_and_unplaced_words_stay_with_their_sentence() -> None:
+    from pipeline.diarize import SpeakerTurn
+
+    words = (Word(0.0, 0.5, " Sure,", 0.9), Word(0.6, 1.0, " thanks.", 0.8), Word(1.6, 2.0, " Okay", 0.7),
+             Word(2.0, 2.4, " then", 0.6), Word(3.5, 3.8, " bye", 0.5))
+    u = Utterance(0.0, 3.8, "Sure, thanks. Okay then bye", words=words)
+    turns = (SpeakerTurn(0.0, 1.2, "spk1", 0.4), SpeakerTurn(1.5, 2.5, "spk0", 0.2))
+    split = split_by_turns([u], turns)
+    assert [(p.text, p.speaker, p.start, p.end) for p, _ in split] == [
+        ("Sure, thanks.", "spk1", 0.0, 1.0),
+        ("Okay then bye", "spk0", 1.6, 3.8),  # "bye" overlaps no turn: it stays with its sentence
+    ]
+    assert split[0][0].confidence == pytest.approx(0.85)
+    assert [round(c, 3) for _, c in split] == [0.4, 0.2]
+
+
+def test_phrase_matching_guards() -> None:
+    norm = ev.normalise
+    assert norm("請問，有什麼 可以 幫您？") == "请问有什么可以帮您"
+    assert ev.phrase_score(norm("thank you for calling"), norm("Thank you.")) < 85
+    assert ev.phrase_score(norm("sir"), norm("I'm sure")) == 0
+    assert ev.phrase_score(norm("thank you for calling"), norm("thank you for colling big jim's")) >= 85
+    opening = Utterance(1.0, 3.0, "This is ridiculous, my card was charged twice!", speaker="ch1")
+    assert ev.utterance_score(opening) <= 0
+    intro = Utterance(1.0, 3.0, "Good morning, this is Anna.", speaker="ch0")
+    assert ev.utterance_score(intro) > 0
