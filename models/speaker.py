@@ -30,6 +30,7 @@ SAMPLE_RATE = 16000
 _MODEL_FILE = "embedder.int8.onnx"
 _NOISE_FLOOR_DB = 75.0  # faint noise added to empty bands, relative to the loudest frame
 _MIN_CHUNK_FRAMES = 20  # a stretch shorter than 0.2 s carries too little voice to embed
+_BLOCK_FRAMES = 6000  # frames transformed at once (one minute)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class SpeakerEmbedder:
         offset = (r.n_fft - r.win_length) // 2  # the window sits centred in the FFT frame
         window[offset : offset + r.win_length] = _periodic_hamming(r.win_length)
         self._window = window
+        self._cache: tuple[tuple[int, str], np.ndarray] | None = None
 
     @property
     def dim(self) -> int:
@@ -177,12 +179,28 @@ class SpeakerEmbedder:
         if x.size < r.n_fft:
             x = np.pad(x, (0, r.n_fft - x.size))
         frames = np.lib.stride_tricks.sliding_window_view(x, r.n_fft)[:: r.hop_length]
-        power = np.abs(np.fft.rfft(frames * self._window, axis=1)) ** 2
+        # A minute of frames at a time: a three-hour call in one go would need gigabytes.
+        power = np.concatenate([
+            (np.abs(np.fft.rfft(frames[i : i + _BLOCK_FRAMES] * self._window, axis=1)) ** 2).astype(np.float32)
+            for i in range(0, frames.shape[0], _BLOCK_FRAMES)
+        ])
         loudest = float(power.sum(axis=1).max(initial=0.0))
         if loudest > 0:
             power += loudest / power.shape[1] * 10 ** (-_NOISE_FLOOR_DB / 10)
         mel = power @ self._mel.T
         return np.log10(mel + r.log_floor).astype(np.float32)
+
+    def _features(self, samples: np.ndarray) -> np.ndarray:
+        """``log_mel`` of ``samples``, reusing the last result when asked about the same recording
+        again (the diariser embeds windows, then whole turns, of one recording)."""
+        x = np.ascontiguousarray(samples, dtype=np.float32).ravel()
+        key = (x.size, hashlib.blake2b(x.tobytes(), digest_size=16).hexdigest())
+        cached = self._cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        feats = self.log_mel(x)
+        self._cache = (key, feats)
+        return feats
 
     def embed_frames(self, feats: np.ndarray) -> np.ndarray:
         """One L2-normalised embedding of a run of log-mel frames.
@@ -232,7 +250,7 @@ class SpeakerEmbedder:
         """
         if not windows:
             return np.zeros((0, self.dim), dtype=np.float32)
-        feats = self.log_mel(samples16k)
+        feats = self._features(samples16k)
         step = self.recipe.frame_seconds
         runs = []
         for start, end in windows:
