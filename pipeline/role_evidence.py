@@ -94,6 +94,11 @@ def phrase_match(phrase: str, text: str) -> tuple[float, int, int]:
     return float(al.score), al.dest_start, al.dest_end
 
 
+def same_text(a: str, b: str) -> bool:
+    """Two normalised transcripts say the same thing (allowing for recognition differences)."""
+    return bool(a) and bool(b) and fuzz.ratio(a, b) >= _FUZZ_EN
+
+
 def phrase_score(phrase: str, text: str) -> float:
     """The score of :func:`phrase_match` alone."""
     return phrase_match(phrase, text)[0]

@@ -63,7 +63,7 @@ def label_stereo(
     """
     utts = [replace(u, speaker=f"ch{c.channel}", channel=c.channel) for c in channels for u in c.utterances]
     utts.sort(key=lambda u: (u.start, u.channel))
-    evidence = ev.gather(utts, company_names)
+    evidence = ev.gather(_without_echoes(utts), company_names)
     judged = ev.decide(evidence, settings.uncertain_below)
     if settings.agent_channel is not None:
         decision = _configured(settings.agent_channel, [c.channel for c in channels], judged)
@@ -77,6 +77,30 @@ def label_stereo(
         len(out), len(channels), decision.agent_speaker, decision.method, decision.confidence,
     )
     return out, decision
+
+
+def _without_echoes(utts: Sequence[Utterance]) -> list[Utterance]:
+    """Drop, for the evidence only, speech that leaked into the other channel.
+
+    When a line echoes or the channels bleed, the recogniser can transcribe one party's greeting on
+    both channels; the copy heard through the other channel is recognised less confidently. An
+    utterance that overlaps a same-text utterance on another channel by half its length and has the
+    lower recogniser confidence is treated as the echo.
+    """
+    kept = []
+    for u in utts:
+        text = ev.normalise(u.text)
+        echo = any(
+            o.channel != u.channel
+            and min(u.end, o.end) - max(u.start, o.start) >= 0.5 * (u.end - u.start)
+            and o.confidence > u.confidence
+            and ev.same_text(text, ev.normalise(o.text))
+            for o in utts
+            if o.start < u.end and o.end > u.start
+        )
+        if not echo:
+            kept.append(u)
+    return kept
 
 
 def _configured(agent_channel: int, present: Sequence[int], judged: RoleDecision) -> RoleDecision:

@@ -314,3 +314,13 @@ def test_phrase_matching_guards() -> None:
     assert ev.utterance_score(opening) <= 0
     intro = Utterance(1.0, 3.0, "Good morning, this is Anna.", speaker="ch0")
     assert ev.utterance_score(intro) > 0
+
+
+def test_stereo_greeting_echoed_on_the_customer_channel_does_not_count_twice() -> None:
+    greeting = "Thank you for calling Acme, this is Dana, how can I help you?"
+    agent = Utterance(0.5, 4.0, greeting, confidence=0.9, speaker="ch1", channel=1)
+    echo = Utterance(0.6, 4.0, greeting.lower(), confidence=0.4, speaker="ch0", channel=0)
+    reply = Utterance(4.5, 7.0, "Yes, hello.", confidence=0.9, speaker="ch0", channel=0)
+    out, decision = label_stereo([Channel(0, (echo, reply)), Channel(1, (agent,))], SETTINGS, ("Acme",))
+    assert decision.agent_speaker == "ch1" and decision.confidence >= 0.9
+    assert len(out) == 3  # the echo is kept in the transcript, only left out of the evidence
