@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import random
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -390,3 +393,84 @@ def test_fast_enough() -> None:
         compute_metrics(t)
     per_call = (time.perf_counter() - began) / 50
     assert per_call < 0.02, f"{per_call * 1000:.1f} ms per call"  # Whisper needs ~30 s for this call
+
+
+# --- The emotion evaluation set (data/emotion/, docs/emotion.md) --------------------------------------------
+# Conversation metrics and the emotion set are the two halves of the same issue; these checks keep the set
+# usable as an evaluation set: size, balance, a fixed stratified split, and prototypes that are not test rows.
+
+EMOTION = Path(__file__).resolve().parent.parent / "data" / "emotion"
+EMOTIONS = {"angry", "frustrated", "neutral", "satisfied"}
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def read_rows(name: str) -> tuple[list[str], list[dict[str, str]]]:
+    with (EMOTION / name).open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_emotion_eval_set_is_balanced_and_split_by_cell() -> None:
+    header, rows = read_rows("eval.csv")
+    assert header == ["text", "language", "label", "split", "speaker_role"]
+    assert len(rows) >= 400
+    assert {r["language"] for r in rows} == {"zh", "en"}
+    assert {r["label"] for r in rows} == EMOTIONS
+    assert {r["split"] for r in rows} == {"tune", "test"}
+    assert {r["speaker_role"] for r in rows} == {"customer", "agent"}
+    cells = Counter((r["language"], r["label"]) for r in rows)
+    assert len(cells) == 8 and min(cells.values()) >= 45, cells
+    for lang, label in cells:
+        splits = Counter(r["split"] for r in rows if (r["language"], r["label"]) == (lang, label))
+        assert abs(splits["tune"] - splits["test"]) <= 1, (lang, label, splits)
+    texts = [r["text"].strip().lower() for r in rows]
+    assert len(set(texts)) == len(texts), [t for t, n in Counter(texts).items() if n > 1]
+
+
+def test_emotion_texts_match_their_language() -> None:
+    from opencc import OpenCC
+
+    t2s = OpenCC("t2s")
+    _, rows = read_rows("eval.csv")
+    for r in rows:
+        assert r["text"].strip(), r
+        if r["language"] == "zh":
+            assert HAN.search(r["text"]) and t2s.convert(r["text"]) == r["text"], r["text"]
+        else:
+            assert not HAN.search(r["text"]), r["text"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_emotion_prototypes_are_not_eval_rows(lang: str) -> None:
+    from rapidfuzz import fuzz, process
+
+    header, protos = read_rows(f"prototypes_{lang}.csv")
+    assert header == ["text", "label"]
+    per_class = Counter(p["label"] for p in protos)
+    assert set(per_class) == EMOTIONS and all(25 <= n <= 40 for n in per_class.values()), per_class
+    assert all(bool(HAN.search(p["text"])) == (lang == "zh") for p in protos)
+    evals = [r["text"] for r in read_rows("eval.csv")[1]]
+    for p in protos:
+        match = process.extractOne(p["text"], evals, scorer=fuzz.ratio)
+        assert match is not None and match[1] < 85, f"prototype {p['text']!r} copies eval row {match[0]!r}"
+
+
+def test_emotion_lexicon_is_well_formed() -> None:
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load((EMOTION / "lexicon.yaml").read_text(encoding="utf-8"))
+    assert data.pop("version") == 1
+    assert set(data) <= EMOTIONS and {"angry", "frustrated", "satisfied"} <= set(data)
+    owner: dict[tuple[str, str], str] = {}
+    for label, categories in data.items():
+        for category, langs in categories.items():
+            assert set(langs) <= {"en", "zh"}, (label, category)
+            for lang, phrases in langs.items():
+                for phrase, weight in phrases.items():
+                    key = (lang, str(phrase))
+                    assert key not in owner, f"{phrase!r} is under both {owner[key]} and {label}"
+                    owner[key] = label
+                    assert isinstance(weight, float) and 0 < weight <= 3, (phrase, weight)
+                    assert str(phrase) == str(phrase).lower().strip(), phrase
+    for needed in [("zh", "投诉"), ("zh", "12315"), ("zh", "太过分了"), ("en", "speak to your manager")]:
+        assert owner.get(needed) == "angry", needed
