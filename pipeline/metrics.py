@@ -13,8 +13,9 @@ Definitions (seconds from the start of the call):
   recording that starts before pick-up or ends after hang-up is not a pause in the conversation.
 * **dead air**: a gap between speech of at least ``dead_air_s`` that is not inside an announced hold.
 * **hold**: an agent utterance that announces a wait ("please hold", "let me check", 请稍等, 稍候 …) followed,
-  within ``hold_announce_window_s``, by a stretch without agent speech of at least ``min_hold_s``; the hold
-  runs to the next agent utterance (customer speech does not end it) or to the end of the call.
+  within ``hold_announce_window_s``, by a stretch without agent speech that holds at least ``min_hold_s`` of
+  silence; the hold runs to the next agent utterance (a customer's "ok" does not end it) or to the end of the
+  call.
 * **overtalk**: both parties speaking at once for at least ``min_overtalk_s``. On stereo calls it is measured
   from the time spans of the two channels. On mono calls both parties share one channel, the recogniser
   rarely produces overlapping utterances and overlaps hide in segment boundaries, so it is *estimated*: word
@@ -212,6 +213,7 @@ class CallMetrics:
             "speech_coverage": self.speech_time_s / self.duration_s if self.duration_s > 0 else 0.0,
             "turn_count": float(self.turn_count),
             "silence_total_s": self.silence_total_s,
+            "silence_ratio": self.silence_total_s / self.duration_s if self.duration_s > 0 else 0.0,
             "longest_silence_s": max(gaps, default=0.0),
             "dead_air_count": float(len(dead)),
             "dead_air_total_s": sum(dead),
@@ -254,7 +256,7 @@ def compute_metrics(transcript: Transcript, options: MetricsOptions | None = Non
     duration = max([transcript.duration, *(s.end for s in segs)])
     speech = _union((s.start, s.end) for s in segs)
     speech_time = _length(speech)
-    holds = _holds(segs, duration, opts)
+    holds = _holds(segs, speech, duration, opts)
     estimated = transcript.channels < 2
     overtalks = _overtalks(segs, opts, estimated)
     roles = _role_metrics(segs, overtalks)
@@ -370,8 +372,10 @@ def _announces_hold(text: str, regex: re.Pattern[str]) -> bool:
     return regex.search(" " + _NON_WORD.sub(" ", text.lower()).strip() + " ") is not None
 
 
-def _holds(segs: Sequence[_Seg], duration: float, opts: MetricsOptions) -> tuple[Hold, ...]:
-    """Announced holds: an announcing agent utterance, then a long enough stretch without agent speech."""
+def _holds(segs: Sequence[_Seg], speech: list[Span], duration: float, opts: MetricsOptions) -> tuple[Hold, ...]:
+    """Announced holds: an announcing agent utterance, then a stretch without agent speech that holds at least
+    ``min_hold_s`` of silence (so "let me get your account number" followed by the customer reading it out is
+    not a hold)."""
     regex = _hold_regex(opts.hold_patterns)
     agent = _union((s.s0, s.s1) for s in segs if s.role is Role.AGENT)
     holds: list[Hold] = []
@@ -386,7 +390,10 @@ def _holds(segs: Sequence[_Seg], duration: float, opts: MetricsOptions) -> tuple
         for quiet_start, quiet_end in zip(ends, starts, strict=False):
             if quiet_start - seg.s1 > opts.hold_announce_window_s:
                 break
-            if quiet_end - quiet_start >= opts.min_hold_s:
+            talk = _length(
+                (max(a, quiet_start), min(b, quiet_end)) for a, b in speech if a < quiet_end and b > quiet_start
+            )
+            if quiet_end - quiet_start - talk >= opts.min_hold_s:
                 holds.append(Hold(quiet_start, quiet_end, announcement=seg.text.strip()))
                 break
     return tuple(holds)

@@ -61,6 +61,8 @@ def test_stereo_talk_silence_and_dead_air() -> None:
     assert m["duration_s"] == 60.0
     assert m["speech_time_s"] == pytest.approx(27.5)
     assert m["silence_total_s"] == pytest.approx(32.5)
+    assert m["silence_ratio"] == pytest.approx(32.5 / 60)
+    assert m["speech_coverage"] == pytest.approx(27.5 / 60)
     assert m["longest_silence_s"] == pytest.approx(12.0)  # 18 → 30; the 15 s tail does not count
     assert m["dead_air_count"] == 1.0
     assert m["dead_air_total_s"] == pytest.approx(12.0)
@@ -86,6 +88,12 @@ def test_stereo_overtalk_is_exact_and_backchannels_are_not_interruptions() -> No
     assert d["overtalk_estimated"] == 0.0
     assert d["interruptions_by_customer"] == 1.0
     assert d["interruptions_by_agent"] == 0.0
+
+
+def test_short_overlap_that_takes_the_floor_is_an_interruption() -> None:
+    m = compute_metrics(call(utt(A, 0.0, 5.0, "your refund was sent on"), utt(C, 4.6, 5.4, "no wait"), duration=6.0))
+    # Short like a backchannel, but it outlasts the agent: the customer took the floor.
+    assert [(o.start, o.end, o.by, o.interruption) for o in m.overtalks] == [(4.6, 5.0, C, True)]
 
 
 def test_response_latency_skips_backchannels() -> None:
@@ -216,6 +224,18 @@ def test_not_hold_announcements(text: str) -> None:
     assert m.as_dict()["dead_air_count"] == 1.0
 
 
+def test_customer_talking_while_the_agent_listens_is_not_a_hold() -> None:
+    m = compute_metrics(
+        call(
+            utt(A, 0.0, 2.0, "Let me get your account number."),
+            utt(C, 2.5, 9.5, "Sure, it's 4 4 7 1, then 9 0 2, and the sort code is 20 40 60"),
+            utt(A, 10.0, 12.0, "Thank you."),
+            duration=12.0,
+        )
+    )
+    assert m.holds == ()  # 8 s without the agent, but only 1 s of silence
+
+
 def test_short_wait_after_announcement_is_not_a_hold() -> None:
     m = compute_metrics(call(utt(A, 0.0, 2.0, "one moment"), utt(A, 4.0, 6.0, "there it is"), duration=6.0))
     assert m.holds == ()
@@ -269,10 +289,24 @@ def test_unknown_speech_counts_in_talk_but_not_in_turns() -> None:
     assert d["turn_count"] == 0.0
 
 
+def test_metric_names_for_checklists() -> None:
+    per_role = [
+        f"{m}_{r}" for r in ("agent", "customer", "unknown") for m in ("talk_ratio", "utterances", "speech_rate")
+    ]
+    assert set(compute_metrics(STEREO).as_dict()) == {
+        "duration_s", "speech_time_s", "speech_coverage", "turn_count", "silence_total_s", "silence_ratio",
+        "longest_silence_s", "dead_air_count", "dead_air_total_s", "hold_count", "hold_total_s", "longest_hold_s",
+        "overtalk_count", "overtalk_total_s", "overtalk_estimated", "interruptions_by_agent",
+        "interruptions_by_customer", "response_count", "response_latency_mean_s", "response_latency_max_s",
+        "talk_time_agent_s", "talk_time_customer_s", "talk_time_unknown_s", *per_role,
+    }  # fmt: skip
+
+
 def test_empty_call() -> None:
     d = compute_metrics(call(duration=30.0)).as_dict()
-    assert d["duration_s"] == 30.0 and d["silence_total_s"] == 30.0
-    assert all(v == 0.0 for k, v in d.items() if k not in ("duration_s", "silence_total_s", "overtalk_estimated"))
+    assert d["duration_s"] == 30.0 and d["silence_total_s"] == 30.0 and d["silence_ratio"] == 1.0
+    nonzero = ("duration_s", "silence_total_s", "silence_ratio")
+    assert all(v == 0.0 for k, v in d.items() if k not in nonzero)
 
 
 @pytest.mark.parametrize(
@@ -309,6 +343,7 @@ def check_invariants(m: CallMetrics) -> None:
     assert d["speech_time_s"] <= talk + 1e-9  # talk counts overlapping speech once per role
     assert d["silence_total_s"] + talk <= d["duration_s"] + (talk - d["speech_time_s"]) + 1e-9
     assert d["longest_silence_s"] <= d["silence_total_s"] + 1e-9
+    assert d["silence_ratio"] + d["speech_coverage"] == pytest.approx(1.0 if d["duration_s"] > 0 else 0.0)
     assert d["dead_air_total_s"] <= d["silence_total_s"] + 1e-9
     assert d["interruptions_by_agent"] + d["interruptions_by_customer"] <= d["overtalk_count"]
     assert d["turn_count"] <= max(0, d["utterances_agent"] + d["utterances_customer"] - 1)
