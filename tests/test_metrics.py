@@ -419,6 +419,27 @@ def test_real_call() -> None:
     assert m.estimated and m.duration_s == 277.66
 
 
+def test_synthetic_stereo_bank_call() -> None:
+    """The rendered two-channel bank call: its script gives every turn's exact start and end."""
+    import soundfile as sf
+
+    script = json.loads((DATA / "synth" / "en_bank.script.json").read_text())
+    turns = script["turns"]
+    duration = sf.info(str(DATA / "synth" / "en_bank_stereo.wav")).duration
+    m = compute_metrics(
+        call(*(utt(Role(t["role"]), t["start"], t["end"], t["text"]) for t in turns), duration=duration)
+    )
+    check_invariants(m)
+    hold_from = next(t for t in turns if "please hold" in t["text"].lower())["end"]
+    hold_to = next(t for t in turns if "thank you for holding" in t["text"].lower())["start"]
+    assert [(h.start, h.end) for h in m.holds] == [(hold_from, hold_to)]
+    assert m.as_dict()["dead_air_count"] == 0.0  # the 20 s wait was announced
+    assert m.overtalks == ()
+    # The script leaves 0.7 s between turns; the resumption after the hold is not a response.
+    assert m.response_latencies == pytest.approx((0.7, 0.7, 0.7))
+    assert m.turn_count == 6
+
+
 def test_fast_enough() -> None:
     import time
 
