@@ -21,11 +21,12 @@ from callqa.config import RoleSettings
 from callqa.errors import ConfigError
 from callqa.types import Role, RoleDecision, Utterance, Word
 from pipeline import role_evidence as ev
-from pipeline.diarize import Diarization, Embedder, SpeakerTurn, diarize
+from pipeline.diarize import Diarization, Embedder, SpeakerTurn, diarize, speech_regions
 
 log = logging.getLogger(__name__)
 
 _CLEAR_MARGIN = 0.3  # a turn this much closer to its own voice than to the other is unambiguous
+_WORD_PAD = 0.5  # seconds around a recognised word that still count as its speech
 
 
 class ChannelLike(Protocol):
@@ -161,7 +162,11 @@ def label_mono(
         confidence; the decision.
     """
     utterances = transcript if isinstance(transcript, Sequence) else transcript.utterances
-    d = diarization if diarization is not None else diarize(samples16k, embedder, num_speakers=2)
+    if diarization is not None:
+        d = diarization
+    else:
+        speech = speech_near_words(speech_regions(samples16k), utterances)
+        d = diarize(samples16k, embedder, num_speakers=2, speech=speech)
     split = split_by_turns(utterances, d.turns)
     utts = [u for u, _ in split]
     sims = _voiceprint_similarity(d, voiceprint)
@@ -185,6 +190,31 @@ def label_mono(
         decision.confidence,
     )
     return out, decision
+
+
+def speech_near_words(
+    regions: Sequence[tuple[float, float]], utterances: Sequence[Utterance], pad: float = _WORD_PAD
+) -> list[tuple[float, float]]:
+    """The parts of the speech regions near recognised words.
+
+    Hold music, ring tones and line noise pass an energy detector but not the recogniser; left in, a
+    long hold becomes a "speaker" of its own and the two real parties are merged into the other
+    cluster. Word times drift by a few hundred milliseconds, hence the padding.
+    """
+    spans = sorted((max(0.0, w.start - pad), w.end + pad) for u in utterances for w in (u.words or (u,)))
+    merged: list[list[float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out = []
+    for ra, rb in regions:
+        for wa, wb in merged:
+            a, b = max(ra, wa), min(rb, wb)
+            if b - a >= 0.2:
+                out.append((a, b))
+    return sorted(out)
 
 
 def _combine(call_confidence: float, clarity: float) -> float:

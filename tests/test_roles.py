@@ -324,3 +324,37 @@ def test_stereo_greeting_echoed_on_the_customer_channel_does_not_count_twice() -
     out, decision = label_stereo([Channel(0, (echo, reply)), Channel(1, (agent,))], SETTINGS, ("Acme",))
     assert decision.agent_speaker == "ch1" and decision.confidence >= 0.9
     assert len(out) == 3  # the echo is kept in the transcript, only left out of the evidence
+
+
+def _hold_music(seconds: float) -> np.ndarray:
+    """Piano-like notes (harmonics of random scale notes, 0.5 s each): energy that is not speech."""
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * SR)) / SR
+    out = np.zeros_like(t)
+    for i in range(int(seconds / 0.5)):
+        f = float(rng.choice([220, 247, 262, 294, 330, 349, 392, 440]))
+        note = (t >= i * 0.5) & (t < (i + 1) * 0.5)
+        for mult, amp in ((1, 0.3), (1.5, 0.1), (2, 0.15), (3, 0.08)):
+            out[note] += amp * np.sin(2 * np.pi * f * mult * t[note])
+    return telephone((0.3 * out).astype(np.float32))
+
+
+def test_hold_music_does_not_become_a_speaker(embedder) -> None:
+    from tests.test_diarize import two_speaker_call
+
+    y, truth = two_speaker_call("jfk.flac", "librispeech_1995-1837-0001.wav", gap=0.15)
+    cut = int(truth[3][1] * SR) + 800  # the hold starts right after a turn, as when an agent says "one moment"
+    call = np.concatenate([y[:cut], _hold_music(15.0), y[cut:]])
+    moved = [(s, e, k) if s * SR < cut else (s + 15.0, e + 15.0, k) for s, e, k in truth]
+    # one utterance per stretch of a speaker, the first a greeting; nothing is recognised in the music
+    utts: list[Utterance] = []
+    for s, e, k in moved:
+        if utts and utts[-1].speaker == f"s{k}" and s - utts[-1].end < 1.0:
+            utts[-1] = Utterance(utts[-1].start, e, utts[-1].text, speaker=f"s{k}")
+        else:
+            text = "Thank you for calling Acme, how can I help you?" if not utts else "Right."
+            utts.append(Utterance(s, e, text, speaker=f"s{k}"))
+    spans = [{"start": s, "end": e, "role": "agent" if k == 0 else "customer"} for s, e, k in moved]
+    out, decision = label_mono(tuple(utts), call, embedder, SETTINGS)
+    assert decision.agent_speaker == "spk0" and not decision.uncertain
+    assert role_accuracy(out, spans) >= 0.95
