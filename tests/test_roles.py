@@ -358,3 +358,14 @@ def test_hold_music_does_not_become_a_speaker(embedder) -> None:
     out, decision = label_mono(tuple(utts), call, embedder, SETTINGS)
     assert decision.agent_speaker == "spk0" and not decision.uncertain
     assert role_accuracy(out, spans) >= 0.95
+
+
+def test_stereo_with_one_silent_channel() -> None:
+    caller = (
+        Utterance(0.4, 3.0, "Hello? I'm calling about my order, it never arrived.", speaker="ch0"),
+        Utterance(3.5, 5.0, "Hello?", speaker="ch0"),
+    )
+    out, decision = label_stereo([Channel(0, caller), Channel(1, ())], SETTINGS)
+    assert decision.uncertain and decision.agent_speaker is None
+    assert [u.role for u in out] == [Role.CUSTOMER, Role.CUSTOMER]
+    assert all(0.0 < u.role_confidence <= 0.5 for u in out)
