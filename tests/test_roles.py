@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from models.speaker import SpeakerEmbedder
 from pipeline import role_evidence as ev
 from pipeline.diarize import Diarization, diarize, speech_regions
 from pipeline.roles import enroll, label_mono, label_stereo, split_by_turns
+from pipeline.transcribe import ChannelTranscript
 from tests.test_diarize import CLIPS, ROOT, SR, load, telephone
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -25,12 +25,9 @@ REAL_CALL = ROOT / "data" / "calls" / "Auto0_GUID_000_AGENT_ChrisL_DT_2025-02-19
 SETTINGS = RoleSettings()
 
 
-@dataclass(frozen=True)
-class Channel:
+def channel(number: int, utterances: tuple[Utterance, ...]) -> ChannelTranscript:
     """A channel transcript as the transcription stage hands it over."""
-
-    channel: int
-    utterances: tuple[Utterance, ...]
+    return ChannelTranscript(number, "", 1.0, tuple(utterances), 1.0)
 
 
 def role_accuracy(utterances: tuple[Utterance, ...], spans: list[dict]) -> float:
@@ -81,7 +78,7 @@ def real_diarization(real_call, embedder) -> Diarization:
 @pytest.fixture(scope="module")
 def real_labelled(real_call, embedder, real_diarization):
     utts, samples = real_call
-    return label_mono(Channel(0, utts), samples, embedder, SETTINGS, diarization=real_diarization)
+    return label_mono(channel(0, utts), samples, embedder, SETTINGS, diarization=real_diarization)
 
 
 # --- the real call ------------------------------------------------------------------------------------
@@ -131,7 +128,7 @@ def test_no_personal_data_in_log_lines(real_call, embedder, caplog) -> None:
     opening = tuple(u for u in utts if u.end < 70.0)
     with caplog.at_level(logging.DEBUG):
         label_mono(opening, samples[: 70 * SR], embedder, SETTINGS, ("Big Jim's Auto",))
-        label_stereo([Channel(0, utts[:3]), Channel(1, utts[3:6])], SETTINGS)
+        label_stereo([channel(0, utts[:3]), channel(1, utts[3:6])], SETTINGS)
     lines = " ".join(r.getMessage() for r in caplog.records)
     assert caplog.records
     for private in ("Violet", "King", "Travis", "K-I-N-G", "Jim", "2017"):
@@ -141,7 +138,7 @@ def test_no_personal_data_in_log_lines(real_call, embedder, caplog) -> None:
 # --- stereo -------------------------------------------------------------------------------------------
 
 
-def script_channels(name: str) -> tuple[list[Channel], dict]:
+def script_channels(name: str) -> tuple[list[ChannelTranscript], dict]:
     """The synthetic call's script as two channel transcripts (each party on its stereo channel)."""
     script = json.loads((DATA / "synth" / f"{name}.script.json").read_text(encoding="utf-8"))
     agent = script["agent_channel_in_stereo"]
@@ -149,7 +146,7 @@ def script_channels(name: str) -> tuple[list[Channel], dict]:
     for turn in script["turns"]:
         ch = agent if turn["role"] == "agent" else 1 - agent
         by_channel[ch].append(Utterance(turn["start"], turn["end"], turn["text"], speaker=f"ch{ch}", channel=ch))
-    return [Channel(ch, tuple(u)) for ch, u in by_channel.items()], script
+    return [channel(ch, tuple(u)) for ch, u in by_channel.items()], script
 
 
 @pytest.mark.parametrize("name", ["en_bank", "zh_broadband"])
@@ -167,11 +164,11 @@ def test_stereo_agent_channel_from_content(name: str) -> None:
 def test_stereo_traditional_characters_and_misheard_words_still_count() -> None:
     agent = Utterance(0.5, 4.0, "您好，很高興為您服務，請問有什麼可以幫你", speaker="ch1", channel=1)
     customer = Utterance(4.5, 7.0, "我想問一下我的訂單", speaker="ch0", channel=0)
-    _, zh = label_stereo([Channel(0, (customer,)), Channel(1, (agent,))], SETTINGS)
+    _, zh = label_stereo([channel(0, (customer,)), channel(1, (agent,))], SETTINGS)
     assert zh.agent_speaker == "ch1" and zh.confidence >= 0.9
     misheard = Utterance(0.3, 3.0, "Thank you for colling Acme, how can I halp you?", speaker="ch0")
     reply = Utterance(3.5, 6.0, "Hi, I'm calling about my bill.", speaker="ch1", channel=1)
-    _, en = label_stereo([Channel(1, (reply,)), Channel(0, (misheard,))], SETTINGS, ("Acme",))
+    _, en = label_stereo([channel(1, (reply,)), channel(0, (misheard,))], SETTINGS, ("Acme",))
     assert en.agent_speaker == "ch0" and en.confidence >= 0.9
 
 
@@ -197,7 +194,7 @@ def test_stereo_without_telling_content_is_uncertain() -> None:
     for ch in (0, 1):
         regions = speech_regions(y[:, ch], sr)
         start, end = regions[0][0], regions[-1][1]
-        channels.append(Channel(ch, (Utterance(start, end, texts[ch], speaker=f"ch{ch}", channel=ch),)))
+        channels.append(channel(ch, (Utterance(start, end, texts[ch], speaker=f"ch{ch}", channel=ch),)))
     out, decision = label_stereo(channels, SETTINGS)
     assert decision.uncertain and decision.method == "first_speaker"
     assert {u.speaker for u in out} == {"ch0", "ch1"}
@@ -321,7 +318,7 @@ def test_stereo_greeting_echoed_on_the_customer_channel_does_not_count_twice() -
     agent = Utterance(0.5, 4.0, greeting, confidence=0.9, speaker="ch1", channel=1)
     echo = Utterance(0.6, 4.0, greeting.lower(), confidence=0.4, speaker="ch0", channel=0)
     reply = Utterance(4.5, 7.0, "Yes, hello.", confidence=0.9, speaker="ch0", channel=0)
-    out, decision = label_stereo([Channel(0, (echo, reply)), Channel(1, (agent,))], SETTINGS, ("Acme",))
+    out, decision = label_stereo([channel(0, (echo, reply)), channel(1, (agent,))], SETTINGS, ("Acme",))
     assert decision.agent_speaker == "ch1" and decision.confidence >= 0.9
     assert len(out) == 3  # the echo is kept in the transcript, only left out of the evidence
 
@@ -365,7 +362,7 @@ def test_stereo_with_one_silent_channel() -> None:
         Utterance(0.4, 3.0, "Hello? I'm calling about my order, it never arrived.", speaker="ch0"),
         Utterance(3.5, 5.0, "Hello?", speaker="ch0"),
     )
-    out, decision = label_stereo([Channel(0, caller), Channel(1, ())], SETTINGS)
+    out, decision = label_stereo([channel(0, caller), channel(1, ())], SETTINGS)
     assert decision.uncertain and decision.agent_speaker is None
     assert [u.role for u in out] == [Role.CUSTOMER, Role.CUSTOMER]
     assert all(0.0 < u.role_confidence <= 0.5 for u in out)
