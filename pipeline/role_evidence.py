@@ -176,7 +176,8 @@ def gather(utterances: Sequence[Utterance], company_names: Sequence[str] = ()) -
     }
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, safe for any input."""
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
@@ -225,13 +226,13 @@ def decide(
     if len(speakers) == 1:
         agent = speakers[0] if logits[speakers[0]] > 0 else None
         reasons.append("only one speaker found: roles by content, flagged uncertain")
-        conf = min(_MAX_CONFIDENCE, _sigmoid(abs(logits[speakers[0]]))) if methods else 0.0
+        conf = min(_MAX_CONFIDENCE, sigmoid(abs(logits[speakers[0]]))) if methods else 0.0
         return RoleDecision("+".join(methods) or "none", agent, round(conf, 3), True, tuple(reasons))
     ranked = sorted(speakers, key=lambda s: -logits[s])
     margin = logits[ranked[0]] - logits[ranked[1]]
     if ranked[0] == speakers[0]:
         methods.append("first_speaker")
-    conf = round(min(_MAX_CONFIDENCE, _sigmoid(margin)), 3)
+    conf = round(min(_MAX_CONFIDENCE, sigmoid(margin)), 3)
     return RoleDecision("+".join(methods), ranked[0], conf, conf < uncertain_below, tuple(reasons))
 
 

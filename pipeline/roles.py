@@ -70,9 +70,11 @@ def label_stereo(
         decision = _configured(settings.agent_channel, [c.channel for c in channels], judged)
     else:
         decision = judged
-    out = tuple(replace(u, role=ev.role_for(u, decision), role_confidence=decision.confidence) for u in utts)
-    if decision.agent_speaker is None:
-        out = _by_own_content(out, decision, company_names)
+    if decision.agent_speaker is None or (len(evidence) < 2 and settings.agent_channel is None):
+        # One party heard, or nobody looks like the agent: each utterance by its own words.
+        out = _by_own_content(utts, decision, company_names)
+    else:
+        out = tuple(replace(u, role=ev.role_for(u, decision), role_confidence=decision.confidence) for u in utts)
     log.info(
         "stereo roles: %d utterances on %d channels, agent %s by %s, confidence %.2f",
         len(out), len(channels), decision.agent_speaker, decision.method, decision.confidence,
@@ -130,7 +132,7 @@ def _by_own_content(
         # An utterance that says nothing telling goes with the call-level guess for its speaker.
         role = Role.AGENT if score > 0 else Role.CUSTOMER if score < 0 else ev.role_for(u, decision)
         # Half of the usual scale at most: these are guesses and must read as such.
-        conf = 0.5 * ev._sigmoid(abs(score)) if score else 0.25
+        conf = 0.5 * ev.sigmoid(abs(score)) if score else 0.25
         out.append(replace(u, role=role, role_confidence=round(conf, 3)))
     return tuple(out)
 

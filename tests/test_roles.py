@@ -366,3 +366,7 @@ def test_stereo_with_one_silent_channel() -> None:
     assert decision.uncertain and decision.agent_speaker is None
     assert [u.role for u in out] == [Role.CUSTOMER, Role.CUSTOMER]
     assert all(0.0 < u.role_confidence <= 0.5 for u in out)
+    greeting = (Utterance(0.4, 3.0, "Thank you for calling Acme, how can I help you?", speaker="ch1"),)
+    out, decision = label_stereo([channel(0, ()), channel(1, greeting)], SETTINGS, ("Acme",))
+    assert decision.uncertain and decision.agent_speaker == "ch1"
+    assert out[0].role is Role.AGENT and 0.0 < out[0].role_confidence <= 0.5
