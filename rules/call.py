@@ -1,0 +1,191 @@
+"""A call prepared for matching: normalised once, then searched by every predicate of every checklist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from callqa.types import CallMetadata, Role, Transcript, Utterance
+from rules.matching import Embedder, Hit, Scope
+from rules.model import Window
+from rules.normalize import is_cjk, normalize_many
+
+_TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A hit mapped back to the transcript: times, the words as heard and their mean probability."""
+
+    start: float
+    end: float
+    heard: str
+    confidence: float
+    timing: str  # "words" when word times were used, "utterance" when the transcript had none
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    start: float
+    end: float
+    probability: float
+    char_start: int = -1  # position in the utterance text (no word times: the text is all there is)
+    char_end: int = -1
+
+
+@dataclass
+class PreparedCall:
+    """One call with its normalised utterances and caches shared by all predicates.
+
+    Attributes:
+        norm: the normalised text of each utterance.
+        turns: each utterance's speaker-turn number (consecutive utterances of one role are one turn).
+    """
+
+    transcript: Transcript
+    metadata: CallMetadata
+    metrics: Mapping[str, float]
+    embedder: Callable[[], Embedder] | None = None
+    norm: list[str] = field(init=False)
+    turns: list[int] = field(init=False)
+    _scopes: dict[tuple[object, ...], tuple[Scope, frozenset[int]]] = field(init=False, default_factory=dict)
+    _tokens: dict[int, tuple[str, list[tuple[int, int]], list[_Token]]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        utterances = self.transcript.utterances
+        self.norm = normalize_many([u.text for u in utterances])
+        self.turns = []
+        turn, previous = 0, None
+        for u in utterances:
+            if previous is not None and u.role != previous:
+                turn += 1
+            self.turns.append(turn)
+            previous = u.role
+
+    @property
+    def duration(self) -> float:
+        utterances = self.transcript.utterances
+        return self.transcript.duration or (utterances[-1].end if utterances else 0.0)
+
+    def scope(
+        self, role: str, windows: tuple[Window, ...], min_role_confidence: float
+    ) -> tuple[Scope, frozenset[int]]:
+        """The utterances a predicate searches, and which of them may belong to the other party.
+
+        An utterance of the wanted role is in scope; so is one whose role is unknown or uncertain (its
+        hits then count as unreliable). With windows, an utterance that overlaps any of them is in scope.
+        """
+        key = (role, windows, min_role_confidence)
+        if key not in self._scopes:
+            self._scopes[key] = self._build_scope(role, windows, min_role_confidence)
+        return self._scopes[key]
+
+    def _build_scope(self, role: str, windows: tuple[Window, ...], min_role: float) -> tuple[Scope, frozenset[int]]:
+        utterances = self.transcript.utterances
+        indices, unsure = [], []
+        for i, u in enumerate(utterances):
+            if windows and not any(self.in_window(w, i, u.start, u.end) for w in windows):
+                continue
+            doubtful = u.role is Role.UNKNOWN or u.role_confidence < min_role
+            if role == "any" or u.role == role or doubtful:
+                indices.append(i)
+                if doubtful and role != "any":
+                    unsure.append(i)
+        offsets, pos = [], 0
+        for i in indices:
+            offsets.append(pos)
+            pos += len(self.norm[i]) + 1
+        text = "\n".join(self.norm[i] for i in indices)
+        return Scope(tuple(indices), text, tuple(offsets)), frozenset(unsure)
+
+    def in_window(self, window: Window, index: int, start: float, end: float) -> bool:
+        """True when utterance ``index`` (or the stretch ``start``–``end`` of it) overlaps the window."""
+        count = len(self.transcript.utterances)
+        if window.kind == "first_utterances":
+            return index < window.size
+        if window.kind == "last_utterances":
+            return index >= count - window.size
+        duration = self.duration
+        size = window.size if window.kind.endswith("seconds") else duration * window.size / 100.0
+        if window.kind.startswith("first"):
+            return start < size
+        return end > duration - size
+
+    def window_confidence(self, scope: Scope) -> float | None:
+        """Mean recogniser confidence over the scope, weighted by text length (None for an empty scope)."""
+        utterances = self.transcript.utterances
+        weights = [max(1, len(self.norm[i])) for i in scope.indices]
+        if not weights:
+            return None
+        return sum(w * utterances[i].confidence for w, i in zip(weights, scope.indices, strict=True)) / sum(weights)
+
+    def locate(self, hit: Hit) -> Located:
+        """Map a hit to the words as heard: their start/end times, spelling and mean probability."""
+        u = self.transcript.utterances[hit.utt]
+        compact, spans, tokens = self._token_index(hit.utt)
+        if not tokens:
+            return Located(u.start, u.end, u.text, u.confidence, "utterance")
+        a, b = _find_span(compact, self.norm[hit.utt], hit)
+        chosen = [t for t, (s, e) in zip(tokens, spans, strict=True) if s < b and e > a] or tokens
+        timed = bool(u.words)
+        if timed:
+            heard = _join([t.text for t in chosen])
+            confidence = sum(t.probability for t in chosen) / len(chosen)
+            return Located(chosen[0].start, chosen[-1].end, heard, confidence, "words")
+        heard = u.text[chosen[0].char_start : chosen[-1].char_end]
+        return Located(u.start, u.end, heard, u.confidence, "utterance")
+
+    def _token_index(self, utt: int) -> tuple[str, list[tuple[int, int]], list[_Token]]:
+        """The utterance's words (or text tokens) normalised and concatenated without spaces, with spans."""
+        if utt in self._tokens:
+            return self._tokens[utt]
+        u = self.transcript.utterances[utt]
+        tokens = _tokens_of(u)
+        norms = normalize_many([t.text for t in tokens])
+        spans, pos = [], 0
+        for n in norms:
+            n = n.replace(" ", "")
+            spans.append((pos, pos + len(n)))
+            pos += len(n)
+        result = ("".join(n.replace(" ", "") for n in norms), spans, tokens)
+        self._tokens[utt] = result
+        return result
+
+
+def _tokens_of(u: Utterance) -> list[_Token]:
+    if u.words:
+        return [_Token(w.text.strip(), w.start, w.end, w.probability) for w in u.words if w.text.strip()]
+    return [
+        _Token(m.group(0), u.start, u.end, u.confidence, m.start(), m.end()) for m in _TOKEN.finditer(u.text)
+    ]
+
+
+def _find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:
+    """Where the hit's text lies in the concatenated word norms (closest occurrence to where it was)."""
+    needle = norm[hit.start : hit.end].replace(" ", "")
+    expected = len(norm[: hit.start].replace(" ", ""))
+    best, pos = -1, compact.find(needle)
+    while pos != -1 and needle:
+        if best == -1 or abs(pos - expected) < abs(best - expected):
+            best = pos
+        pos = compact.find(needle, pos + 1)
+    if best != -1:
+        return best, best + len(needle)
+    from rapidfuzz import fuzz  # words normalised one by one can differ ("twenty three" → "20" "3")
+
+    alignment = fuzz.partial_ratio_alignment(needle, compact)
+    if alignment is None:
+        return 0, len(compact)
+    return alignment.dest_start, max(alignment.dest_end, alignment.dest_start + 1)
+
+
+def _join(words: list[str]) -> str:
+    """Join words as heard: a space between English words, none between Chinese characters."""
+    out = ""
+    for word in words:
+        if out and not (is_cjk(out[-1]) and is_cjk(word[0])):
+            out += " "
+        out += word
+    return out

@@ -1,0 +1,351 @@
+"""Evaluate a checklist on a call: three-valued conditions, evidence, verdicts, scorecard.
+
+Each predicate is true, false or unknown (Kleene logic). A ``says`` predicate counts its reliable hits
+(``lo``) and its hits on low-confidence words or an uncertain role (``hi`` adds them): it is true when
+every count in ``[lo, hi]`` satisfies ``at_least``/``at_most``, false when none does, unknown otherwise.
+
+An item's verdict:
+
+* ``applies_when`` false → ``n/a``. A metadata field or metric the call lacks is false here.
+* condition true → ``pass``; unknown → ``uncertain``.
+* condition false → ``fail``, unless the fail rests on a stretch of unreliable transcript: the condition is
+  evaluated again assuming every phrase that was looked for in vain in a low-confidence stretch might have
+  been said there; if the result is then not false, the verdict is ``uncertain``. Only fails get this
+  second look: a false deduction is worse than a missed one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+from callqa.types import CallMetadata, Transcript
+from rules import metrics as metric_registry
+from rules.call import PreparedCall
+from rules.matching import Embedder, Hit
+from rules.model import AllOf, AnyOf, Checklist, Condition, Item, MetadataTest, MetricTest, Not, Says
+from rules.normalize import normalize
+from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
+
+MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls with dozens of "okay"s
+
+
+class Tri(IntEnum):
+    FALSE = 0
+    UNKNOWN = 1
+    TRUE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    value: Tri
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(slots=True)
+class _SaysResult:
+    reliable: list[tuple[Hit, Evidence]]
+    unreliable: list[tuple[Hit, Evidence]]
+    excluded: list[Evidence]
+    absent: Evidence | None  # the stretch searched, when nothing was found
+    doubtful_window: bool  # the stretch searched in vain has low confidence
+
+
+@dataclass
+class _Context:
+    call: PreparedCall
+    checklist: Checklist
+    missing: Tri = Tri.UNKNOWN  # value of a test on a field or metric the call lacks
+    hidden: bool = False  # second look: phrases may hide in low-confidence stretches
+    says_cache: dict[int, _SaysResult] = field(default_factory=dict)
+
+
+def score_call(
+    checklist: Checklist,
+    transcript: Transcript,
+    metadata: CallMetadata | None = None,
+    metrics: Mapping[str, float] | None = None,
+    *,
+    call_id: str = "",
+    transcript_hash: str = "",
+    embedder: Callable[[], Embedder] | None = None,
+    timed: bool = True,
+) -> CallScorecard:
+    """Score one call against one checklist.
+
+    Args:
+        checklist: a loaded checklist (``rules.loader.load_checklist``).
+        transcript: the role-labelled transcript.
+        metadata: what the call centre knows about the call (queue, direction, hangup_by…).
+        metrics: numeric metrics by name (``longest_silence_s``, ``customer_anger_max``…); metrics the
+            transcript can give are computed when missing (see rules.metrics).
+        call_id: stored with the scorecard.
+        transcript_hash: the transcript version, stored with the scorecard.
+        embedder: a factory for the sentence embedder, called only if a ``similar`` predicate runs;
+            default: the packaged multilingual model (models.embedding).
+        timed: False when the transcript's times are pseudo-times (plain text).
+
+    Returns:
+        The call's scorecard.
+    """
+    if embedder is None and checklist.uses_similar:
+        from models.embedding import shared_embedder
+
+        embedder = shared_embedder
+    call = PreparedCall(transcript, metadata or CallMetadata(), metrics or {}, embedder)
+    return score_prepared(checklist, call, call_id=call_id, transcript_hash=transcript_hash, timed=timed)
+
+
+def score_prepared(
+    checklist: Checklist, call: PreparedCall, *, call_id: str = "", transcript_hash: str = "", timed: bool = True
+) -> CallScorecard:
+    """Score a call that is already prepared (normalised): what rescoring many checklists reuses."""
+    ctx = _Context(call, checklist)
+    verdicts = [judge(item, ctx) for item in checklist.items]
+    return build_scorecard(
+        verdicts,
+        [(s.id, s.title, s.weight) for s in checklist.sections],
+        call_id=call_id,
+        checklist=(checklist.id, checklist.version, checklist.content_hash),
+        transcript_hash=transcript_hash,
+        bands=checklist.bands,
+        timed=timed,
+    )
+
+
+def judge(item: Item, ctx: _Context) -> ItemVerdict:
+    """The verdict of one item on the context's call."""
+    applies = Outcome(Tri.TRUE)
+    if item.applies_when is not None:
+        applies = _evaluate(item.applies_when, replace(ctx, missing=Tri.FALSE, hidden=False))
+        if applies.value is Tri.FALSE:
+            return _verdict(item, Verdict.NA, "does not apply: " + item.applies_when.describe(), applies.evidence)
+    outcome = _evaluate(item.condition, ctx)
+    if outcome.value is Tri.TRUE:
+        return _verdict(item, Verdict.PASS, item.condition.describe(), outcome.evidence)
+    if outcome.value is Tri.UNKNOWN:
+        return _verdict(item, Verdict.UNCERTAIN, "rests on low-confidence words or an uncertain role",
+                        outcome.evidence)  # fmt: skip
+    second = _evaluate(item.condition, replace(ctx, hidden=True))
+    if second.value is not Tri.FALSE:
+        return _verdict(item, Verdict.UNCERTAIN, "not found, but the transcript there is unreliable",
+                        outcome.evidence)  # fmt: skip
+    if applies.value is Tri.UNKNOWN:
+        return _verdict(item, Verdict.UNCERTAIN, "may not apply: its trigger was heard unreliably",
+                        applies.evidence + outcome.evidence)  # fmt: skip
+    return _verdict(item, Verdict.FAIL, "missed: " + item.condition.describe(), outcome.evidence)
+
+
+def _verdict(item: Item, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...]) -> ItemVerdict:
+    earned = item.points if verdict is Verdict.PASS else 0.0
+    return ItemVerdict(item.id, item.section_id, item.title, verdict, item.points, earned, item.veto,
+                       item.message, reason, evidence)  # fmt: skip
+
+
+def _evaluate(condition: Condition, ctx: _Context) -> Outcome:
+    if isinstance(condition, Says):
+        return _says_outcome(condition, ctx)
+    if isinstance(condition, Not):
+        inner = _evaluate(condition.part, ctx)
+        return Outcome(Tri(2 - inner.value), inner.evidence)
+    if isinstance(condition, AllOf | AnyOf):
+        parts = [_evaluate(p, ctx) for p in condition.parts]
+        value = min(p.value for p in parts) if isinstance(condition, AllOf) else max(p.value for p in parts)
+        # The evidence shown is what decided, first: the failing parts of a failed "all" (then the rest, as
+        # context: "hold announced at 3:38, no thanks after it"); only the deciding parts of an "any".
+        decisive = [p for p in parts if p.value is value]
+        shown = decisive + [p for p in parts if p.value is not value] if isinstance(condition, AllOf) else decisive
+        return Outcome(Tri(value), tuple(e for p in shown for e in p.evidence))
+    if isinstance(condition, MetadataTest):
+        return _metadata_outcome(condition, ctx)
+    return _metric_outcome(condition, ctx)
+
+
+def _says_outcome(says: Says, ctx: _Context) -> Outcome:
+    result = _says_result(says, ctx)
+    lo = len(result.reliable)
+    hi: float = lo + len(result.unreliable)
+    if ctx.hidden and result.doubtful_window:
+        hi = math.inf
+    top = math.inf if says.at_most is None else says.at_most
+    if says.at_least <= lo and hi <= top:
+        value = Tri.TRUE
+    elif hi < says.at_least or lo > top:
+        value = Tri.FALSE
+    else:
+        value = Tri.UNKNOWN
+    evidence = [e for _, e in result.reliable + result.unreliable][:MAX_EVIDENCE] + result.excluded[:3]
+    if result.absent is not None:
+        evidence.append(result.absent)
+    return Outcome(value, tuple(evidence))
+
+
+def _says_result(says: Says, ctx: _Context) -> _SaysResult:
+    key = id(says)
+    if key not in ctx.says_cache:
+        ctx.says_cache[key] = _search(says, ctx)
+    return ctx.says_cache[key]
+
+
+def _search(says: Says, ctx: _Context) -> _SaysResult:
+    call, review = ctx.call, ctx.checklist.review
+    scope, unsure_role = call.scope(says.role, says.windows, review.min_role_confidence)
+    texts = [u.text for u in call.transcript.utterances]
+    hits = says.matcher.find(scope, texts, call.embedder)
+    located = [(h, call.locate(h)) for h in hits]
+    if says.windows:  # the scope holds utterances overlapping a window: keep the hits that do
+        located = [(h, loc) for h, loc in located if any(call.in_window(w, h.utt, loc.start, loc.end)
+                                                        for w in says.windows)]  # fmt: skip
+    anchors: list[tuple[Hit, Evidence]] = []
+    if says.within is not None:
+        anchor = _says_result(ctx.checklist.defines[says.within.anchor], ctx)
+        anchors = anchor.reliable + anchor.unreliable
+        located = [(h, loc) for h, loc in located if _near_anchor(says, h, loc.start, loc.end, anchors, call)]
+    excluded: list[Evidence] = []
+    reliable: list[tuple[Hit, Evidence]] = []
+    unreliable: list[tuple[Hit, Evidence]] = []
+    unless_hits = says.unless.find(scope, texts) if says.unless is not None else []
+    for hit, loc in located:
+        evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
+        blocker = next((u for u in unless_hits if _nearby(u, hit, says.unless_seconds, call)), None)
+        if blocker is not None:
+            excluded.append(replace(evidence, kind="excluded", reliable=False,
+                                    note=f"not counted: '{blocker.pattern}' nearby"))  # fmt: skip
+            continue
+        weak_anchor = says.within is not None and not any(
+            e.reliable for h, e in anchors if _near_anchor(says, hit, loc.start, loc.end, [(h, e)], call)
+        )
+        if weak_anchor and evidence.reliable:
+            evidence = replace(evidence, reliable=False, note="what it follows was heard unreliably")
+        (reliable if evidence.reliable else unreliable).append((hit, evidence))
+    absent, doubtful = None, False
+    if not reliable:
+        confidence = call.window_confidence(scope)
+        doubtful = confidence is not None and confidence < review.min_window_confidence
+        if not call.transcript.utterances:
+            doubtful = True  # nothing was transcribed: absence proves nothing
+        absent = _absent_evidence(says, scope.indices, confidence, doubtful, call)
+    return _SaysResult(reliable, unreliable, excluded, absent, doubtful)
+
+
+def _evidence(
+    says: Says, hit: Hit, loc: object, call: PreparedCall, unsure_role: frozenset[int], ctx: _Context
+) -> Evidence:
+    from rules.call import Located
+
+    assert isinstance(loc, Located)
+    u = call.transcript.utterances[hit.utt]
+    review = ctx.checklist.review
+    notes = []
+    if loc.confidence < review.min_word_confidence:
+        notes.append(f"words heard with low confidence ({loc.confidence:.2f} < {review.min_word_confidence:g})")
+    if hit.utt in unsure_role:
+        notes.append(f"speaker may not be the {says.role} (role confidence {u.role_confidence:.2f})")
+    return Evidence(
+        kind="hit",
+        role=str(u.role),
+        start=round(loc.start, 2),
+        end=round(loc.end, 2),
+        text=loc.heard,
+        pattern=hit.pattern,
+        match=says.matcher.kind,
+        similarity=hit.similarity,
+        confidence=round(loc.confidence, 3),
+        role_confidence=round(u.role_confidence, 3),
+        reliable=not notes,
+        utterance=hit.utt,
+        note="; ".join(notes),
+    )
+
+
+def _absent_evidence(
+    says: Says, indices: tuple[int, ...], confidence: float | None, doubtful: bool, call: PreparedCall
+) -> Evidence:
+    utterances = call.transcript.utterances
+    start = utterances[indices[0]].start if indices else 0.0
+    end = utterances[indices[-1]].end if indices else call.duration
+    shown = utterances[indices[0]].text if indices else ""
+    note = f"transcript confidence here {confidence:.2f}" if confidence is not None else "nothing said here"
+    if doubtful:
+        note += " (too low to be sure the phrase was not said)"
+    return Evidence(kind="absent", role="" if says.role == "any" else says.role, start=round(start, 2),
+                    end=round(end, 2), text=shown, pattern=" | ".join(says.phrases[:6]), match=says.matcher.kind,
+                    similarity=0.0, confidence=round(confidence if confidence is not None else 0.0, 3),
+                    reliable=not doubtful, note=note)  # fmt: skip
+
+
+def _near_anchor(
+    says: Says, hit: Hit, start: float, end: float, anchors: list[tuple[Hit, Evidence]], call: PreparedCall
+) -> bool:
+    within = says.within
+    assert within is not None
+    for anchor_hit, anchor in anchors:
+        if within.direction == "after":
+            gap, turns = start - anchor.end, call.turns[hit.utt] - call.turns[anchor_hit.utt]
+            ordered = (hit.utt, hit.start) > (anchor_hit.utt, anchor_hit.start)
+        else:
+            gap, turns = anchor.start - end, call.turns[anchor_hit.utt] - call.turns[hit.utt]
+            ordered = (hit.utt, hit.start) < (anchor_hit.utt, anchor_hit.start)
+        if not ordered:
+            continue
+        if within.turns is not None and 0 <= turns <= within.turns:
+            return True
+        if within.seconds is not None and -0.5 <= gap <= within.seconds:
+            return True
+    return False
+
+
+def _nearby(blocker: Hit, hit: Hit, seconds: float, call: PreparedCall) -> bool:
+    if blocker.utt == hit.utt:
+        return True
+    if seconds <= 0:
+        return False
+    a, b = call.transcript.utterances[blocker.utt], call.transcript.utterances[hit.utt]
+    return a.role == b.role and a.start <= b.end + seconds and b.start <= a.end + seconds
+
+
+def _metadata_outcome(test: MetadataTest, ctx: _Context) -> Outcome:
+    call = ctx.call
+    value: object = call.duration if test.field == "duration" else getattr(call.metadata, test.field)
+    if value is None or value == "":
+        return Outcome(ctx.missing, (_field_evidence("metadata", test.field, "(unknown)", test.describe()),))
+    if test.op in ("at_least", "at_most"):
+        number = float(value)  # type: ignore[arg-type]  # the loader allows these ops on numeric fields only
+        ok = number >= test.value if test.op == "at_least" else number <= test.value
+    else:
+        wanted = test.value if isinstance(test.value, list | tuple) else [test.value]
+        ok = normalize(str(value)) in {normalize(str(w)) for w in wanted}
+    shown = f"{value:.1f} s" if test.field == "duration" else str(value)
+    return Outcome(Tri.TRUE if ok else Tri.FALSE, (_field_evidence("metadata", test.field, shown, test.describe()),))
+
+
+def _metric_outcome(test: MetricTest, ctx: _Context) -> Outcome:
+    value = metric_registry.value(test.name, ctx.call)
+    if value is None:
+        return Outcome(ctx.missing, (_field_evidence("metric", test.name, "(not measured)", test.describe()),))
+    ok = (test.at_least is None or value >= test.at_least) and (test.at_most is None or value <= test.at_most)
+    evidence = _field_evidence("metric", test.name, f"{value:g}", test.describe())
+    return Outcome(Tri.TRUE if ok else Tri.FALSE, (evidence,))
+
+
+def _field_evidence(kind: str, name: str, shown: str, pattern: str) -> Evidence:
+    return Evidence(kind=kind, text=f"{name} = {shown}", pattern=pattern, match=kind)
+
+
+def judge_item(
+    checklist: Checklist,
+    item: Item,
+    transcript: Transcript,
+    metadata: CallMetadata | None = None,
+    metrics: Mapping[str, float] | None = None,
+    embedder: Callable[[], Embedder] | None = None,
+) -> ItemVerdict:
+    """One item's verdict on one call (what ``rules test`` runs for each example)."""
+    if embedder is None and checklist.uses_similar:
+        from models.embedding import shared_embedder
+
+        embedder = shared_embedder
+    call = PreparedCall(transcript, metadata or CallMetadata(), metrics or {}, embedder)
+    return judge(item, _Context(call, checklist))

@@ -1,0 +1,235 @@
+"""Phrase matchers: exact, fuzzy, regex and similar-meaning, each compiled once per checklist.
+
+A matcher searches a :class:`Scope` (the normalised utterances a predicate looks at, joined by newlines so
+one C-level pass covers them all) and returns :class:`Hit` spans in normalised utterance text. Mapping a
+hit back to the words as heard, with their times and probabilities, is the call's job
+(:meth:`rules.call.PreparedCall.locate`), done only for the hits a verdict shows.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from rules.normalize import at_word_boundary, is_cjk, normalize
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A match inside one normalised utterance: characters ``start:end`` of ``PreparedCall.norm[utt]``."""
+
+    utt: int
+    start: int
+    end: int
+    pattern: str  # the phrase or regex as the author wrote it
+    similarity: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The utterances a predicate looks at, as one string."""
+
+    indices: tuple[int, ...]
+    text: str  # their normalised texts joined by "\n"
+    offsets: tuple[int, ...]  # where each one starts in ``text``
+
+    def locate(self, pos: int) -> tuple[int, int]:
+        """(position in ``indices``, offset inside that utterance) of a position in ``text``."""
+        k = bisect_right(self.offsets, pos) - 1
+        return k, pos - self.offsets[k]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (see models.embedding)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class Matcher:
+    """Base of the matchers: ``kind`` names the match type shown in evidence."""
+
+    kind = ""
+
+    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+        """All hits in the scope. ``texts`` are the call's original utterance texts (for ``similar``)."""
+        raise NotImplementedError
+
+
+def _trie_regex(phrases: Sequence[str]) -> str:
+    """One regex for many literal phrases, shaped as a trie so the engine tries each position once.
+
+    A phrase that ends in a letter or digit must end at a word boundary ('hold' is not in 'holding');
+    the boundary is part of the phrase's branch, so a longer phrase that fails it falls back to a shorter.
+    """
+    trie: dict[str, dict] = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict], last: str) -> str:
+        alternatives = [re.escape(ch) + emit(child, ch) for ch, child in sorted(node.items()) if ch]
+        if "" in node:
+            alternatives.append("(?![a-z0-9])" if last in _WORD_CHARS else "")
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return "(?:" + "|".join(alternatives) + ")"
+
+    return emit(trie, "")
+
+
+class ExactMatcher(Matcher):
+    """Phrases matched after normalisation: by characters in Mandarin, by whole words in English."""
+
+    kind = "exact"
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        self.by_norm: dict[str, str] = {}
+        for phrase in phrases:
+            norm = normalize(phrase)
+            if norm:
+                self.by_norm.setdefault(norm, phrase)
+        self.regex = re.compile(_trie_regex(list(self.by_norm))) if self.by_norm else None
+
+    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+        if self.regex is None:
+            return []
+        hits = []
+        for m in self.regex.finditer(scope.text):
+            if not at_word_boundary(scope.text, m.start(), m.end()):
+                continue  # the phrase starts inside a longer word
+            k, offset = scope.locate(m.start())
+            hits.append(Hit(scope.indices[k], offset, offset + m.end() - m.start(), self.by_norm[m.group(0)]))
+        return hits
+
+
+class RegexMatcher(Matcher):
+    """Regular expressions run on normalised utterances (``^``/``$`` are an utterance's start and end)."""
+
+    kind = "regex"
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = [(p, re.compile(p, re.MULTILINE)) for p in patterns]
+
+    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+        hits = []
+        for source, regex in self.patterns:
+            for m in regex.finditer(scope.text):
+                if m.end() == m.start():
+                    continue
+                k, offset = scope.locate(m.start())
+                hits.append(Hit(scope.indices[k], offset, offset + m.end() - m.start(), source))
+        return _drop_overlaps(hits)
+
+
+class FuzzyMatcher(Matcher):
+    """Phrases matched approximately (rapidfuzz partial alignment), for words the recogniser misheard.
+
+    A phrase scores against its best-aligned stretch of each utterance; in English the stretch is widened
+    to whole words and scored again, so 'hold' does not match inside 'household'. One hit per phrase per
+    utterance, overlapping hits of different phrases keep the best.
+    """
+
+    kind = "fuzzy"
+
+    def __init__(self, phrases: Sequence[str], threshold: float) -> None:
+        self.threshold = threshold
+        self.by_norm: dict[str, str] = {}
+        for phrase in phrases:
+            norm = normalize(phrase)
+            if norm:
+                self.by_norm.setdefault(norm, phrase)
+
+    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+        hits: list[Hit] = []
+        utterance_texts = scope.text.split("\n")
+        for norm, phrase in self.by_norm.items():
+            # One C-level pass over the whole scope rules out most phrases: a stretch of one utterance is
+            # also a stretch of the joined text, so the joined score is never lower.
+            if not fuzz.partial_ratio(norm, scope.text, score_cutoff=self.threshold):
+                continue
+            candidates = process.extract(norm, utterance_texts, scorer=fuzz.partial_ratio,
+                                         score_cutoff=self.threshold, limit=None)  # fmt: skip
+            for _, _, k in candidates:
+                hit = self._align(norm, phrase, utterance_texts[k], scope.indices[k])
+                if hit is not None:
+                    hits.append(hit)
+        return _drop_overlaps(hits)
+
+    def _align(self, norm: str, phrase: str, text: str, utt: int) -> Hit | None:
+        alignment = fuzz.partial_ratio_alignment(norm, text, score_cutoff=self.threshold)
+        if alignment is None:
+            return None
+        start, end = alignment.dest_start, alignment.dest_end
+        if not is_cjk(norm[0]):  # English: widen to whole words, then score the words themselves
+            while start > 0 and text[start - 1] in _WORD_CHARS:
+                start -= 1
+            while end < len(text) and text[end] in _WORD_CHARS:
+                end += 1
+            while start < end and text[start] == " ":
+                start += 1
+            score = fuzz.ratio(norm, text[start:end])
+        else:
+            score = alignment.score
+        if score < self.threshold:
+            return None
+        return Hit(utt, start, end, phrase, round(score / 100.0, 3))
+
+
+class SimilarMatcher(Matcher):
+    """Utterances that mean the same as a phrase (multilingual sentence embeddings, cosine ≥ threshold).
+
+    Embeddings of the utterances are cached by the embedder; the model is loaded on first use only.
+    """
+
+    kind = "similar"
+
+    def __init__(self, phrases: Sequence[str], threshold: float) -> None:
+        self.phrases = list(phrases)
+        self.threshold = threshold
+
+    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+        if not scope.indices or embed is None:
+            return []
+        embedder = embed()
+        phrase_vectors = np.asarray(embedder.embed(self.phrases), dtype=np.float32)
+        utterance_vectors = np.asarray(embedder.embed([texts[i] for i in scope.indices]), dtype=np.float32)
+        scores = utterance_vectors @ phrase_vectors.T  # cosines: the vectors are L2-normalised
+        best = scores.argmax(axis=1)
+        lengths = [len(t) for t in scope.text.split("\n")]
+        hits = []
+        for k in np.flatnonzero(scores[np.arange(len(best)), best] >= self.threshold):
+            score = float(scores[k, best[k]])
+            hits.append(Hit(scope.indices[k], 0, lengths[k], self.phrases[best[k]], round(score, 3)))
+        return hits
+
+
+def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Overlapping hits in one utterance count once (the most similar, then the longest, is kept)."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (-h.similarity, h.start - h.end)):
+        if not any(k.utt == hit.utt and k.start < hit.end and hit.start < k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: (h.utt, h.start))
+
+
+def make_matcher(kind: str, phrases: Sequence[str], threshold: float | None) -> Matcher:
+    """The matcher for a ``match`` kind (thresholds: fuzzy 0–100, default 85; similar cosine, default 0.9)."""
+    if kind == "exact":
+        return ExactMatcher(phrases)
+    if kind == "regex":
+        return RegexMatcher(phrases)
+    if kind == "fuzzy":
+        return FuzzyMatcher(phrases, 85.0 if threshold is None else threshold)
+    if kind == "similar":
+        return SimilarMatcher(phrases, 0.9 if threshold is None else threshold)
+    raise ValueError(f"unknown match kind {kind!r}")

@@ -1,0 +1,255 @@
+"""Text normalisation shared by checklist phrases and transcripts.
+
+Phrases and transcripts go through the same function, so a rule author writes "I'm", "我是工号一零二四" or
+"請稍等" and it matches "i am", "我是工号1024" and "请稍等" as heard. The steps, in order:
+
+1. Unicode NFKC (full-width letters, digits and punctuation become half-width) and lower case.
+2. Traditional → Simplified characters, one character at a time (OpenCC's table; phrase-level conversion
+   is not needed for matching because Traditional→Simplified is nearly always many-to-one).
+3. English contractions are expanded ("i'm" → "i am", "can't" → "can not", "it's" → "it is"); other
+   apostrophes are dropped ("jim's" → "jims").
+4. Punctuation becomes a space.
+5. Numbers become digits: 一二三 → 123, 二十三 → 23, 幺 → 1, "twenty three" → 23, and the spaces between
+   digits go ("5 5 5" → 555), so phone and staff numbers match however they were written.
+6. Spaces between two Chinese characters go (Mandarin is matched by characters); other runs of spaces
+   become one space.
+
+The whole call is normalised as one string (utterances joined by newlines, which no step touches), so the
+cost is a handful of C-level passes per call rather than per utterance.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+SEPARATOR = "\n"
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_LATIN_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+# Contractions whose expansion is not just "drop the apostrophe". "'d" and "'s" are ambiguous (had/would,
+# is/has); "would" and "is" are the readings that matter for service phrases ("I'd like", "that's").
+_CONTRACTIONS = {
+    "won't": "will not",
+    "can't": "can not",
+    "cannot": "can not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "y'all": "you all",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "ok": "okay",
+    "alright": "all right",
+}
+_S_IS = frozenset(
+    ["it", "that", "what", "there", "here", "he", "she", "who", "how", "where", "when", "why", "everything",
+     "nothing", "something", "someone", "everyone", "this"]
+)
+_SUFFIXES = {"n't": " not", "'re": " are", "'m": " am", "'ll": " will", "'ve": " have", "'d": " would"}
+
+_EN_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_EN_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90,
+}  # fmt: skip
+_EN_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORDS = frozenset([*_EN_UNITS, *_EN_TENS, *_EN_SCALES])
+
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}  # fmt: skip
+_ZH_SCALES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_ZH_NUMBER_RUN = re.compile("[零〇一幺二两三四五六七八九十百千万]+")
+
+_SPACE_RUN = re.compile(r"[ \t\r\f\v]+")
+# Spaces between Chinese characters or digits carry no meaning ("工号 1024", "5 5 5").
+_CJK_GAP = re.compile(f"([{_CJK}0-9]) (?=[{_CJK}0-9])")
+_DIGIT_GAP = re.compile(r"(\d) (?=\d)")
+_DIGIT_SPACE = re.compile(r"\d \d")
+_HAS_LATIN = re.compile("[a-z]")
+
+
+@functools.cache
+def _tables() -> tuple[dict[int, str], dict[int, str]]:
+    """Translate tables, built once per process.
+
+    Returns:
+        (ascii_table, table): the first maps ASCII punctuation to spaces (str.translate has a fast path for
+        ASCII-only text); the second also maps full-width to half-width characters, Traditional to
+        Simplified (OpenCC's character table) and curly apostrophes to straight ones. The apostrophe is
+        kept for the contraction step; the newline separates utterances.
+    """
+    import opencc  # the reimplementation ships OpenCC's dictionaries as text files
+
+    table: dict[int, str] = {}
+    chars = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    for line in chars.read_text(encoding="utf-8").splitlines():
+        trad, _, simp = line.partition("\t")
+        if len(trad) == 1 and simp:
+            table[ord(trad)] = simp.split(" ")[0]
+    for code in range(0xFF01, 0xFF5F):  # full-width ASCII
+        table[code] = chr(code - 0xFEE0)
+    table[0x2019] = table[0x2018] = table[0xFF07] = "'"
+    for code in range(0x10000):
+        ch = table.get(code, chr(code))
+        if ch in (SEPARATOR, "'") or len(ch) != 1:
+            continue
+        category = unicodedata.category(ch)
+        if category[0] in "PSZ" or category == "Cc":
+            table[code] = " "
+    ascii_table = {code: value for code, value in table.items() if code < 128}
+    return ascii_table, table
+
+
+def _expand_contraction(word: str) -> str:
+    if word in _CONTRACTIONS:
+        return _CONTRACTIONS[word]
+    if "'" not in word:
+        return word
+    for suffix, expansion in _SUFFIXES.items():
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return word[: -len(suffix)] + expansion
+    if word.endswith("'s"):
+        stem = word[:-2]
+        return f"{stem} is" if stem in _S_IS else stem + "s"
+    return word.replace("'", "")
+
+
+def _english_number(run: str) -> str:
+    """'twenty three' → 23, 'one hundred five' → 105, 'five five five' → 555 (digits said one by one)."""
+    numbers: list[int] = []
+    last = ""  # kind of the previous word: unit, teen, tens, scale
+    for word in run.split(" "):
+        if word in _EN_SCALES:
+            numbers[-1:] = [max(numbers[-1] if numbers else 1, 1) * _EN_SCALES[word]]
+            last = "scale"
+            continue
+        value = _EN_UNITS.get(word, _EN_TENS.get(word, 0))
+        kind = "tens" if word in _EN_TENS else ("unit" if value < 10 else "teen")
+        joins = numbers and (last == "scale" or (last == "tens" and kind == "unit"))
+        if joins:
+            numbers[-1] += value
+        else:
+            numbers.append(value)
+        last = kind
+    return "".join(str(n) for n in numbers)
+
+
+def _chinese_number(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if not any(ch in _ZH_SCALES for ch in run):
+        return "".join(str(_ZH_DIGITS[ch]) for ch in run)  # 一零二四 read digit by digit
+    total, section, digit = 0, 0, 0
+    for ch in run:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+        elif ch == "万":
+            total += max(section + digit, 1) * 10000
+            section, digit = 0, 0
+        else:
+            section += max(digit, 1) * _ZH_SCALES[ch]  # 十 alone is 10
+            digit = 0
+    return str(total + section + digit)
+
+
+def _english_words(text: str) -> str:
+    """Contractions and number words, in one pass over the words (a regex per step costs more)."""
+    words = [w for w in text.replace(SEPARATOR, " \n ").split(" ") if w]
+    out: list[str] = []
+    run: list[str] = []  # consecutive number words
+    for word in words:
+        if word in _NUMBER_WORDS:
+            run.append(word)
+            continue
+        if run:
+            out.append(_english_number(" ".join(run)))
+            run = []
+        if word in _CONTRACTIONS or "'" in word:
+            out.append(_expand_contraction(word))
+        else:
+            out.append(word)
+    if run:
+        out.append(_english_number(" ".join(run)))
+    return " ".join(out).replace(" \n ", SEPARATOR).replace("\n ", SEPARATOR).replace(" \n", SEPARATOR)
+
+def normalize(text: str) -> str:
+    """Normalise one text (a phrase, a word or an utterance) for matching.
+
+    Args:
+        text: any text; newlines are kept as utterance separators.
+
+    Returns:
+        The normalised text: lower case, Simplified, half-width, no punctuation, digits for numbers,
+        contractions expanded, single spaces between English words and none between Chinese characters.
+    """
+    ascii_table, table = _tables()
+    chinese = not text.isascii()
+    text = text.translate(table).lower() if chinese else text.lower().translate(ascii_table)
+    text = _english_words(text) if _HAS_LATIN.search(text) else _SPACE_RUN.sub(" ", text)
+    if chinese:  # skipped for English calls: every step costs a pass over the call
+        text = _ZH_NUMBER_RUN.sub(_chinese_number, text)
+        text = _CJK_GAP.sub(r"\1", text)
+    elif _DIGIT_SPACE.search(text):
+        text = _DIGIT_GAP.sub(r"\1", text)
+    return text.replace(" \n", SEPARATOR).replace("\n ", SEPARATOR).strip(" ")
+
+
+def normalize_many(texts: Sequence[str]) -> list[str]:
+    """Normalise several texts in one pass (the texts must not contain newlines; they are replaced)."""
+    if not texts:
+        return []
+    joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
+    return normalize(joined).split(SEPARATOR)
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a Chinese character."""
+    return bool(_CJK_RE.match(ch))
+
+
+def needs_left_boundary(phrase: str) -> bool:
+    """A phrase starting with a letter or digit must not match inside a longer word ('hold' in 'withhold')."""
+    return bool(phrase) and phrase[0] in _LATIN_OR_DIGIT
+
+
+def at_word_boundary(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` does not cut an English word or a number in two."""
+    left_ok = start == 0 or text[start - 1] not in _LATIN_OR_DIGIT or text[start] not in _LATIN_OR_DIGIT
+    right_ok = end >= len(text) or text[end] not in _LATIN_OR_DIGIT or text[end - 1] not in _LATIN_OR_DIGIT
+    return left_ok and right_ok
+
+
+def changed_characters(pattern: str) -> list[tuple[int, str, str]]:
+    """Characters of a regular expression that normalisation would change, with what they become.
+
+    Regexes run on normalised text, so an upper-case letter, a Traditional or full-width character or a
+    Chinese numeral in a pattern can never match. Escapes (``\\D``, ``\\S``…) are skipped.
+
+    Returns:
+        (offset, character, replacement) for each offending character.
+    """
+    out: list[tuple[int, str, str]] = []
+    escaped = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+            continue
+        if ch.isascii() and not ch.isalpha():
+            continue  # regex syntax and digits
+        norm = normalize(ch)
+        if norm != ch:
+            out.append((i, ch, norm))
+    return out
