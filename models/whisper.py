@@ -288,9 +288,9 @@ class Recognizer:
 class _Joined:
     """Regions of a channel joined into one signal for Whisper, and the way back to channel time.
 
-    A short silence separates the regions, and each word is kept inside the region where it ends: Whisper's
-    word alignment often starts the first word of a segment at the end of the previous one, which would
-    stretch an utterance back across the pause before it (its end is placed far more reliably).
+    A short silence separates the regions, and each word is kept inside the region it overlaps most:
+    Whisper's word alignment often starts the first word of a segment in the previous region, or ends the
+    last one in the next, which would stretch an utterance across the pause between them.
     """
 
     GAP_S = 0.4
@@ -318,6 +318,16 @@ class _Joined:
     def _region(self, t: float) -> int:
         return max(0, bisect.bisect_right(self._starts, t) - 1)
 
+    def _home(self, start: float, end: float) -> int:
+        """The region a word [start, end] (joined time) overlaps most: its sound is there."""
+        first, last = self._region(start), self._region(end)
+        return max(range(first, last + 1), key=lambda r: (self._overlap(r, start, end), -r))
+
+    def _overlap(self, r: int, start: float, end: float) -> float:
+        a = self._starts[r]
+        b = a + self._spans[r][1] - self._spans[r][0]
+        return min(b, end) - max(a, start)
+
     def _to_channel(self, t: float, region: int) -> float:
         a, b = self._spans[region]
         return min(b, max(a, a + t - self._starts[region]))
@@ -325,7 +335,7 @@ class _Joined:
     def segment(self, s: Any) -> RecognizedSegment:
         words = []
         for w in s.words or ():
-            r = self._region(max(w.start, w.end - 0.02))
+            r = self._home(w.start, w.end)
             words.append(Word(self._to_channel(w.start, r), self._to_channel(w.end, r), str(w.word),
                               float(w.probability)))
         if words:

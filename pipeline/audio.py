@@ -175,12 +175,24 @@ def _too_long(path: Path, limit: float, found: str) -> AudioError:
                  "ingest.max_duration_s")
 
 
+def _without_padding(stream: av.audio.stream.AudioStream, n_in: int, last_frame: int) -> int:
+    """Decoded samples less the encoder's padding of the last frame (AAC, Vorbis …) that the header excludes.
+
+    Only an excess smaller than one frame is padding; a bigger difference means the header's duration is
+    an estimate (MP3 without a Xing header), and then every decoded sample is kept.
+    """
+    if stream.duration is None or stream.time_base is None:
+        return n_in
+    declared = round(stream.duration * stream.time_base * stream.rate)
+    return declared if 0 < n_in - declared < last_frame else n_in
+
+
 def _decode_stream(path: Path, container: av.container.InputContainer, stream: av.audio.stream.AudioStream,
                    limit: float) -> tuple[tuple[np.ndarray, ...], int]:
     """Decode and resample every packet; returns read-only channels and the count of input samples."""
     resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=SAMPLE_RATE)
     parts: list[np.ndarray] = []
-    n_in = packets = bad = 0
+    n_in = packets = bad = last_frame = 0
     last_corrupt = False
     for packet in container.demux(stream):
         if packet.size == 0:
@@ -194,6 +206,7 @@ def _decode_stream(path: Path, container: av.container.InputContainer, stream: a
             continue
         for frame in frames:
             n_in += frame.samples
+            last_frame = frame.samples
             parts.extend(f.to_ndarray() for f in resampler.resample(frame))
         if n_in / stream.rate > limit:
             raise _too_long(path, limit, f"more than {limit:,.0f} s decoded; its header states no duration")
@@ -205,6 +218,7 @@ def _decode_stream(path: Path, container: av.container.InputContainer, stream: a
         raise _fail(path, f"damaged: {bad} of {packets} audio packets cannot be decoded; export it again")
     if bad:
         log.warning("%s: skipped %d undecodable packet(s) of %d", path.name, bad, packets)
+    n_in = _without_padding(stream, n_in, last_frame)
     n_ch = int(stream.channels)
     data = np.concatenate(parts, axis=1) if parts else np.zeros((n_ch, 0), dtype=np.float32)
     # Keep the decoded length consistent with the input length (the resampler may add a sample or two).
@@ -216,7 +230,7 @@ def _decode_stream(path: Path, container: av.container.InputContainer, stream: a
     return channels, n_in
 
 
-def energetic_regions(samples: np.ndarray, others: tuple[np.ndarray, ...] = (), *, snr_db: float = 12.0,
+def energetic_regions(samples: np.ndarray, others: tuple[np.ndarray, ...] = (), *, snr_db: float = 8.0,
                       below_peak_db: float = 45.0, crosstalk_db: float = 20.0, min_run_s: float = 0.25,
                       max_gap_s: float = 0.3, min_variation_db: float = 4.0) -> tuple[Span, ...]:
     """Stretches of ``samples`` whose speech-band energy says someone is talking, in seconds.
@@ -272,23 +286,35 @@ def _runs(mask: np.ndarray, *, max_gap: int, min_len: int) -> list[tuple[int, in
 
 
 def level_speech(samples: np.ndarray, speech: tuple[Span, ...], *, target_dbfs: float = -20.0,
-                 max_gain_db: float = 30.0) -> np.ndarray:
+                 max_gain_db: float = 30.0, bridge_s: float = 1.5, ramp_s: float = 0.1) -> np.ndarray:
     """A copy of ``samples`` with each stretch of ``speech`` raised towards ``target_dbfs`` RMS.
 
     On a mono call the far party is often 10–20 dB quieter than the agent; Whisper then treats the quiet
     turns as background and skips them. Each stretch gets its own gain (never a cut, at most
-    ``max_gain_db``); between stretches the gain ramps linearly so that nothing clicks, and peaks are
-    clipped to [-1, 1].
+    ``max_gain_db``). Across pauses up to ``bridge_s`` the gain glides from one stretch's to the next
+    (switching it off and on inside a turn made Whisper worse); longer pauses keep their level, ramped
+    over ``ramp_s``, so that the other party's crosstalk in them is not raised. Peaks are clipped to [-1, 1].
     """
-    if not speech or not len(samples):
-        return np.array(samples, dtype=np.float32, copy=True)
-    anchors_t: list[float] = []
-    anchors_g: list[float] = []
+    out = np.array(samples, dtype=np.float32, copy=True)
+    if not len(out) or not speech:
+        return out
+    ramp = ramp_s * SAMPLE_RATE
+    times: list[float] = []
+    gains: list[float] = []
     for a, b in speech:
-        seg = samples[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)]
-        rms = float(np.sqrt(np.mean((seg - seg.mean()) ** 2))) if len(seg) else 0.0
-        gain_db = min(max_gain_db, max(0.0, target_dbfs - 20 * math.log10(max(rms, 1e-9))))
-        anchors_t += [a * SAMPLE_RATE, b * SAMPLE_RATE]
-        anchors_g += [gain_db, gain_db]
-    gain = 10 ** (np.interp(np.arange(len(samples)), anchors_t, anchors_g) / 20)
-    return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+        seg = out[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)]
+        rms = float(np.sqrt(np.mean((seg - seg.mean()) ** 2))) if len(seg) else 1.0
+        g = min(max_gain_db, max(0.0, target_dbfs - 20 * math.log10(max(rms, 1e-9))))
+        start, end = a * SAMPLE_RATE, b * SAMPLE_RATE
+        if not times or start - times[-1] > bridge_s * SAMPLE_RATE:
+            if times:
+                times.append(times[-1] + ramp)
+                gains.append(0.0)
+            times.append(max(start - ramp, times[-1] + 1 if times else -1.0))
+            gains.append(0.0)
+        times += [start, end]
+        gains += [g, g]
+    times.append(times[-1] + ramp)
+    gains.append(0.0)
+    gain_db = np.interp(np.arange(len(out)), times, gains)
+    return np.clip(out * 10 ** (gain_db / 20), -1.0, 1.0).astype(np.float32)
