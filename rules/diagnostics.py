@@ -103,7 +103,7 @@ def schema() -> dict[str, Any]:
 _DEF_HINTS = {
     "example": "an example is a list of 'AGENT: …' / 'CUSTOMER: …' lines (or {role, text, start…} objects), "
     "or {transcript: [...], metadata: {...}, metrics: {...}}",
-    "condition": "a condition has exactly one of: all, any, not, says, ref, metadata, metric",
+    "condition": "a condition has exactly one of: all, any, not, says, repeats, ref, metadata, metric",
     "window": "a window has one or more of: first_seconds, last_seconds, first_utterances, last_utterances, "
     "first_percent, last_percent",
     "metadata": "a metadata test is {field: …, equals | in | at_least | at_most: …}",

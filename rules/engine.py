@@ -17,7 +17,7 @@ An item's verdict:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -157,10 +157,24 @@ def _evaluate(condition: Condition, ctx: _Context) -> Outcome:
         # context: "hold announced at 3:38, no thanks after it"); only the deciding parts of an "any".
         decisive = [p for p in parts if p.value is value]
         shown = decisive + [p for p in parts if p.value is not value] if isinstance(condition, AllOf) else decisive
-        return Outcome(Tri(value), tuple(e for p in shown for e in p.evidence))
+        return Outcome(Tri(value), _unique(e for p in shown for e in p.evidence))
     if isinstance(condition, MetadataTest):
         return _metadata_outcome(condition, ctx)
     return _metric_outcome(condition, ctx)
+
+
+def _unique(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    """Evidence without repeats (an exact and a fuzzy list both find the same greeting)."""
+    out: list[Evidence] = []
+    for e in evidence:
+        if e.utterance < 0 or not any(_same_stretch(k, e) for k in out):
+            out.append(e)
+    return tuple(out)
+
+
+def _same_stretch(a: Evidence, b: Evidence) -> bool:
+    overlap = a.utterance == b.utterance and a.start <= b.end and b.start <= a.end
+    return overlap and a.kind == b.kind and (a.kind != "absent" or a.pattern == b.pattern)
 
 
 def _says_outcome(says: Says, ctx: _Context) -> Outcome:
@@ -192,8 +206,7 @@ def _says_result(says: Says, ctx: _Context) -> _SaysResult:
 def _search(says: Says, ctx: _Context) -> _SaysResult:
     call, review = ctx.call, ctx.checklist.review
     scope, unsure_role = call.scope(says.role, says.windows, review.min_role_confidence)
-    texts = [u.text for u in call.transcript.utterances]
-    hits = says.matcher.find(scope, texts, call.embedder)
+    hits = says.matcher.find(scope, call)
     located = [(h, call.locate(h)) for h in hits]
     if says.windows:  # the scope holds utterances overlapping a window: keep the hits that do
         located = [(h, loc) for h, loc in located if any(call.in_window(w, h.utt, loc.start, loc.end)
@@ -206,7 +219,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     excluded: list[Evidence] = []
     reliable: list[tuple[Hit, Evidence]] = []
     unreliable: list[tuple[Hit, Evidence]] = []
-    unless_hits = says.unless.find(scope, texts) if says.unless is not None else []
+    unless_hits = says.unless.find(scope, call) if says.unless is not None else []
     for hit, loc in located:
         evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
         blocker = next((u for u in unless_hits if _nearby(u, hit, says.unless_seconds, call)), None)
@@ -266,7 +279,8 @@ def _absent_evidence(
     utterances = call.transcript.utterances
     start = utterances[indices[0]].start if indices else 0.0
     end = utterances[indices[-1]].end if indices else call.duration
-    shown = utterances[indices[0]].text if indices else ""
+    # Quote what was said instead only for a short stretch ("in the first 15 s you said: …").
+    shown = utterances[indices[0]].text if indices and says.windows and len(indices) <= 3 else ""
     note = f"transcript confidence here {confidence:.2f}" if confidence is not None else "nothing said here"
     if doubtful:
         note += " (too low to be sure the phrase was not said)"

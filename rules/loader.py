@@ -21,7 +21,7 @@ from callqa.transcript_io import parse_role_line
 from callqa.types import CallMetadata, Role, Transcript, Utterance
 from rules import metrics as metric_registry
 from rules.diagnostics import ChecklistError, Diagnostic, Locator, schema_diagnostics, suggest
-from rules.matching import Matcher, make_matcher
+from rules.matching import EchoMatcher, Matcher, make_matcher
 from rules.model import (
     AllOf,
     AnyOf,
@@ -222,6 +222,11 @@ class _Compiler:
             self._check_within(value, here)
             self._record_uses(says, polarity, here)
             return says
+        if kind == "repeats":
+            windows = self._windows(value.get("window"), [*here, "window"])
+            return Says(role=str(value.get("role", "agent")), match="echo", phrases=(),
+                        matcher=EchoMatcher(int(value.get("min_words", 2))), at_least=int(value.get("at_least", 1)),
+                        windows=windows)  # fmt: skip
         if kind == "metadata":
             return self._metadata(value, here)
         return self._metric(value, here)

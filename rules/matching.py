@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from callqa.types import Transcript
 from rules.normalize import at_word_boundary, is_cjk, normalize
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -53,13 +54,22 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+class CallView(Protocol):
+    """What matchers read of a call (rules.call.PreparedCall)."""
+
+    norm: list[str]
+    turns: list[int]
+    transcript: Transcript
+    embedder: Callable[[], Embedder] | None
+
+
 class Matcher:
     """Base of the matchers: ``kind`` names the match type shown in evidence."""
 
     kind = ""
 
-    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
-        """All hits in the scope. ``texts`` are the call's original utterance texts (for ``similar``)."""
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
+        """All hits in the scope of a call."""
         raise NotImplementedError
 
 
@@ -100,7 +110,7 @@ class ExactMatcher(Matcher):
                 self.by_norm.setdefault(norm, phrase)
         self.regex = re.compile(_trie_regex(list(self.by_norm))) if self.by_norm else None
 
-    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
         if self.regex is None:
             return []
         hits = []
@@ -120,7 +130,7 @@ class RegexMatcher(Matcher):
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = [(p, re.compile(p, re.MULTILINE)) for p in patterns]
 
-    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits = []
         for source, regex in self.patterns:
             for m in regex.finditer(scope.text):
@@ -149,7 +159,7 @@ class FuzzyMatcher(Matcher):
             if norm:
                 self.by_norm.setdefault(norm, phrase)
 
-    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits: list[Hit] = []
         utterance_texts = scope.text.split("\n")
         for norm, phrase in self.by_norm.items():
@@ -197,12 +207,13 @@ class SimilarMatcher(Matcher):
         self.phrases = list(phrases)
         self.threshold = threshold
 
-    def find(self, scope: Scope, texts: Sequence[str], embed: Callable[[], Embedder] | None = None) -> list[Hit]:
-        if not scope.indices or embed is None:
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
+        if not scope.indices or call.embedder is None:
             return []
-        embedder = embed()
+        embedder = call.embedder()
         phrase_vectors = np.asarray(embedder.embed(self.phrases), dtype=np.float32)
-        utterance_vectors = np.asarray(embedder.embed([texts[i] for i in scope.indices]), dtype=np.float32)
+        texts = [call.transcript.utterances[i].text for i in scope.indices]
+        utterance_vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
         scores = utterance_vectors @ phrase_vectors.T  # cosines: the vectors are L2-normalised
         best = scores.argmax(axis=1)
         lengths = [len(t) for t in scope.text.split("\n")]
@@ -210,6 +221,77 @@ class SimilarMatcher(Matcher):
         for k in np.flatnonzero(scores[np.arange(len(best)), best] >= self.threshold):
             score = float(scores[k, best[k]])
             hits.append(Hit(scope.indices[k], 0, lengths[k], self.phrases[best[k]], round(score, 3)))
+        return hits
+
+
+_STOPWORDS = frozenset(
+    [
+        "about", "after", "again", "also", "and", "any", "are", "because", "been", "before", "being", "but", "can",
+        "could", "did", "does", "doing", "done", "for", "from", "get", "got", "had", "has", "have", "having", "her",
+        "here", "hers", "him", "his", "how", "into", "its", "just", "know", "let", "like", "look", "make", "may",
+        "maybe", "more", "most", "much", "need", "not", "now", "off", "okay", "one", "only", "other", "our", "out",
+        "over", "please", "really", "right", "said", "say", "see", "she", "should", "some", "sorry", "sure", "than",
+        "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they", "thing", "think",
+        "this", "those", "through", "today", "too", "very", "want", "was", "way", "well", "were", "what", "when",
+        "where", "which", "while", "who", "why", "will", "with", "would", "yeah", "yes", "you", "your", "all",
+        "hello", "check", "call", "help", "going", "gonna", "mean"
+    ]
+)
+_FUNCTION_CHARS = frozenset(
+    "的了吗呢吧啊呀哦嗯是我你您他她它们这那有在不就也都还要会能可以个一很好对么什怎请谢把被给让跟和与或就"
+    "说吧"
+)
+_CONTENT = re.compile(r"[a-z]+|[0-9]+|[\u4e00-\u9fff]+")
+
+
+def content_tokens(norm: str) -> dict[str, tuple[int, int]]:
+    """Content tokens of a normalised utterance with where they are: English words of 3+ letters that are
+    not function words, numbers of 2+ digits, and Chinese character pairs without a function character."""
+    out: dict[str, tuple[int, int]] = {}
+    for m in _CONTENT.finditer(norm):
+        token = m.group(0)
+        if token[0].isdigit():
+            if len(token) >= 2:
+                out.setdefault(token, m.span())
+        elif is_cjk(token[0]):
+            for k in range(len(token) - 1):
+                pair = token[k : k + 2]
+                if pair[0] not in _FUNCTION_CHARS and pair[1] not in _FUNCTION_CHARS:
+                    out.setdefault(pair, (m.start() + k, m.start() + k + 2))
+        elif len(token) >= 3 and token not in _STOPWORDS:
+            out.setdefault(token, m.span())
+    return out
+
+
+class EchoMatcher(Matcher):
+    """An utterance that repeats content words of the other party's previous turn (repeating back details).
+
+    It counts shared content tokens (see :func:`content_tokens`); a shared number of 4+ digits counts twice,
+    since reading back a phone or account number is the clearest confirmation there is.
+    """
+
+    kind = "echo"
+
+    def __init__(self, min_words: int) -> None:
+        self.min_words = min_words
+
+    def find(self, scope: Scope, call: CallView) -> list[Hit]:
+        utterances = call.transcript.utterances
+        hits = []
+        for i in scope.indices:
+            previous = [j for j in range(i - 1, -1, -1) if call.turns[j] == call.turns[i] - 1]
+            if not previous or utterances[previous[0]].role == utterances[i].role:
+                continue
+            heard: set[str] = set()
+            for j in previous:
+                heard.update(content_tokens(call.norm[j]))
+            mine = content_tokens(call.norm[i])
+            shared = [t for t in mine if t in heard]
+            weight = sum(2 if t.isdigit() and len(t) >= 4 else 1 for t in shared)
+            if weight >= self.min_words:
+                spans = [mine[t] for t in shared]
+                start, end = min(s for s, _ in spans), max(e for _, e in spans)
+                hits.append(Hit(i, start, end, "repeats: " + " ".join(shared), round(weight / max(1, len(mine)), 3)))
         return hits
 
 

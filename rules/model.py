@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rules.matching import Matcher
 
 ROLES = ("agent", "customer", "any")
-MATCH_KINDS = ("exact", "fuzzy", "regex", "similar")
+MATCH_KINDS = ("exact", "fuzzy", "regex", "similar", "echo")
 WINDOW_KINDS = ("first_seconds", "last_seconds", "first_utterances", "last_utterances", "first_percent",
                 "last_percent")  # fmt: skip
 
@@ -66,7 +66,9 @@ class Says:
     name: str = ""  # the define name, when it came from one
 
     def describe(self) -> str:
-        shown = ", ".join(f"'{p}'" for p in self.phrases[:4]) + (", …" if len(self.phrases) > 4 else "")
+        if self.match == "echo":
+            return f"the {self.role} repeats back what the other party just said"
+        shown = ", ".join(f"'{_short(p)}'" for p in self.phrases[:3]) + (", …" if len(self.phrases) > 3 else "")
         who = "anyone" if self.role == "any" else f"the {self.role}"
         count = ""
         if self.at_most is not None:
@@ -77,6 +79,10 @@ class Says:
         if self.within is not None:
             where = f"{where} {self.within.describe()}".strip()
         return f"{who} says {shown}{count}{' ' + where if where else ''}"
+
+
+def _short(text: str, limit: int = 32) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ Phrases and transcripts go through the same function, so a rule author writes "I
    apostrophes are dropped ("jim's" → "jims").
 4. Punctuation becomes a space.
 5. Numbers become digits: 一二三 → 123, 二十三 → 23, 幺 → 1, "twenty three" → 23, and the spaces between
-   digits go ("5 5 5" → 555), so phone and staff numbers match however they were written.
+   digits go ("5 5 5" → 555), so phone and staff numbers match however they were written. A lone 一 stays
+   (一下, 一直 are words).
 6. Spaces between two Chinese characters go (Mandarin is matched by characters); other runs of spaces
    become one space.
 
@@ -147,6 +148,8 @@ def _english_number(run: str) -> str:
 
 def _chinese_number(match: re.Match[str]) -> str:
     run = match.group(0)
+    if run == "一":  # 一下, 一直, 一样: a word, not a number (and regexes stay readable)
+        return run
     if not any(ch in _ZH_SCALES for ch in run):
         return "".join(str(_ZH_DIGITS[ch]) for ch in run)  # 一零二四 read digit by digit
     total, section, digit = 0, 0, 0
@@ -239,7 +242,7 @@ def changed_characters(pattern: str) -> list[tuple[int, str, str]]:
         (offset, character, replacement) for each offending character.
     """
     out: list[tuple[int, str, str]] = []
-    escaped = False
+    escaped, in_class = False, False
     for i, ch in enumerate(pattern):
         if escaped:
             escaped = False
@@ -247,8 +250,14 @@ def changed_characters(pattern: str) -> list[tuple[int, str, str]]:
         if ch == "\\":
             escaped = True
             continue
+        if ch in "[]":
+            in_class = ch == "["
+            continue
         if ch.isascii() and not ch.isalpha():
             continue  # regex syntax and digits
+        range_end = in_class and ("-" in (pattern[i - 1 : i], pattern[i + 1 : i + 2]))
+        if range_end:
+            continue  # [一-龥]: a range bound, not a character to match
         norm = normalize(ch)
         if norm != ch:
             out.append((i, ch, norm))
