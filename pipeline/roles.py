@@ -309,13 +309,16 @@ def _fill_unplaced(
 def _absorb_single_words(
     runs: list[list[tuple[Word, SpeakerTurn, float]]],
 ) -> list[list[tuple[Word, SpeakerTurn, float]]]:
-    """A lone word of another speaker between two runs of the same one, which it hardly overlaps, is
-    a word-timestamp error at a boundary, not a turn: give it to its neighbours."""
+    """A lone word of another speaker between two runs of the same one, which hardly overlaps that
+    speaker's turn, is a word-timestamp error at a boundary, not a turn: give it to its neighbours."""
     i = 1
     while i < len(runs) - 1:
         left, mid, right = runs[i - 1], runs[i], runs[i + 1]
         same_sides = left[0][1].speaker == right[0][1].speaker
-        lone = len(mid) == 1 and mid[0][2] < 0.5 * (mid[0][0].end - mid[0][0].start)
+        word, turn, overlap = mid[0]
+        # Whisper stretches a word over the pause before it, so a real one-word answer ("Yes.") may
+        # overlap its short turn by less than half the word: the turn's length counts too.
+        lone = len(mid) == 1 and overlap < 0.5 * min(word.end - word.start, turn.end - turn.start)
         if same_sides and lone:
             runs[i - 1] = [*left, (mid[0][0], left[0][1], 0.0), *right]
             del runs[i : i + 2]

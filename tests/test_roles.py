@@ -370,3 +370,31 @@ def test_stereo_with_one_silent_channel() -> None:
     out, decision = label_stereo([channel(0, ()), channel(1, greeting)], SETTINGS, ("Acme",))
     assert decision.uncertain and decision.agent_speaker == "ch1"
     assert out[0].role is Role.AGENT and 0.0 < out[0].role_confidence <= 0.5
+
+
+def test_one_word_answer_stretched_over_the_pause_keeps_its_speaker() -> None:
+    from pipeline.diarize import SpeakerTurn
+
+    # Whisper started "Yes." 0.3 s early, over the pause; the answer's turn is short.
+    words = (Word(103.9, 104.2, " this?", 0.9), Word(105.66, 106.14, " Yes.", 0.9), Word(106.98, 107.46, " Okay.", 0.9))
+    u = Utterance(103.9, 107.46, "this? Yes. Okay.", words=words)
+    turns = (SpeakerTurn(100.0, 104.3, "spk0", 0.4), SpeakerTurn(105.94, 106.19, "spk1", 0.26),
+             SpeakerTurn(107.21, 107.57, "spk0", 0.33))
+    assert [(p.text, p.speaker) for p, _ in split_by_turns([u], turns)] == [
+        ("this?", "spk0"), ("Yes.", "spk1"), ("Okay.", "spk0"),
+    ]
+    # A word that only grazes a long turn of the other speaker is a timing error: it stays in its sentence.
+    words = (Word(0.0, 0.4, " We", 0.9), Word(0.4, 0.8, " will", 0.9), Word(0.8, 1.2, " call", 0.9),
+             Word(1.2, 1.6, " you", 0.9))
+    grazing = (SpeakerTurn(0.0, 0.85, "spk0", 0.4), SpeakerTurn(0.85, 0.9, "spk0", 0.4),
+               SpeakerTurn(0.9, 3.0, "spk1", 0.4))
+    u = Utterance(0.0, 1.6, "We will call you", words=words)
+    # "call" overlaps spk1 by 0.3 s of its 0.4 s: a real change; "you" lies inside spk1's turn
+    assert [p.speaker for p, _ in split_by_turns([u], grazing)] == ["spk0", "spk1"]
+    # A lone word that overlaps a long turn of the other speaker by less than half of itself, between
+    # two runs of the same speaker, is a timing error and joins them.
+    words = (*words[:3][:2], Word(0.8, 1.6, " call", 0.9), Word(3.1, 3.5, " you", 0.9))
+    late = (SpeakerTurn(0.0, 0.85, "spk0", 0.4), SpeakerTurn(1.3, 3.0, "spk1", 0.4),
+            SpeakerTurn(3.05, 4.0, "spk0", 0.4))
+    u = Utterance(0.0, 3.5, "We will call you", words=words)
+    assert [(p.text, p.speaker) for p, _ in split_by_turns([u], late)] == [("We will call you", "spk0")]
