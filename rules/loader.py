@@ -377,12 +377,14 @@ class _Compiler:
     def _lint_ids(self, sections: Sequence[Section]) -> None:
         seen: dict[str, str] = {}
         for s_index, section in enumerate(sections):
-            entries: list[tuple[str, str, list[str | int]]] = [("section", section.id, ["sections", s_index, "id"])]
+            entries: list[tuple[str, str, list[str | int]]] = [(f"section #{s_index + 1}", section.id,
+                                                                ["sections", s_index, "id"])]  # fmt: skip
             for i, item in enumerate(section.items):
-                entries.append(("item", item.id, ["sections", s_index, "items", i, "id"]))
+                where: list[str | int] = ["sections", s_index, "items", i, "id"]
+                entries.append((f"item #{i + 1} of section '{section.id}'", item.id, where))
             for kind, ident, path in entries:
                 if ident in seen:
-                    self.error(path, f"duplicate id '{ident}' (already used by a {seen[ident]}): ids must be unique "
+                    self.error(path, f"duplicate id '{ident}' (already the id of {seen[ident]}): ids must be unique "
                                "in a checklist")  # fmt: skip
                 seen[ident] = kind
 
