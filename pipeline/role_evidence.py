@@ -226,7 +226,8 @@ def decide(
     if len(speakers) == 1:
         agent = speakers[0] if logits[speakers[0]] > 0 else None
         reasons.append("only one speaker found: roles by content, flagged uncertain")
-        conf = min(_MAX_CONFIDENCE, sigmoid(abs(logits[speakers[0]]))) if methods else 0.0
+        # Whether the one voice is the agent's says nothing about the other party's lines: at most 0.5.
+        conf = 0.5 * sigmoid(abs(logits[speakers[0]])) if methods else 0.0
         return RoleDecision("+".join(methods) or "none", agent, round(conf, 3), True, tuple(reasons))
     ranked = sorted(speakers, key=lambda s: -logits[s])
     margin = logits[ranked[0]] - logits[ranked[1]]

@@ -258,6 +258,7 @@ def test_one_speaker_call_is_labelled_by_content_and_uncertain(embedder) -> None
     )
     out, decision = label_mono(utts, samples, embedder, SETTINGS)
     assert decision.uncertain and any("only one speaker" in r for r in decision.reasons)
+    assert 0.0 < decision.confidence <= 0.5
     assert [u.role for u in out] == [Role.AGENT, Role.AGENT]
     assert all(0.0 < u.role_confidence <= 0.5 for u in out)
     empty_out, empty = label_mono((), np.zeros(SR, np.float32), embedder, SETTINGS)
