@@ -225,7 +225,7 @@ def _smooth(labels: np.ndarray, min_frames: int) -> np.ndarray:
 def _single_speaker(regions: Sequence[tuple[float, float]], emb: np.ndarray) -> Diarization:
     centroid = emb.mean(axis=0)
     centroid /= np.linalg.norm(centroid) + 1e-12
-    turns = tuple(SpeakerTurn(s, e, "spk0") for s, e in regions)
+    turns = tuple(SpeakerTurn(round(float(s), 2), round(float(e), 2), "spk0") for s, e in regions)
     return Diarization(turns=turns, speakers=("spk0",) if turns else (), centroids=centroid[None, :])
 
 
@@ -322,9 +322,9 @@ def _build(
         if turns and turns[-1].speaker == name and start - turns[-1].end < 1e-6:
             prev = turns[-1]
             merged_margin = (prev.margin * (prev.end - prev.start) + margin * (end - start)) / (end - prev.start)
-            turns[-1] = SpeakerTurn(prev.start, end, name, merged_margin)
+            turns[-1] = SpeakerTurn(prev.start, round(float(end), 2), name, merged_margin)
         else:
-            turns.append(SpeakerTurn(round(start, 2), round(end, 2), name, margin))
+            turns.append(SpeakerTurn(round(float(start), 2), round(float(end), 2), name, margin))
     ordered = centroids[order]
     return Diarization(
         turns=tuple(turns),
