@@ -101,13 +101,15 @@ def _quote(e: Evidence) -> str:
         return e.text
     where = f"{clock(e.start)}" + (f"–{clock(e.end)}" if e.kind == "absent" else "")
     text = f' "{e.text}"' if e.text else ""
+    if e.kind == "absent":
+        text = f', who said "{e.text}"' if e.text else ""
     return f"[{where}] {e.role}{text}".rstrip() + (f" ({e.note})" if e.note else "")
 
 
 def _item_block(v: ItemVerdict, mark: str) -> list[str]:
     lines = [f"{mark} {v.title} ({v.item_id}, {v.points:g} points{', veto' if v.veto else ''})"]
     shown = [e for e in v.evidence if e.kind != "absent"][:3] or list(v.evidence[:1])
-    lines += [f"    heard: {_quote(e)}" for e in shown]
+    lines += [f"    {'looked in' if e.kind == 'absent' else 'heard'}: {_quote(e)}" for e in shown]
     if v.verdict is not Verdict.PASS:
         lines.append(f"    why: {v.reason}")
     if v.verdict is Verdict.FAIL:

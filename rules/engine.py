@@ -173,8 +173,11 @@ def _unique(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
 
 
 def _same_stretch(a: Evidence, b: Evidence) -> bool:
-    overlap = a.utterance == b.utterance and a.start <= b.end and b.start <= a.end
-    return overlap and a.kind == b.kind and (a.kind != "absent" or a.pattern == b.pattern)
+    if a.kind != b.kind or a.utterance != b.utterance:
+        return False
+    if a.kind == "absent":
+        return a.pattern == b.pattern
+    return a.start <= b.end and b.start <= a.end and (a.text in b.text or b.text in a.text)
 
 
 def _says_outcome(says: Says, ctx: _Context) -> Outcome:
