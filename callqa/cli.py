@@ -218,7 +218,7 @@ def transcript(
 ) -> None:
     """Show a call's transcript with agent/customer roles."""
     from callqa.report import print_transcript
-    from callqa.transcript_io import transcript_to_dict
+    from callqa.transcript_io import to_dict
     from scorecards.store import Store
 
     try:
@@ -226,9 +226,9 @@ def transcript(
     except CallQAError as exc:
         raise _fail(str(exc)) from None
     if as_json:
-        data = transcript_to_dict(stored.transcript, call_id=stored.call.call_id, metadata=stored.metadata)
+        data = to_dict(stored.transcript, metadata=stored.metadata, call_id=stored.call.call_id)
         data["file"] = stored.call.file_name
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
                      metadata=stored.metadata)

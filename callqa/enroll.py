@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from callqa.config import load_settings
 from callqa.errors import AudioError
 from models.speaker import SpeakerEmbedder
@@ -19,12 +21,12 @@ def enroll_agent(agent_id: str, files: list[Path], db: Path, config: Path | None
     """
     settings = load_settings(config)
     embedder = SpeakerEmbedder()
-    clips = []
+    clips: list[np.ndarray] = []
     for f in files:
         decoded = audio.decode(f, max_duration_s=settings.ingest.max_duration_s,
                                min_duration_s=settings.ingest.min_duration_s)
         clips.extend(decoded.channels[:1])
-    seconds = sum(len(c) for c in clips) / audio.SAMPLE_RATE
+    seconds = float(sum(c.shape[0] for c in clips)) / audio.SAMPLE_RATE
     if seconds < 5.0:
         raise AudioError(f"only {seconds:.1f} s of audio for {agent_id}; enrol at least 10 s of the agent speaking")
     vector = roles.enroll(clips, embedder)

@@ -45,7 +45,6 @@ def _io_error(_task: Any, _run: Any, state: Any) -> bool:
     return False
 
 
-_task = dict(cache_policy=NO_CACHE, log_prints=False)
 
 
 @dataclass
@@ -88,23 +87,23 @@ class CallOutcome:
     roles_uncertain: bool = False
 
 
-@task(**_task)
+@task(cache_policy=NO_CACHE)
 def discover(sources: Sequence[str], settings: Settings) -> list[Path]:
     return list(ingest.discover(sources, settings.ingest.extensions))
 
 
-@task(**_task, retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error)
 def prepare(path: Path, settings: Settings, manifest: ingest.Manifest | None) -> call.PreparedCall:
     return call.prepare(path, settings, manifest)
 
 
-@task(**_task, retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error)
 def decode(path: Path, settings: Settings) -> audio.DecodedAudio:
     return audio.decode(path, max_duration_s=settings.ingest.max_duration_s,
                         min_duration_s=settings.ingest.min_duration_s)
 
 
-@task(**_task)
+@task(cache_policy=NO_CACHE)
 def transcribe_call(
     decoded: audio.DecodedAudio, engines: Engines, settings: Settings, language: str
 ) -> tuple[transcribe.ChannelTranscript, ...]:
@@ -112,7 +111,7 @@ def transcribe_call(
                                        settings=settings.transcription)
 
 
-@task(**_task)
+@task(cache_policy=NO_CACHE)
 def label_roles(
     channels: tuple[transcribe.ChannelTranscript, ...],
     decoded: audio.DecodedAudio,
@@ -126,14 +125,14 @@ def label_roles(
     return roles.label_mono(channels[0], decoded.channels[0], engines.embedder, settings.roles, names, voiceprint)
 
 
-@task(**_task, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
 def store_call(store: Store, run_id: str, prepared: call.PreparedCall, decoded: audio.DecodedAudio,
                transcript: Any) -> str:
     return store.save_call(run_id, prepared.source, prepared.metadata, decoded.info, transcript,
                            prepared.options_hash)
 
 
-@task(**_task, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
 def store_failure(store: Store, run_id: str, failure: CallFailure, prepared: call.PreparedCall | None) -> None:
     store.save_failure(run_id, failure, prepared.source if prepared else None,
                        prepared.metadata if prepared else None)
@@ -178,7 +177,7 @@ class RunContext:
         return self._voiceprints[agent_id]
 
 
-@task(**_task)
+@task(cache_policy=NO_CACHE)
 def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
     """One recording through every stage; any bad-input error becomes a stored failure, never a crash."""
     prepared: call.PreparedCall | None = None
@@ -259,7 +258,8 @@ def nightly_inspection(
     PROGRESS.total_seconds = sum(audio.probe_duration(f) for f in files)
     ctx = RunContext(run_id, store, settings, man, engines, done, _Claims(), PROGRESS,
                      code_version())
-    with ThreadPoolTaskRunner(max_workers=max(1, settings.transcription.workers)) as runner:
+    runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, settings.transcription.workers))
+    with runner:
         futures = [runner.submit(inspect_call, {"path": f, "ctx": ctx}) for f in files]
         outcomes: list[CallOutcome] = [fut.result() for fut in futures]
     summary = RunSummary(
