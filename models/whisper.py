@@ -278,6 +278,7 @@ class Recognizer:
             language=request.language,
             beam_size=request.beam_size,
             condition_on_previous_text=request.condition_on_previous_text,
+            temperature=list(request.temperatures),
             word_timestamps=True,
             vad_filter=False,  # the pipeline chose the regions already
             hotwords=request.hotwords or None,

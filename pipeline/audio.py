@@ -284,37 +284,3 @@ def _runs(mask: np.ndarray, *, max_gap: int, min_len: int) -> list[tuple[int, in
             merged.append([a, b])
     return [(a, b) for a, b in merged if b - a >= min_len]
 
-
-def level_speech(samples: np.ndarray, speech: tuple[Span, ...], *, target_dbfs: float = -20.0,
-                 max_gain_db: float = 30.0, bridge_s: float = 1.5, ramp_s: float = 0.1) -> np.ndarray:
-    """A copy of ``samples`` with each stretch of ``speech`` raised towards ``target_dbfs`` RMS.
-
-    On a mono call the far party is often 10–20 dB quieter than the agent; Whisper then treats the quiet
-    turns as background and skips them. Each stretch gets its own gain (never a cut, at most
-    ``max_gain_db``). Across pauses up to ``bridge_s`` the gain glides from one stretch's to the next
-    (switching it off and on inside a turn made Whisper worse); longer pauses keep their level, ramped
-    over ``ramp_s``, so that the other party's crosstalk in them is not raised. Peaks are clipped to [-1, 1].
-    """
-    out = np.array(samples, dtype=np.float32, copy=True)
-    if not len(out) or not speech:
-        return out
-    ramp = ramp_s * SAMPLE_RATE
-    times: list[float] = []
-    gains: list[float] = []
-    for a, b in speech:
-        seg = out[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)]
-        rms = float(np.sqrt(np.mean((seg - seg.mean()) ** 2))) if len(seg) else 1.0
-        g = min(max_gain_db, max(0.0, target_dbfs - 20 * math.log10(max(rms, 1e-9))))
-        start, end = a * SAMPLE_RATE, b * SAMPLE_RATE
-        if not times or start - times[-1] > bridge_s * SAMPLE_RATE:
-            if times:
-                times.append(times[-1] + ramp)
-                gains.append(0.0)
-            times.append(max(start - ramp, times[-1] + 1 if times else -1.0))
-            gains.append(0.0)
-        times += [start, end]
-        gains += [g, g]
-    times.append(times[-1] + ramp)
-    gains.append(0.0)
-    gain_db = np.interp(np.arange(len(out)), times, gains)
-    return np.clip(out * 10 ** (gain_db / 20), -1.0, 1.0).astype(np.float32)

@@ -26,7 +26,7 @@ import numpy as np
 from callqa.config import TranscriptionSettings, VadSettings
 from callqa.errors import ConfigError
 from callqa.types import ModelInfo, Role, Utterance, Word
-from pipeline.audio import SAMPLE_RATE, DecodedAudio, Span, energetic_regions, level_speech
+from pipeline.audio import SAMPLE_RATE, DecodedAudio, Span, energetic_regions
 from pipeline.textnorm import simplify_words, to_simplified
 
 __all__ = ["SAMPLE_RATE", "ChannelTranscript", "DecodeRequest", "RecognizedSegment", "Span",
@@ -39,10 +39,17 @@ LANGUAGES = ("zh", "en")
 # line in noise) is otherwise fed back as the prompt of every later window and repeated, and the loud
 # party's text biases the quiet party's turns. Each window still sees the company-name hotwords.
 CONDITION_ON_PREVIOUS_TEXT = False
+# Beam search only, no sampling at higher temperatures when a window looks wrong: sampled fallbacks make
+# the same call come out differently on every run, and on 8 kHz Mandarin they tripled the decoding time
+# (5.9 → 21.9 s on a 35 s call) and then kept the greedy text anyway.
+TEMPERATURES = (0.0,)
 # Safety net: an energetic stretch at least this long that the VAD kept none of is decoded anyway,
 # padded on both sides so that word onsets and endings are not clipped.
 NET_MIN_S = 0.3
 NET_PAD_S = 0.3
+# Regions closer than this are decoded as one: cutting a pause out of the middle of a phrase (and the
+# recogniser joining regions with a short silence) made Whisper lose the rest of the sentence.
+JOIN_GAP_S = 1.0
 # Second chance: energetic speech of RETRY_MIN_S or more left outside every utterance is decoded again
 # on its own, at most RETRY_ROUNDS times.
 RETRY_MIN_S = 0.5
@@ -65,6 +72,7 @@ class DecodeRequest:
     beam_size: int = 5
     condition_on_previous_text: bool = CONDITION_ON_PREVIOUS_TEXT
     hotwords: str = ""
+    temperatures: tuple[float, ...] = TEMPERATURES
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +128,11 @@ def transcription_options(settings: TranscriptionSettings, language: str) -> dic
         "compute_type": settings.compute_type,
         "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
         "word_timestamps": True,
+        "temperatures": list(TEMPERATURES),
         "hotwords": _hotwords(settings),
         "vad": asdict(settings.vad),
-        "safety_net": {"min_s": NET_MIN_S, "pad_s": NET_PAD_S, "retry_min_s": RETRY_MIN_S,
+        "safety_net": {"min_s": NET_MIN_S, "pad_s": NET_PAD_S, "join_gap_s": JOIN_GAP_S, "retry_min_s": RETRY_MIN_S,
                        "retry_rounds": RETRY_ROUNDS},
-        "levelling": True,
         "simplified_chinese": True,
     }
 
@@ -202,23 +210,22 @@ def transcribe_channel(recognizer: SpeechRecognizer, samples: np.ndarray, channe
     duration = len(samples) / SAMPLE_RATE
     energy = energetic_regions(samples, others)
     vad = recognizer.speech_regions(samples, settings.vad)
+    if others:
+        vad = without_crosstalk(vad, energy, samples, others)
     regions = decode_regions(vad, energy, duration)
-    # Whisper hears a quiet party better at a normal level; the VAD above worked as well or better on
-    # the original signal, so only recognition gets the levelled one.
-    levelled = level_speech(samples, energy)
-    lang, prob = _language(recognizer, levelled, regions, language)
+    lang, prob = _language(recognizer, samples, regions, language)
     if not regions or not lang:
         return ChannelTranscript(channel, lang, prob, (), coverage(energy, ()))
     request = DecodeRequest(language=lang, regions=regions, beam_size=settings.beam_size,
                             hotwords=_hotwords(settings))
-    utterances = _recognize(recognizer, levelled, request, channel, duration)
+    utterances = _recognize(recognizer, samples, request, channel, duration)
     retried = 0.0
     for _ in range(RETRY_ROUNDS):
         holes = missed_speech(energy, utterances, duration)
         if not holes:
             break
         retried += total(holes)
-        found = _recognize(recognizer, levelled, replace(request, regions=holes), channel, duration)
+        found = _recognize(recognizer, samples, replace(request, regions=holes), channel, duration)
         fresh = tuple(u for u in found if not _overlaps(u, utterances))
         if not fresh:
             break
@@ -228,6 +235,22 @@ def transcribe_channel(recognizer: SpeechRecognizer, samples: np.ndarray, channe
              "coverage %.3f", channel, duration, total(vad), total(regions) - total(vad), retried,
              len(utterances), cov)
     return ChannelTranscript(channel, lang, prob, utterances, cov)
+
+
+def without_crosstalk(vad: Sequence[Span], energy: Sequence[Span], samples: np.ndarray,
+                      others: tuple[np.ndarray, ...]) -> tuple[Span, ...]:
+    """VAD regions less the stretches where only another channel's party is talking.
+
+    The VAD hears the other party's voice leaking into a quiet channel (echo, crosstalk) as speech, and
+    Whisper then writes the other party's words under this one. Where another channel has speech of its
+    own and this channel has none (``energy`` already excludes the leak), this channel is not decoded.
+    """
+    foreign: list[Span] = []
+    for i, other in enumerate(others):
+        rest = (samples, *others[:i], *others[i + 1:])
+        foreign.extend(energetic_regions(other, rest))
+    kept = subtract(vad, subtract(foreign, [(a - NET_PAD_S, b + NET_PAD_S) for a, b in energy]))
+    return tuple((a, b) for a, b in kept if b - a >= NET_MIN_S)
 
 
 def _recognize(recognizer: SpeechRecognizer, samples: np.ndarray, request: DecodeRequest, channel: int,
@@ -245,7 +268,7 @@ def missed_speech(energy: Sequence[Span], utterances: Sequence[Utterance], durat
     """
     spoken = [(u.start - COVERAGE_PAD_S, u.end + COVERAGE_PAD_S) for u in utterances]
     holes = [(a - NET_PAD_S, b + NET_PAD_S) for a, b in subtract(energy, spoken) if b - a >= RETRY_MIN_S]
-    return tuple((max(0.0, a), min(duration, b)) for a, b in merge(holes))
+    return tuple((max(0.0, a), min(duration, b)) for a, b in merge(holes, gap=JOIN_GAP_S))
 
 
 def _overlaps(u: Utterance, others: Sequence[Utterance]) -> bool:
@@ -323,9 +346,13 @@ def total(spans: Iterable[Span]) -> float:
 
 
 def decode_regions(vad: Sequence[Span], energy: Sequence[Span], duration: float) -> tuple[Span, ...]:
-    """The VAD's speech plus every energetic stretch of ``NET_MIN_S`` or more that the VAD skipped."""
+    """The VAD's speech plus every energetic stretch of ``NET_MIN_S`` or more that the VAD skipped.
+
+    Regions less than ``JOIN_GAP_S`` apart are joined.
+    """
     missed = [(a - NET_PAD_S, b + NET_PAD_S) for a, b in subtract(energy, vad) if b - a >= NET_MIN_S]
-    return tuple((max(0.0, a), min(duration, b)) for a, b in merge([*vad, *missed]) if b > 0 and a < duration)
+    return tuple((max(0.0, a), min(duration, b)) for a, b in merge([*vad, *missed], gap=JOIN_GAP_S)
+                 if b > 0 and a < duration)
 
 
 def coverage(speech: Sequence[Span], covered: Sequence[Span]) -> float:

@@ -203,7 +203,7 @@ def test_a_few_dropouts_are_skipped_but_a_damaged_stream_is_rejected(tmp_path: P
         audio.decode(tmp_path / "scrambled.mp3")
 
 
-# --- energy envelope and levelling ---------------------------------------------------------------------
+# --- energy envelope ------------------------------------------------------------------------------------
 
 def _placed(seconds: float, pieces: list[tuple[float, np.ndarray]]) -> np.ndarray:
     out = np.zeros(int(seconds * audio.SAMPLE_RATE), np.float32)
@@ -234,20 +234,3 @@ def test_crosstalk_from_the_other_channel_is_not_speech() -> None:
     assert audio.energetic_regions(leaked, (other,)) == ()
     assert audio.energetic_regions(leaked) != ()  # alone, the leak looks like speech
 
-
-def test_level_speech_raises_a_quiet_turn_and_leaves_the_rest() -> None:
-    libri = audio.decode(LIBRI).channels[0]
-    loud = libri / np.sqrt(np.mean(libri**2)) * 0.1  # -20 dBFS
-    quiet = loud * 10 ** (-18 / 20)
-    signal = _placed(30.0, [(1.0, loud), (12.0, quiet)])
-    speech = audio.energetic_regions(signal)
-    levelled = audio.level_speech(signal, speech)
-
-    def rms(x: np.ndarray, a: float, b: float) -> float:
-        seg = x[int(a * audio.SAMPLE_RATE): int(b * audio.SAMPLE_RATE)]
-        return float(20 * np.log10(np.sqrt(np.mean(seg**2))))
-
-    assert rms(levelled, 12.0, 20.0) - rms(signal, 12.0, 20.0) == pytest.approx(18.0, abs=3.0)
-    assert rms(levelled, 1.0, 9.0) == pytest.approx(rms(signal, 1.0, 9.0), abs=1.0)
-    assert rms(levelled, 24.0, 29.0) == pytest.approx(rms(signal, 24.0, 29.0), abs=0.1)  # silence stays quiet
-    assert np.max(np.abs(levelled)) <= 1.0
