@@ -30,6 +30,10 @@ from rules.normalize import normalize
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
 
 MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls with dozens of "okay"s
+# A stretch searched in vain is doubtful when this share of its text was misheard (mean word probability
+# under min_word_confidence): a greeting lost in a mumbled first line is not a missing greeting, but one
+# garbled "uh-huh" in a five-minute call does not put every item in doubt.
+MISHEARD_SHARE = 0.15
 
 
 class Tri(IntEnum):
@@ -240,6 +244,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     if not reliable:
         confidence = call.window_confidence(scope)
         doubtful = confidence is not None and confidence < review.min_window_confidence
+        doubtful = doubtful or _misheard_share(says, scope.indices, call, review.min_word_confidence) >= MISHEARD_SHARE
         if not call.transcript.utterances:
             doubtful = True  # nothing was transcribed: absence proves nothing
         absent = _absent_evidence(says, scope.indices, confidence, doubtful, call)
@@ -274,6 +279,19 @@ def _evidence(
         utterance=hit.utt,
         note="; ".join(notes),
     )
+
+
+def _misheard_share(says: Says, indices: tuple[int, ...], call: PreparedCall, min_confidence: float) -> float:
+    """Share of the stretch's text in utterances heard so badly that they may hide the phrase.
+
+    Only utterances at least half as long as the shortest phrase count: a mumbled "yeah" cannot hide
+    "thank you for holding".
+    """
+    total = sum(len(call.norm[i]) for i in indices)
+    utterances = call.transcript.utterances
+    misheard = sum(len(call.norm[i]) for i in indices if utterances[i].confidence < min_confidence
+                   and len(call.norm[i]) * 2 >= says.matcher.min_length)  # fmt: skip
+    return misheard / total if total else 0.0
 
 
 def _absent_evidence(

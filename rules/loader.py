@@ -440,6 +440,16 @@ class _Compiler:
         return Example(expect, group == "todo", transcript, metadata, metrics, line)
 
 
+def transcript_from_lines(lines: Sequence[Any], duration: float | None = None) -> Transcript:
+    """A transcript from example lines ('AGENT: …' strings, 3 s each, or {role, text, start…} mappings)."""
+    utterances: list[Utterance] = []
+    for line in lines:
+        utterances.append(_example_utterance(line, utterances[-1].end if utterances else 0.0))
+    end = duration if duration is not None else (utterances[-1].end if utterances else 0.0)
+    language = "zh" if any(is_cjk(c) for u in utterances for c in u.text) else "en"
+    return Transcript(tuple(utterances), end, language)
+
+
 def _example_utterance(line: Any, previous_end: float) -> Utterance:
     """An example line: 'AGENT: text' (3 s after the previous line) or {role, text, start, end, confidence…}."""
     if isinstance(line, str):

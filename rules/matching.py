@@ -64,9 +64,14 @@ class CallView(Protocol):
 
 
 class Matcher:
-    """Base of the matchers: ``kind`` names the match type shown in evidence."""
+    """Base of the matchers: ``kind`` names the match type shown in evidence.
+
+    ``min_length`` is the shortest normalised text a hit can be: an utterance at least half as long may
+    hide a misheard hit.
+    """
 
     kind = ""
+    min_length = 1
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         """All hits in the scope of a call."""
@@ -109,6 +114,7 @@ class ExactMatcher(Matcher):
             if norm:
                 self.by_norm.setdefault(norm, phrase)
         self.regex = re.compile(_trie_regex(list(self.by_norm))) if self.by_norm else None
+        self.min_length = min((len(n) for n in self.by_norm), default=1)
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         if self.regex is None:
@@ -158,6 +164,7 @@ class FuzzyMatcher(Matcher):
             norm = normalize(phrase)
             if norm:
                 self.by_norm.setdefault(norm, phrase)
+        self.min_length = min((len(n) for n in self.by_norm), default=1)
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits: list[Hit] = []
@@ -266,8 +273,8 @@ def content_tokens(norm: str) -> dict[str, tuple[int, int]]:
 class EchoMatcher(Matcher):
     """An utterance that repeats content words of the other party's previous turn (repeating back details).
 
-    It counts shared content tokens (see :func:`content_tokens`); a shared number of 4+ digits counts twice,
-    since reading back a phone or account number is the clearest confirmation there is.
+    It counts shared content tokens (see :func:`content_tokens`); a shared number counts twice, since
+    reading back a phone number, an amount or a date is the clearest confirmation there is.
     """
 
     kind = "echo"
@@ -287,7 +294,7 @@ class EchoMatcher(Matcher):
                 heard.update(content_tokens(call.norm[j]))
             mine = content_tokens(call.norm[i])
             shared = [t for t in mine if t in heard]
-            weight = sum(2 if t.isdigit() and len(t) >= 4 else 1 for t in shared)
+            weight = sum(2 if t.isdigit() else 1 for t in shared)
             if weight >= self.min_words:
                 spans = [mine[t] for t in shared]
                 start, end = min(s for s, _ in spans), max(e for _, e in spans)
