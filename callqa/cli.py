@@ -57,7 +57,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str | None,
               config: Path | None, workers: int | None, show_progress: bool, json_report: bool = False) -> int:
     """Run the nightly flow with a progress bar and print the report; returns the exit status."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from callqa.report import print_run_report, summary_dict
     from flows import nightly
@@ -66,21 +66,22 @@ def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[files]}"),
-        MofNCompleteColumn(),
-        TextColumn("audio min"),
+        TextColumn("{task.completed:.1f}/{task.fields[minutes]:.1f} audio min"),
         TimeRemainingColumn(),
         console=err,
         disable=not show_progress,
         transient=False,
     )
     with bar:
-        job = bar.add_task("transcribing", total=None, files="")
+        job = bar.add_task("transcribing", total=None, files="", minutes=0.0)
 
         def on_progress(p: nightly.Progress) -> None:
+            # Progress is measured in audio minutes, so the ETA follows the work left, not the file count.
             bar.update(
                 job,
-                total=round(p.total_seconds / 60, 1) or None,
-                completed=round(p.seconds_done / 60, 1),
+                total=p.total_seconds / 60 or None,
+                completed=p.seconds_done / 60,
+                minutes=p.total_seconds / 60,
                 files=f"{p.files_done}/{p.total_files} files",
             )
 

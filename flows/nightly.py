@@ -51,17 +51,33 @@ def _io_error(_task: Any, _run: Any, state: Any) -> bool:
 class Progress:
     """Counters the CLI reads to draw its progress bar; updated by worker threads."""
 
-    total_files: int = 0
-    total_seconds: float = 0.0
+    durations: dict[Path, float] = field(default_factory=dict)  # from the file headers, for the ETA
     files_done: int = 0
     seconds_done: float = 0.0
     listener: Callable[[Progress], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def advance(self, seconds: float) -> None:
+    @property
+    def total_files(self) -> int:
+        return len(self.durations)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.durations.values())
+
+    def start(self, files: Sequence[Path]) -> None:
+        self.durations = {f: audio.probe_duration(f) for f in files}
+        self.files_done, self.seconds_done = 0, 0.0
+        self.notify()
+
+    def advance(self, path: Path) -> None:
+        """One file finished (done, skipped or failed): its whole duration counts as processed."""
         with self.lock:
             self.files_done += 1
-            self.seconds_done += seconds
+            self.seconds_done += self.durations.get(path, 0.0)
+        self.notify()
+
+    def notify(self) -> None:
         if self.listener:
             self.listener(self)
 
@@ -187,7 +203,7 @@ def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
         key = (prepared.source.sha256, prepared.options_hash)
         if not ctx.claims.claim(prepared.source.sha256) or key in ctx.already_done:
             ctx.store.touch_call(ctx.run_id, prepared.source.sha256)
-            ctx.progress.advance(0.0)
+            ctx.progress.advance(path)
             return CallOutcome("skipped", prepared.source.sha256)
         stage = "decode"
         decoded = decode(path, ctx.settings)
@@ -205,9 +221,9 @@ def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         failure = CallFailure(str(path), stage, reason, prepared.source.sha256 if prepared else None)
         store_failure(ctx.store, ctx.run_id, failure, prepared)
-        ctx.progress.advance(0.0)
+        ctx.progress.advance(path)
         return CallOutcome("failed", failure.sha256, failure=failure)
-    ctx.progress.advance(decoded.info.duration)
+    ctx.progress.advance(path)
     return CallOutcome("done", prepared.source.sha256, decoded.info.duration,
                        roles_uncertain=bool(decision.uncertain))
 
@@ -254,8 +270,7 @@ def nightly_inspection(
     engines = load_engines(settings)
     done = store.transcribed_pairs(engines.recognizer.info.sha256)
     store.start_run(run_id, sources, call.canonical_json(asdict(settings)), code_version())
-    PROGRESS.total_files = len(files)
-    PROGRESS.total_seconds = sum(audio.probe_duration(f) for f in files)
+    PROGRESS.start(files)
     ctx = RunContext(run_id, store, settings, man, engines, done, _Claims(), PROGRESS,
                      code_version())
     runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, settings.transcription.workers))
