@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
 
-from callqa.types import CallMetadata, Role, Transcript, Utterance
+from callqa.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
 from rules.model import Window
 from rules.normalize import is_cjk, normalize_many
@@ -25,16 +28,6 @@ class Located:
     timing: str  # "words" when word times were used, "utterance" when the transcript had none
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    text: str
-    start: float
-    end: float
-    probability: float
-    char_start: int = -1  # position in the utterance text (no word times: the text is all there is)
-    char_end: int = -1
-
-
 @dataclass
 class PreparedCall:
     """One call with its normalised utterances and caches shared by all predicates.
@@ -50,8 +43,12 @@ class PreparedCall:
     embedder: Callable[[], Embedder] | None = None
     norm: list[str] = field(init=False)
     turns: list[int] = field(init=False)
+    cache: dict[object, Any] = field(init=False, default_factory=dict)
     _scopes: dict[tuple[object, ...], tuple[Scope, frozenset[int]]] = field(init=False, default_factory=dict)
-    _tokens: dict[int, tuple[str, list[tuple[int, int]], list[_Token]]] = field(init=False, default_factory=dict)
+    _tokens: dict[int, tuple[str, list[int], list[re.Match[str]]]] = field(init=False, default_factory=dict)
+    _starts: list[float] = field(init=False)
+    _ends: list[float] = field(init=False)
+    _ordered: bool = field(init=False)
 
     def __post_init__(self) -> None:
         utterances = self.transcript.utterances
@@ -63,6 +60,9 @@ class PreparedCall:
                 turn += 1
             self.turns.append(turn)
             previous = u.role
+        self._starts = [u.start for u in utterances]
+        self._ends = [u.end for u in utterances]
+        self._ordered = self._starts == sorted(self._starts) and self._ends == sorted(self._ends)
 
     @property
     def duration(self) -> float:
@@ -83,22 +83,45 @@ class PreparedCall:
         return self._scopes[key]
 
     def _build_scope(self, role: str, windows: tuple[Window, ...], min_role: float) -> tuple[Scope, frozenset[int]]:
-        utterances = self.transcript.utterances
-        indices, unsure = [], []
-        for i, u in enumerate(utterances):
-            if windows and not any(self.in_window(w, i, u.start, u.end) for w in windows):
-                continue
-            doubtful = u.role is Role.UNKNOWN or u.role_confidence < min_role
-            if role == "any" or u.role == role or doubtful:
-                indices.append(i)
-                if doubtful and role != "any":
-                    unsure.append(i)
+        indices, unsure = self._by_role(role, min_role)
+        if windows:
+            allowed = set().union(*(self._window_indices(w) for w in windows))
+            indices = [i for i in indices if i in allowed]
         offsets, pos = [], 0
         for i in indices:
             offsets.append(pos)
             pos += len(self.norm[i]) + 1
-        text = "\n".join(self.norm[i] for i in indices)
-        return Scope(tuple(indices), text, tuple(offsets)), frozenset(unsure)
+        text = "\n".join([self.norm[i] for i in indices])
+        return Scope(tuple(indices), text, tuple(offsets)), unsure
+
+    def _by_role(self, role: str, min_role: float) -> tuple[list[int], frozenset[int]]:
+        key = ("role", role, min_role)
+        if key not in self.cache:
+            indices, unsure = [], []
+            for i, u in enumerate(self.transcript.utterances):
+                doubtful = u.role is Role.UNKNOWN or u.role_confidence < min_role
+                if role == "any" or u.role == role or doubtful:
+                    indices.append(i)
+                    if doubtful and role != "any":
+                        unsure.append(i)
+            self.cache[key] = (indices, frozenset(unsure))
+        result: tuple[list[int], frozenset[int]] = self.cache[key]
+        return result
+
+    def _window_indices(self, window: Window) -> range | set[int]:
+        """The utterances overlapping a window (by binary search when the transcript is in time order)."""
+        count = len(self.transcript.utterances)
+        if window.kind == "first_utterances":
+            return range(min(count, int(window.size)))
+        if window.kind == "last_utterances":
+            return range(max(0, count - int(window.size)), count)
+        if self._ordered:
+            duration = self.duration
+            size = window.size if window.kind.endswith("seconds") else duration * window.size / 100.0
+            if window.kind.startswith("first"):
+                return range(bisect_left(self._starts, size))
+            return range(bisect_right(self._ends, duration - size), count)
+        return {i for i, u in enumerate(self.transcript.utterances) if self.in_window(window, i, u.start, u.end)}
 
     def in_window(self, window: Window, index: int, start: float, end: float) -> bool:
         """True when utterance ``index`` (or the stretch ``start``–``end`` of it) overlaps the window."""
@@ -124,42 +147,30 @@ class PreparedCall:
     def locate(self, hit: Hit) -> Located:
         """Map a hit to the words as heard: their start/end times, spelling and mean probability."""
         u = self.transcript.utterances[hit.utt]
-        compact, spans, tokens = self._token_index(hit.utt)
-        if not tokens:
+        compact, ends, tokens = self._token_index(hit.utt)
+        if not ends:
             return Located(u.start, u.end, u.text, u.confidence, "utterance")
         a, b = _find_span(compact, self.norm[hit.utt], hit)
-        chosen = [t for t, (s, e) in zip(tokens, spans, strict=True) if s < b and e > a] or tokens
-        timed = bool(u.words)
-        if timed:
-            heard = _join([t.text for t in chosen])
-            confidence = sum(t.probability for t in chosen) / len(chosen)
+        first = min(bisect_right(ends, a), len(ends) - 1)
+        last = max(first, min(bisect_left(ends, b), len(ends) - 1))
+        if u.words:
+            chosen = u.words[first : last + 1]
+            heard = _join([w.text.strip() for w in chosen if w.text.strip()])
+            confidence = sum(w.probability for w in chosen) / len(chosen)
             return Located(chosen[0].start, chosen[-1].end, heard, confidence, "words")
-        heard = u.text[chosen[0].char_start : chosen[-1].char_end]
+        heard = u.text[tokens[first].start() : tokens[last].end()]
         return Located(u.start, u.end, heard, u.confidence, "utterance")
 
-    def _token_index(self, utt: int) -> tuple[str, list[tuple[int, int]], list[_Token]]:
-        """The utterance's words (or text tokens) normalised and concatenated without spaces, with spans."""
-        if utt in self._tokens:
-            return self._tokens[utt]
-        u = self.transcript.utterances[utt]
-        tokens = _tokens_of(u)
-        norms = normalize_many([t.text for t in tokens])
-        spans, pos = [], 0
-        for n in norms:
-            n = n.replace(" ", "")
-            spans.append((pos, pos + len(n)))
-            pos += len(n)
-        result = ("".join(n.replace(" ", "") for n in norms), spans, tokens)
-        self._tokens[utt] = result
-        return result
-
-
-def _tokens_of(u: Utterance) -> list[_Token]:
-    if u.words:
-        return [_Token(w.text.strip(), w.start, w.end, w.probability) for w in u.words if w.text.strip()]
-    return [
-        _Token(m.group(0), u.start, u.end, u.confidence, m.start(), m.end()) for m in _TOKEN.finditer(u.text)
-    ]
+    def _token_index(self, utt: int) -> tuple[str, list[int], list[re.Match[str]]]:
+        """The utterance's words (or, without words, its text tokens) normalised and concatenated without
+        spaces, with where each ends in that string."""
+        if utt not in self._tokens:
+            u = self.transcript.utterances[utt]
+            tokens = [] if u.words else list(_TOKEN.finditer(u.text))
+            texts = [w.text for w in u.words] if u.words else [m.group(0) for m in tokens]
+            norms = [n.replace(" ", "") for n in normalize_many(texts)]
+            self._tokens[utt] = ("".join(norms), list(accumulate(map(len, norms))), tokens)
+        return self._tokens[utt]
 
 
 def _find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:

@@ -23,9 +23,9 @@ from enum import IntEnum
 
 from callqa.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
-from rules.call import PreparedCall
+from rules.call import Located, PreparedCall
 from rules.matching import Embedder, Hit
-from rules.model import AllOf, AnyOf, Checklist, Condition, Item, MetadataTest, MetricTest, Not, Says
+from rules.model import ROLE_ANCHORS, AllOf, AnyOf, Checklist, Condition, Item, MetadataTest, MetricTest, Not, Says
 from rules.normalize import normalize
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
 
@@ -34,6 +34,7 @@ MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls 
 # under min_word_confidence): a greeting lost in a mumbled first line is not a missing greeting, but one
 # garbled "uh-huh" in a five-minute call does not put every item in doubt.
 MISHEARD_SHARE = 0.15
+EVIDENCE_ENOUGH = 3  # hits shown for a predicate that has no at_most, once it is satisfied
 
 
 class Tri(IntEnum):
@@ -154,13 +155,19 @@ def _evaluate(condition: Condition, ctx: _Context) -> Outcome:
     if isinstance(condition, Not):
         inner = _evaluate(condition.part, ctx)
         return Outcome(Tri(2 - inner.value), inner.evidence)
-    if isinstance(condition, AllOf | AnyOf):
+    if isinstance(condition, AnyOf):
+        parts = []
+        for part in condition.parts:
+            parts.append(_evaluate(part, ctx))
+            if parts[-1].value is Tri.TRUE:
+                break  # the rest cannot change a true "any", and its evidence is not shown
+        value = max(p.value for p in parts)
+        return Outcome(Tri(value), _unique(e for p in parts if p.value is value for e in p.evidence))
+    if isinstance(condition, AllOf):
         parts = [_evaluate(p, ctx) for p in condition.parts]
-        value = min(p.value for p in parts) if isinstance(condition, AllOf) else max(p.value for p in parts)
-        # The evidence shown is what decided, first: the failing parts of a failed "all" (then the rest, as
-        # context: "hold announced at 3:38, no thanks after it"); only the deciding parts of an "any".
-        decisive = [p for p in parts if p.value is value]
-        shown = decisive + [p for p in parts if p.value is not value] if isinstance(condition, AllOf) else decisive
+        value = min(p.value for p in parts)
+        # What decided comes first, then the rest as context: "hold announced at 3:38, no thanks after it".
+        shown = [p for p in parts if p.value is value] + [p for p in parts if p.value is not value]
         return Outcome(Tri(value), _unique(e for p in shown for e in p.evidence))
     if isinstance(condition, MetadataTest):
         return _metadata_outcome(condition, ctx)
@@ -213,33 +220,34 @@ def _says_result(says: Says, ctx: _Context) -> _SaysResult:
 def _search(says: Says, ctx: _Context) -> _SaysResult:
     call, review = ctx.call, ctx.checklist.review
     scope, unsure_role = call.scope(says.role, says.windows, review.min_role_confidence)
-    hits = says.matcher.find(scope, call)
-    located = [(h, call.locate(h)) for h in hits]
-    if says.windows:  # the scope holds utterances overlapping a window: keep the hits that do
-        located = [(h, loc) for h, loc in located if any(call.in_window(w, h.utt, loc.start, loc.end)
-                                                        for w in says.windows)]  # fmt: skip
-    anchors: list[tuple[Hit, Evidence]] = []
-    if says.within is not None:
-        anchor = _says_result(ctx.checklist.defines[says.within.anchor], ctx)
-        anchors = anchor.reliable + anchor.unreliable
-        located = [(h, loc) for h, loc in located if _near_anchor(says, h, loc.start, loc.end, anchors, call)]
-    excluded: list[Evidence] = []
+    anchors = _anchors(says, ctx)
+    # Without at_most, more hits cannot change the outcome once enough reliable ones are found: stop there
+    # (a call can have fifty "okay"s; mapping each back to its words is the costly part).
+    enough = None if says.at_most is not None else max(says.at_least, EVIDENCE_ENOUGH)
     reliable: list[tuple[Hit, Evidence]] = []
     unreliable: list[tuple[Hit, Evidence]] = []
-    unless_hits = says.unless.find(scope, call) if says.unless is not None else []
-    for hit, loc in located:
-        evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
-        blocker = next((u for u in unless_hits if _nearby(u, hit, says.unless_seconds, call)), None)
-        if blocker is not None:
-            excluded.append(replace(evidence, kind="excluded", reliable=False,
-                                    note=f"not counted: '{blocker.pattern}' nearby"))  # fmt: skip
+    excluded: list[Evidence] = []
+    unless_hits: list[Hit] | None = None
+    for hit in says.matcher.find(scope, call):
+        loc = call.locate(hit)
+        if says.windows and not any(call.in_window(w, hit.utt, loc.start, loc.end) for w in says.windows):
+            continue  # the scope holds utterances overlapping a window: keep the hits that do
+        near = [a for a in anchors if _near(says, hit, loc, a, call)] if says.within is not None else []
+        if says.within is not None and not near:
             continue
-        weak_anchor = says.within is not None and not any(
-            e.reliable for h, e in anchors if _near_anchor(says, hit, loc.start, loc.end, [(h, e)], call)
-        )
-        if weak_anchor and evidence.reliable:
+        evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
+        if says.unless is not None:
+            unless_hits = says.unless.find(scope, call) if unless_hits is None else unless_hits
+            blocker = next((u for u in unless_hits if _nearby(u, hit, says.unless_seconds, call)), None)
+            if blocker is not None:
+                excluded.append(replace(evidence, kind="excluded", reliable=False,
+                                        note=f"not counted: '{blocker.pattern}' nearby"))  # fmt: skip
+                continue
+        if near and evidence.reliable and not any(a.reliable for a in near):
             evidence = replace(evidence, reliable=False, note="what it follows was heard unreliably")
         (reliable if evidence.reliable else unreliable).append((hit, evidence))
+        if enough is not None and len(reliable) >= enough:
+            break
     absent, doubtful = None, False
     if not reliable:
         confidence = call.window_confidence(scope)
@@ -251,12 +259,31 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     return _SaysResult(reliable, unreliable, excluded, absent, doubtful)
 
 
-def _evidence(
-    says: Says, hit: Hit, loc: object, call: PreparedCall, unsure_role: frozenset[int], ctx: _Context
-) -> Evidence:
-    from rules.call import Located
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """Something a ``within`` predicate is measured from: a hit of a named predicate, or a party's turn."""
 
-    assert isinstance(loc, Located)
+    utt: int
+    start: float
+    end: float
+    reliable: bool
+
+
+def _anchors(says: Says, ctx: _Context) -> list[_Anchor]:
+    within = says.within
+    if within is None:
+        return []
+    if within.anchor in ROLE_ANCHORS:  # "after the customer spoke": every utterance of that party
+        utterances = ctx.call.transcript.utterances
+        return [_Anchor(i, u.start, u.end, u.role_confidence >= ctx.checklist.review.min_role_confidence)
+                for i, u in enumerate(utterances) if u.role == within.anchor]  # fmt: skip
+    result = _says_result(ctx.checklist.defines[within.anchor], ctx)
+    return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]
+
+
+def _evidence(
+    says: Says, hit: Hit, loc: Located, call: PreparedCall, unsure_role: frozenset[int], ctx: _Context
+) -> Evidence:
     u = call.transcript.utterances[hit.utt]
     review = ctx.checklist.review
     notes = []
@@ -311,25 +338,21 @@ def _absent_evidence(
                     reliable=not doubtful, note=note)  # fmt: skip
 
 
-def _near_anchor(
-    says: Says, hit: Hit, start: float, end: float, anchors: list[tuple[Hit, Evidence]], call: PreparedCall
-) -> bool:
+def _near(says: Says, hit: Hit, loc: Located, anchor: _Anchor, call: PreparedCall) -> bool:
+    """True when the hit lies within the predicate's turns or seconds after (or before) the anchor."""
     within = says.within
     assert within is not None
-    for anchor_hit, anchor in anchors:
-        if within.direction == "after":
-            gap, turns = start - anchor.end, call.turns[hit.utt] - call.turns[anchor_hit.utt]
-            ordered = (hit.utt, hit.start) > (anchor_hit.utt, anchor_hit.start)
-        else:
-            gap, turns = anchor.start - end, call.turns[anchor_hit.utt] - call.turns[hit.utt]
-            ordered = (hit.utt, hit.start) < (anchor_hit.utt, anchor_hit.start)
-        if not ordered:
-            continue
-        if within.turns is not None and 0 <= turns <= within.turns:
-            return True
-        if within.seconds is not None and -0.5 <= gap <= within.seconds:
-            return True
-    return False
+    if within.direction == "after":
+        if hit.utt <= anchor.utt and not (hit.utt == anchor.utt and loc.start >= anchor.end):
+            return False
+        gap, turns = loc.start - anchor.end, call.turns[hit.utt] - call.turns[anchor.utt]
+    else:
+        if hit.utt >= anchor.utt and not (hit.utt == anchor.utt and loc.end <= anchor.start):
+            return False
+        gap, turns = anchor.start - loc.end, call.turns[anchor.utt] - call.turns[hit.utt]
+    if within.turns is not None and 0 <= turns <= within.turns:
+        return True
+    return within.seconds is not None and -0.5 <= gap <= within.seconds
 
 
 def _nearby(blocker: Hit, hit: Hit, seconds: float, call: PreparedCall) -> bool:

@@ -23,6 +23,7 @@ from rules import metrics as metric_registry
 from rules.diagnostics import ChecklistError, Diagnostic, Locator, schema_diagnostics, suggest
 from rules.matching import EchoMatcher, Matcher, make_matcher
 from rules.model import (
+    ROLE_ANCHORS,
     AllOf,
     AnyOf,
     Checklist,
@@ -164,6 +165,9 @@ class _Compiler:
     def compile(self) -> Checklist:
         data = self.data
         for name, raw in (data.get("define") or {}).items():
+            if name in ROLE_ANCHORS:
+                self.error(["define", name], f"'{name}' names a party (within: {{after: {name}}} means after they "
+                           "spoke): choose another name", key=True)  # fmt: skip
             self.defines[name] = self._says(raw, ["define", name], name=name)
         for name, raw in (data.get("define") or {}).items():
             self._check_within(raw, ["define", name])
@@ -333,6 +337,8 @@ class _Compiler:
             self.error(here, "within needs 'turns' and/or 'seconds': how close the phrase must be")
         anchor = str(w.get("after", w.get("before")))
         key = "after" if "after" in w else "before"
+        if anchor in ROLE_ANCHORS:
+            return
         if anchor not in self.defines:
             self.error([*here, key], f"no predicate named '{anchor}' under 'define'{suggest(anchor, self.defines)}")
         elif self.defines[anchor].within is not None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -61,6 +61,7 @@ class CallView(Protocol):
     turns: list[int]
     transcript: Transcript
     embedder: Callable[[], Embedder] | None
+    cache: dict[object, Any]  # per-call memo for matchers (e.g. content tokens of each utterance)
 
 
 class Matcher:
@@ -248,26 +249,31 @@ _FUNCTION_CHARS = frozenset(
     "的了吗呢吧啊呀哦嗯是我你您他她它们这那有在不就也都还要会能可以个一很好对么什怎请谢把被给让跟和与或就"
     "说吧"
 )
-_CONTENT = re.compile(r"[a-z]+|[0-9]+|[\u4e00-\u9fff]+")
+_LATIN_CONTENT = re.compile(r"(?<![a-z])[a-z]{3,}(?![a-z])|(?<![0-9])[0-9]{2,}(?![0-9])")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def content_tokens(norm: str) -> dict[str, tuple[int, int]]:
     """Content tokens of a normalised utterance with where they are: English words of 3+ letters that are
     not function words, numbers of 2+ digits, and Chinese character pairs without a function character."""
     out: dict[str, tuple[int, int]] = {}
-    for m in _CONTENT.finditer(norm):
-        token = m.group(0)
-        if token[0].isdigit():
-            if len(token) >= 2:
-                out.setdefault(token, m.span())
-        elif is_cjk(token[0]):
-            for k in range(len(token) - 1):
-                pair = token[k : k + 2]
-                if pair[0] not in _FUNCTION_CHARS and pair[1] not in _FUNCTION_CHARS:
-                    out.setdefault(pair, (m.start() + k, m.start() + k + 2))
-        elif len(token) >= 3 and token not in _STOPWORDS:
-            out.setdefault(token, m.span())
+    for m in _LATIN_CONTENT.finditer(norm):
+        if m.group(0) not in _STOPWORDS:
+            out.setdefault(m.group(0), m.span())
+    if not norm.isascii():
+        for m in _CJK_RUN.finditer(norm):
+            run, base = m.group(0), m.start()
+            for k in range(len(run) - 1):
+                if run[k] not in _FUNCTION_CHARS and run[k + 1] not in _FUNCTION_CHARS:
+                    out.setdefault(run[k : k + 2], (base + k, base + k + 2))
     return out
+
+
+def _cached_tokens(call: CallView, utt: int) -> dict[str, tuple[int, int]]:
+    cache: dict[int, dict[str, tuple[int, int]]] = call.cache.setdefault("content_tokens", {})
+    if utt not in cache:
+        cache[utt] = content_tokens(call.norm[utt])
+    return cache[utt]
 
 
 class EchoMatcher(Matcher):
@@ -282,33 +288,33 @@ class EchoMatcher(Matcher):
     def __init__(self, min_words: int) -> None:
         self.min_words = min_words
 
-    def find(self, scope: Scope, call: CallView) -> list[Hit]:
+    def find(self, scope: Scope, call: CallView) -> Iterator[Hit]:  # type: ignore[override]
+        """Hits one by one, in call order: the engine stops asking once it has enough."""
         utterances = call.transcript.utterances
-        hits = []
         for i in scope.indices:
             previous = [j for j in range(i - 1, -1, -1) if call.turns[j] == call.turns[i] - 1]
             if not previous or utterances[previous[0]].role == utterances[i].role:
                 continue
             heard: set[str] = set()
             for j in previous:
-                heard.update(content_tokens(call.norm[j]))
-            mine = content_tokens(call.norm[i])
+                heard.update(_cached_tokens(call, j))
+            mine = _cached_tokens(call, i)
             shared = [t for t in mine if t in heard]
             weight = sum(2 if t.isdigit() else 1 for t in shared)
             if weight >= self.min_words:
                 spans = [mine[t] for t in shared]
                 start, end = min(s for s, _ in spans), max(e for _, e in spans)
-                hits.append(Hit(i, start, end, "repeats: " + " ".join(shared), round(weight / max(1, len(mine)), 3)))
-        return hits
+                yield Hit(i, start, end, "repeats: " + " ".join(shared), round(weight / max(1, len(mine)), 3))
 
 
 def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     """Overlapping hits in one utterance count once (the most similar, then the longest, is kept)."""
-    kept: list[Hit] = []
+    kept: dict[int, list[Hit]] = {}
     for hit in sorted(hits, key=lambda h: (-h.similarity, h.start - h.end)):
-        if not any(k.utt == hit.utt and k.start < hit.end and hit.start < k.end for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: (h.utt, h.start))
+        same = kept.setdefault(hit.utt, [])
+        if not any(k.start < hit.end and hit.start < k.end for k in same):
+            same.append(hit)
+    return sorted((h for group in kept.values() for h in group), key=lambda h: (h.utt, h.start))
 
 
 def make_matcher(kind: str, phrases: Sequence[str], threshold: float | None) -> Matcher:

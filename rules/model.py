@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from rules.matching import Matcher
 
 ROLES = ("agent", "customer", "any")
+ROLE_ANCHORS = ("agent", "customer")  # within: {after: customer} = after the customer spoke
 MATCH_KINDS = ("exact", "fuzzy", "regex", "similar", "echo")
 WINDOW_KINDS = ("first_seconds", "last_seconds", "first_utterances", "last_utterances", "first_percent",
                 "last_percent")  # fmt: skip
@@ -38,7 +39,7 @@ class Within:
     With both limits, a hit within either counts (a hold can be minutes long but one turn).
     """
 
-    anchor: str  # name of a says-predicate under ``define``
+    anchor: str  # name of a says-predicate under ``define``, or a party: "agent" / "customer"
     direction: str  # "after" or "before"
     turns: int | None
     seconds: float | None
