@@ -10,7 +10,10 @@ per-class log-probabilities in :data:`LABELS` order):
   scores the mean cosine of its ``k`` nearest prototypes, and a scale and per-class biases fitted on the tune
   half of ``data/emotion/eval.csv`` (``data/emotion/tune.py``) turn the scores into log-probabilities.
   The prototype sets are CSV files (``text,label``); the packaged ones are copies of
-  ``data/emotion/prototypes_{en,zh}.csv`` and users add their own with ``extra`` files.
+  ``data/emotion/prototypes_{en,zh}.csv`` (general sentences) and ``prototypes_calls_{en,zh}.csv`` (common call
+  topics — refunds, deliveries, bills, faults … — each said neutrally by customer and agent, and with
+  frustration, anger and satisfaction, so that the topic of a sentence does not decide its class); users add
+  their own files with the ``emotion.prototypes`` setting.
 * :class:`TransformersModel`: any local text-classification model directory (``emotion.text_model``), loaded
   offline with transformers on torch (imported only when used), its labels mapped to the four classes.
 """
@@ -34,14 +37,15 @@ from callqa.errors import ConfigError, ModelError
 from callqa.types import ModelInfo
 
 LABELS: tuple[str, ...] = ("angry", "frustrated", "neutral", "satisfied")
-PACKAGED_PROTOTYPES = ("emotion_prototypes_en.csv", "emotion_prototypes_zh.csv")
+PACKAGED_PROTOTYPES = ("emotion_prototypes_en.csv", "emotion_prototypes_zh.csv", "emotion_prototypes_calls_en.csv",
+                       "emotion_prototypes_calls_zh.csv")
 
 # Fitted by data/emotion/tune.py on the tune half of data/emotion/eval.csv (maximum likelihood of the fused
 # model); rerun it after changing the prototypes, k or the lexicon. The cosine differences between classes are
 # hundredths, hence the large scale.
 PROTOTYPE_K = 5
-PROTOTYPE_SCALE = 28.56
-PROTOTYPE_BIASES: tuple[float, ...] = (0.0, 0.071, -0.095, -1.316)
+PROTOTYPE_SCALE = 27.78
+PROTOTYPE_BIASES: tuple[float, ...] = (0.0, 0.0, -0.365, -1.585)
 
 # Model label (lower case) → our class. Covers the usual emotion and sentiment heads (GoEmotions-style names,
 # Ekman's six, positive/negative/neutral sentiment, star ratings).

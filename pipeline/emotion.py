@@ -74,10 +74,10 @@ class EmotionOptions:
     label_map: tuple[tuple[str, str], ...] = ()
     prototypes: tuple[str, ...] = ()
     lexicon: str = ""
-    lexicon_scale: float = 1.341
-    angry_bias: float = 0.55
-    arousal_angry: float = 0.5
-    arousal_frustrated: float = 0.25
+    lexicon_scale: float = 1.228
+    angry_bias: float = 0.45
+    arousal_angry: float = 0.3
+    arousal_frustrated: float = 0.15
     min_units: int = 4
     angry_threshold: float = 0.7
     edge_utterances: int = 3

@@ -1,10 +1,11 @@
 """Build the packaged emotion assets and fit the emotion stage's constants on the tune half only.
 
-1. **Assets.** Copies ``prototypes_{en,zh}.csv`` to ``models/assets/emotion_prototypes_*.csv`` and writes the
+1. **Assets.** Copies the ``prototypes_*.csv`` files to ``models/assets/emotion_prototypes_*.csv``, writes the
    *fair* lexicon to ``models/assets/emotion_lexicon.yaml``: every entry of ``lexicon.yaml`` except those that
-   match a ``test`` row but no ``tune`` row and no prototype (the lexicon was written with the whole set in view;
-   an entry seen only in test rows would flatter the test score). Entries that match no row at all are kept:
-   they cannot change any figure on this set.
+   match a ``test`` row but no ``tune`` row and no sentence of ``prototypes_{en,zh}.csv`` (the lexicon was
+   written with the whole set in view; an entry seen only in test rows would flatter the test score). Entries
+   that match no row at all are kept: they cannot change any figure on this set. The call-topic prototypes
+   (``prototypes_calls_*``) do not count as evidence: they were written after the withheld list was known.
 2. **Fit.** Embeds the set with the packaged prototype model and fits, by maximum likelihood on ``tune``, the
    prototype scale and class biases (``models/emotion.py``) and ``lexicon_scale`` (``pipeline/emotion.py``).
    A tune row's lexicon leaves out the entries only that row evidences (leave-one-out), so the fit sees the
@@ -40,6 +41,7 @@ from pipeline.emotion_lexicon import Lexicon, LexiconEntry, normalise, parse_lex
 from pipeline.metrics import speech_units  # noqa: E402
 
 ASSETS = ROOT / "models" / "assets"
+PROTOTYPE_FILES = ("prototypes_en.csv", "prototypes_zh.csv", "prototypes_calls_en.csv", "prototypes_calls_zh.csv")
 RECALL = 0.85
 
 
@@ -146,22 +148,25 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the packaged assets (models/assets)")
     args = ap.parse_args()
     rows = read_rows()
-    protos = [*read_prototypes(HERE / "prototypes_en.csv"), *read_prototypes(HERE / "prototypes_zh.csv")]
+    protos = [p for name in PROTOTYPE_FILES for p in read_prototypes(HERE / name)]
     full = parse_lexicon((HERE / "lexicon.yaml").read_text(encoding="utf-8"), "lexicon.yaml")
-    withheld = withheld_entries(full, rows, [p.text for p in protos])
+    # Evidence for a lexicon entry: tune rows and the prototype sets that existed when it was written, not the
+    # call-topic sets written later by someone who had seen which entries were withheld.
+    authored = [p.text for name in PROTOTYPE_FILES[:2] for p in read_prototypes(HERE / name)]
+    withheld = withheld_entries(full, rows, authored)
     fair = Lexicon([e for e in full.entries if (e.language, e.phrase) not in withheld])
     print(f"lexicon: {len(full.entries)} entries, {len(withheld)} withheld (only in test rows), "
           f"{len(fair.entries)} kept")
     if args.write:
-        for lang in ("en", "zh"):
-            shutil.copyfile(HERE / f"prototypes_{lang}.csv", ASSETS / f"emotion_prototypes_{lang}.csv")
+        for name in PROTOTYPE_FILES:
+            shutil.copyfile(HERE / name, ASSETS / f"emotion_{name}")
         print(f"wrote {ASSETS}: prototypes and lexicon ({write_fair_lexicon(withheld)} entries)")
     model = PrototypeModel(protos, CachedE5(num_threads=2))
     sims = model.similarities([r["text"] for r in rows])
     gold = np.array([LABELS.index(r["label"]) for r in rows])
     units = np.array([speech_units(r["text"]) for r in rows])
     tune = np.array([r["split"] == "tune" for r in rows])
-    loo = loo_lexicon(fair, rows, [p.text for p in protos])
+    loo = loo_lexicon(fair, rows, authored)
     theta = fit(sims, loo, units, gold, tune)
     bias = 0.0
     while bias < 3.0:
