@@ -12,7 +12,7 @@ from typing import Any
 from callqa.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
 from rules.model import Window
-from rules.normalize import is_cjk, normalize_many
+from rules.normalize import is_cjk, normalize, normalize_many
 
 _TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
 
@@ -138,11 +138,31 @@ class PreparedCall:
 
     def window_confidence(self, scope: Scope) -> float | None:
         """Mean recogniser confidence over the scope, weighted by text length (None for an empty scope)."""
-        utterances = self.transcript.utterances
-        weights = [max(1, len(self.norm[i])) for i in scope.indices]
-        if not weights:
-            return None
-        return sum(w * utterances[i].confidence for w, i in zip(weights, scope.indices, strict=True)) / sum(weights)
+        key = ("confidence", scope.indices)
+        if key not in self.cache:
+            utterances = self.transcript.utterances
+            weights = [max(1, len(self.norm[i])) for i in scope.indices]
+            total = sum(weights)
+            self.cache[key] = (
+                sum(w * utterances[i].confidence for w, i in zip(weights, scope.indices, strict=True)) / total
+                if total else None
+            )
+        value: float | None = self.cache[key]
+        return value
+
+    def misheard_share(self, scope: Scope, min_confidence: float, min_length: int) -> float:
+        """Share of the scope's text in utterances heard so badly (confidence under ``min_confidence``) that
+        they may hide a phrase: only utterances at least half as long as the shortest phrase count (a
+        mumbled "yeah" cannot hide "thank you for holding")."""
+        key = ("misheard", scope.indices, min_confidence, min_length)
+        if key not in self.cache:
+            utterances = self.transcript.utterances
+            total = sum(len(self.norm[i]) for i in scope.indices)
+            misheard = sum(len(self.norm[i]) for i in scope.indices if utterances[i].confidence < min_confidence
+                           and len(self.norm[i]) * 2 >= min_length)  # fmt: skip
+            self.cache[key] = misheard / total if total else 0.0
+        share: float = self.cache[key]
+        return share
 
     def locate(self, hit: Hit) -> Located:
         """Map a hit to the words as heard: their start/end times, spelling and mean probability."""
@@ -168,9 +188,22 @@ class PreparedCall:
             u = self.transcript.utterances[utt]
             tokens = [] if u.words else list(_TOKEN.finditer(u.text))
             texts = [w.text for w in u.words] if u.words else [m.group(0) for m in tokens]
-            norms = [n.replace(" ", "") for n in normalize_many(texts)]
+            norms = [_compact_word(t) for t in texts]
             self._tokens[utt] = ("".join(norms), list(accumulate(map(len, norms))), tokens)
         return self._tokens[utt]
+
+
+_WORD_NORMS: dict[str, str] = {}  # words recur across calls: normalise each spelling once per process
+
+
+def _compact_word(text: str) -> str:
+    """A word normalised on its own, without spaces (memoised; the memo is bounded)."""
+    norm = _WORD_NORMS.get(text)
+    if norm is None:
+        if len(_WORD_NORMS) > 200_000:
+            _WORD_NORMS.clear()
+        norm = _WORD_NORMS[text] = normalize(text.replace("\n", " ")).replace(" ", "")
+    return norm
 
 
 def _find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:

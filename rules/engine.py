@@ -17,6 +17,7 @@ An item's verdict:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -126,10 +127,10 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if item.applies_when is not None:
         applies = _evaluate(item.applies_when, replace(ctx, missing=Tri.FALSE, hidden=False))
         if applies.value is Tri.FALSE:
-            return _verdict(item, Verdict.NA, "does not apply: " + item.applies_when.describe(), applies.evidence)
+            return _verdict(item, Verdict.NA, "does not apply: " + _describe(item.applies_when), applies.evidence)
     outcome = _evaluate(item.condition, ctx)
     if outcome.value is Tri.TRUE:
-        return _verdict(item, Verdict.PASS, item.condition.describe(), outcome.evidence)
+        return _verdict(item, Verdict.PASS, _describe(item.condition), outcome.evidence)
     if outcome.value is Tri.UNKNOWN:
         return _verdict(item, Verdict.UNCERTAIN, "rests on low-confidence words or an uncertain role",
                         outcome.evidence)  # fmt: skip
@@ -140,7 +141,17 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if applies.value is Tri.UNKNOWN:
         return _verdict(item, Verdict.UNCERTAIN, "may not apply: its trigger was heard unreliably",
                         applies.evidence + outcome.evidence)  # fmt: skip
-    return _verdict(item, Verdict.FAIL, "missed: " + item.condition.describe(), outcome.evidence)
+    return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
+
+
+_DESCRIPTIONS: dict[Condition, str] = {}
+
+
+def _describe(condition: Condition) -> str:
+    """A condition in words (built once per condition: checklists live as long as the process)."""
+    if condition not in _DESCRIPTIONS:
+        _DESCRIPTIONS[condition] = condition.describe()
+    return _DESCRIPTIONS[condition]
 
 
 def _verdict(item: Item, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...]) -> ItemVerdict:
@@ -232,7 +243,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
         loc = call.locate(hit)
         if says.windows and not any(call.in_window(w, hit.utt, loc.start, loc.end) for w in says.windows):
             continue  # the scope holds utterances overlapping a window: keep the hits that do
-        near = [a for a in anchors if _near(says, hit, loc, a, call)] if says.within is not None else []
+        near = _near_anchors(says, hit, loc, anchors, call) if says.within is not None else []
         if says.within is not None and not near:
             continue
         evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
@@ -252,7 +263,8 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     if not reliable:
         confidence = call.window_confidence(scope)
         doubtful = confidence is not None and confidence < review.min_window_confidence
-        doubtful = doubtful or _misheard_share(says, scope.indices, call, review.min_word_confidence) >= MISHEARD_SHARE
+        misheard = call.misheard_share(scope, review.min_word_confidence, says.matcher.min_length)
+        doubtful = doubtful or misheard >= MISHEARD_SHARE
         if not call.transcript.utterances:
             doubtful = True  # nothing was transcribed: absence proves nothing
         absent = _absent_evidence(says, scope.indices, confidence, doubtful, call)
@@ -274,9 +286,15 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor]:
     if within is None:
         return []
     if within.anchor in ROLE_ANCHORS:  # "after the customer spoke": every utterance of that party
-        utterances = ctx.call.transcript.utterances
-        return [_Anchor(i, u.start, u.end, u.role_confidence >= ctx.checklist.review.min_role_confidence)
-                for i, u in enumerate(utterances) if u.role == within.anchor]  # fmt: skip
+        key = ("party anchors", within.anchor, ctx.checklist.review.min_role_confidence)
+        if key not in ctx.call.cache:
+            utterances = ctx.call.transcript.utterances
+            ctx.call.cache[key] = [
+                _Anchor(i, u.start, u.end, u.role_confidence >= ctx.checklist.review.min_role_confidence)
+                for i, u in enumerate(utterances) if u.role == within.anchor
+            ]
+        anchors: list[_Anchor] = ctx.call.cache[key]
+        return anchors
     result = _says_result(ctx.checklist.defines[within.anchor], ctx)
     return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]
 
@@ -308,19 +326,6 @@ def _evidence(
     )
 
 
-def _misheard_share(says: Says, indices: tuple[int, ...], call: PreparedCall, min_confidence: float) -> float:
-    """Share of the stretch's text in utterances heard so badly that they may hide the phrase.
-
-    Only utterances at least half as long as the shortest phrase count: a mumbled "yeah" cannot hide
-    "thank you for holding".
-    """
-    total = sum(len(call.norm[i]) for i in indices)
-    utterances = call.transcript.utterances
-    misheard = sum(len(call.norm[i]) for i in indices if utterances[i].confidence < min_confidence
-                   and len(call.norm[i]) * 2 >= says.matcher.min_length)  # fmt: skip
-    return misheard / total if total else 0.0
-
-
 def _absent_evidence(
     says: Says, indices: tuple[int, ...], confidence: float | None, doubtful: bool, call: PreparedCall
 ) -> Evidence:
@@ -336,6 +341,19 @@ def _absent_evidence(
                     end=round(end, 2), text=shown, pattern=" | ".join(says.phrases[:6]), match=says.matcher.kind,
                     similarity=0.0, confidence=round(confidence if confidence is not None else 0.0, 3),
                     reliable=not doubtful, note=note)  # fmt: skip
+
+
+def _near_anchors(says: Says, hit: Hit, loc: Located, anchors: list[_Anchor], call: PreparedCall) -> list[_Anchor]:
+    """The anchors a hit is near. Party anchors are utterances in call order: only the closest one before
+    (or after) the hit can be nearest in turns and seconds, so a binary search finds it."""
+    within = says.within
+    assert within is not None
+    if within.anchor not in ROLE_ANCHORS:
+        return [a for a in anchors if _near(says, hit, loc, a, call)]
+    positions = [a.utt for a in anchors]
+    k = bisect_left(positions, hit.utt) - 1 if within.direction == "after" else bisect_right(positions, hit.utt)
+    closest = anchors[k] if 0 <= k < len(anchors) else None
+    return [closest] if closest is not None and _near(says, hit, loc, closest, call) else []
 
 
 def _near(says: Says, hit: Hit, loc: Located, anchor: _Anchor, call: PreparedCall) -> bool:

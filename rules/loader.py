@@ -349,7 +349,7 @@ class _Compiler:
         op = next(k for k in raw if k != "field")
         if op in ("at_least", "at_most") and field not in _NUMERIC_FIELDS:
             self.error([*path, op], f"'{field}' is text: compare it with equals or in")
-        value = list(raw[op]) if op == "in" else raw[op]
+        value = tuple(raw[op]) if op == "in" else raw[op]
         return MetadataTest(field, op, value)
 
     def _metric(self, raw: Mapping[str, Any], path: list[str | int]) -> MetricTest:

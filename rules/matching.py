@@ -129,21 +129,33 @@ class ExactMatcher(Matcher):
         return hits
 
 
+_GROUP_SYNTAX = re.compile(r"\(\?P|\(\?[aiLmsux]|\\[1-9]|\(\?<[a-zA-Z]")
+
+
 class RegexMatcher(Matcher):
     """Regular expressions run on normalised utterances (``^``/``$`` are an utterance's start and end)."""
 
     kind = "regex"
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self.patterns = [(p, re.compile(p, re.MULTILINE)) for p in patterns]
+        self.sources = list(patterns)
+        # One pass over the call for all patterns: each becomes a named branch of one regex, unless it has
+        # groups of its own that renumbering would break (back-references, named groups, inline flags).
+        alone = [p for p in patterns if _GROUP_SYNTAX.search(p)]
+        joined = [p for p in patterns if p not in alone]
+        self.patterns = [([p], re.compile(p, re.MULTILINE)) for p in alone]
+        if joined:
+            branches = "|".join(f"(?P<p{i}>{p})" for i, p in enumerate(joined))
+            self.patterns.append((joined, re.compile(branches, re.MULTILINE)))
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits = []
-        for source, regex in self.patterns:
+        for sources, regex in self.patterns:
             for m in regex.finditer(scope.text):
                 if m.end() == m.start():
                     continue
                 k, offset = scope.locate(m.start())
+                source = sources[int(m.lastgroup[1:])] if m.lastgroup else sources[0]
                 hits.append(Hit(scope.indices[k], offset, offset + m.end() - m.start(), source))
         return _drop_overlaps(hits)
 
