@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from callqa.types import CallMetadata, Role, Transcript, Utterance, Word
 from rules.call import PreparedCall
 from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
+from rules.matching import Embedder
 from rules.model import Checklist
 from scorecards.scoring import CallScorecard
 
@@ -72,12 +73,21 @@ def synthetic_call(rng: random.Random, language: str = "en", seconds: float = 30
     return Transcript(tuple(utterances), utterances[-1].end + 1.0, language)
 
 
+def _embedder(checklist: Checklist) -> Callable[[], Embedder] | None:
+    if not checklist.uses_similar:
+        return None
+    from models.embedding import shared_embedder
+
+    return shared_embedder
+
+
 def rescore(
     checklist: Checklist, calls: Iterable[tuple[Transcript, CallMetadata, dict[str, float]]]
 ) -> Iterator[CallScorecard]:
     """Score stored calls one after another (what a backtest or ``callqa rescore`` runs)."""
+    embedder = _embedder(checklist)
     for transcript, metadata, metrics in calls:
-        yield score_prepared(checklist, PreparedCall(transcript, metadata, metrics))
+        yield score_prepared(checklist, PreparedCall(transcript, metadata, metrics, embedder))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +111,9 @@ def measure(checklist: Checklist, transcripts: Sequence[Transcript]) -> Throughp
 
     CPU time of this process, not wall time: other work on the machine does not count against it.
     """
+    embedder = _embedder(checklist)
     start = time.process_time()
-    prepared = [PreparedCall(t, CallMetadata(), {}) for t in transcripts]
+    prepared = [PreparedCall(t, CallMetadata(), {}, embedder) for t in transcripts]
     middle = time.process_time()
     for call in prepared:
         score_prepared(checklist, call)
@@ -120,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rng = random.Random(7)
     transcripts = [synthetic_call(rng, args.language) for _ in range(args.calls)]
     result = measure(checklist, transcripts)
+    if checklist.uses_similar:  # the first pass embedded every new utterance; report the cached rescoring
+        result = measure(checklist, transcripts)
+        print("similar-sentence items: embeddings cached from a first pass (what rescoring stored calls sees)")
     print(f"{checklist.id}: {result.calls} calls of ~300 s ({result.utterances / result.calls:.0f} utterances each), "
           f"one core: {result.calls_per_s:,.0f} calls/s including normalisation, "
           f"{result.prepared_calls_per_s:,.0f} calls/s on prepared calls "

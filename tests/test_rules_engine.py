@@ -252,3 +252,17 @@ def test_rules_import_neither_prefect_nor_duckdb() -> None:
             "print(sorted(m for m in ('prefect', 'duckdb') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_similar_with_the_packaged_embedding_model() -> None:
+    """The real multilingual model: paraphrases of empathy pass, service routine does not (both languages)."""
+    from rules.examples import run_item
+
+    checklist = load_checklist(Path(__file__).parent / "rules" / "similar" / "empathy_similar.yaml")
+    assert checklist.uses_similar
+    results = run_item(checklist, checklist.item("empathy"))
+    assert [(r.example.expect, str(r.verdict.verdict)) for r in results] == [
+        ("pass", "pass"), ("pass", "pass"), ("fail", "fail"), ("fail", "fail")]  # fmt: skip
+    hit = results[0].verdict.evidence[0]
+    assert hit.match == "similar" and 0.9 <= hit.similarity < 1.0
+    assert hit.text == "Oh no, I'm so sorry that happened to you"  # the whole utterance, as heard
