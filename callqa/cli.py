@@ -34,6 +34,13 @@ agents_app = typer.Typer(help="Agents: enrol voiceprints used to tell the agent 
                          no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 
+
+def _mount_subcommands() -> None:
+    from callqa import cli_eval, cli_rules
+
+    cli_rules.register(app)
+    app.add_typer(cli_eval.app, name="eval")
+
 console = Console()
 err = Console(stderr=True)
 
@@ -259,7 +266,7 @@ def runs(db: DbOption = DEFAULT_DB, limit: Annotated[int, typer.Option(help="How
 
 @app.command("check-db")
 def check_db(db: DbOption = DEFAULT_DB) -> None:
-    """Check the database's integrity (DuckDB's own checks plus callqa's cross-table invariants)."""
+    """Check the database: every table readable and the cross-table invariants hold."""
     from scorecards.store import Store
 
     try:
@@ -312,6 +319,9 @@ def agents_enroll(
     except CallQAError as exc:
         raise _fail(str(exc)) from None
     console.print(f"enrolled {agent_id}: {len(files)} file(s), {seconds:.1f} s of speech", highlight=False)
+
+
+_mount_subcommands()
 
 
 def main() -> None:

@@ -434,6 +434,8 @@ class Store:
         }
         problems = []
         with self.reading() as con:
+            for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+                con.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # reads every table's storage
             for name, sql in checks.items():
                 n = con.execute(sql).fetchone()
                 if n and n[0]:
