@@ -42,6 +42,8 @@ class PreparedCall:
     metrics: Mapping[str, float]
     embedder: Callable[[], Embedder] | None = None
     norm: list[str] = field(init=False)
+    joined: str = field(init=False)
+    offsets: list[int] = field(init=False)
     turns: list[int] = field(init=False)
     cache: dict[object, Any] = field(init=False, default_factory=dict)
     _scopes: dict[tuple[object, ...], tuple[Scope, frozenset[int]]] = field(init=False, default_factory=dict)
@@ -53,6 +55,8 @@ class PreparedCall:
     def __post_init__(self) -> None:
         utterances = self.transcript.utterances
         self.norm = normalize_many([u.text for u in utterances])
+        self.joined = "\n".join(self.norm)
+        self.offsets = [0, *accumulate(len(n) + 1 for n in self.norm)][: len(self.norm)]
         self.turns = []
         turn, previous = 0, None
         for u in utterances:
@@ -92,7 +96,7 @@ class PreparedCall:
             offsets.append(pos)
             pos += len(self.norm[i]) + 1
         text = "\n".join([self.norm[i] for i in indices])
-        return Scope(tuple(indices), text, tuple(offsets)), unsure
+        return Scope(tuple(indices), text, tuple(offsets), frozenset(indices)), unsure
 
     def _by_role(self, role: str, min_role: float) -> tuple[list[int], frozenset[int]]:
         key = ("role", role, min_role)

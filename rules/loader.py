@@ -21,7 +21,7 @@ from callqa.transcript_io import parse_role_line
 from callqa.types import CallMetadata, Role, Transcript, Utterance
 from rules import metrics as metric_registry
 from rules.diagnostics import ChecklistError, Diagnostic, Locator, schema_diagnostics, suggest
-from rules.matching import EchoMatcher, Matcher, make_matcher
+from rules.matching import EchoMatcher, Matcher, PhraseBook, make_matcher
 from rules.model import (
     ROLE_ANCHORS,
     AllOf,
@@ -156,6 +156,7 @@ class _Compiler:
         self.path, self.locator, self.data = path, locator, data
         self.problems: list[Diagnostic] = []
         self.defines: dict[str, Says] = {}
+        self.book = PhraseBook()  # every exact phrase of the checklist: one pass per call finds them all
         # normalised phrase -> (polarity, roles, path) of each use, for the required-and-banned lint
         self.uses: dict[str, list[tuple[str, str, list[str | int]]]] = {}
 
@@ -249,7 +250,7 @@ class _Compiler:
                        "set at_most")  # fmt: skip
         windows = self._windows(raw.get("window"), [*path, "window"])
         unless_raw = [str(u) for u in raw.get("unless") or []]
-        unless = make_matcher("exact", unless_raw, None) if unless_raw else None
+        unless = make_matcher("exact", unless_raw, None, self.book) if unless_raw else None
         for i, phrase in enumerate(unless_raw):
             if not normalize(phrase):
                 self.error([*path, "unless", i], f"'{phrase}' is empty after normalisation (only punctuation)")
@@ -281,7 +282,7 @@ class _Compiler:
                     self.error([*path, i], f"regex does not compile: {exc.msg} at position {exc.pos}: fix the "
                                f"pattern {pattern!r}", offset=offset)  # fmt: skip
             phrases = valid
-        return make_matcher(match, phrases, None if threshold is None else float(threshold))
+        return make_matcher(match, phrases, None if threshold is None else float(threshold), self.book)
 
     def _quote_offset(self, path: list[str | int]) -> int:
         line, column = self.locator.position(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ class Scope:
     indices: tuple[int, ...]
     text: str  # their normalised texts joined by "\n"
     offsets: tuple[int, ...]  # where each one starts in ``text``
+    members: frozenset[int] = frozenset()  # ``indices`` as a set
 
     def locate(self, pos: int) -> tuple[int, int]:
         """(position in ``indices``, offset inside that utterance) of a position in ``text``."""
@@ -58,6 +59,8 @@ class CallView(Protocol):
     """What matchers read of a call (rules.call.PreparedCall)."""
 
     norm: list[str]
+    joined: str  # all normalised utterances joined by "\n"
+    offsets: list[int]  # where each utterance starts in ``joined``
     turns: list[int]
     transcript: Transcript
     embedder: Callable[[], Embedder] | None
@@ -103,30 +106,89 @@ def _trie_regex(phrases: Sequence[str]) -> str:
     return emit(trie, "")
 
 
+class PhraseBook:
+    """Every exact phrase of a checklist, found in one pass over a call and shared by its exact matchers.
+
+    One regex (a trie of all phrases) scans the whole call once; where a match is found, the phrases that
+    are prefixes of it match too, and phrases starting inside it are looked for at each word start there,
+    so overlapping phrases of different predicates are all found.
+    """
+
+    def __init__(self) -> None:
+        self._norms: set[str] = set()
+        self._compiled: tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]] | None = None
+
+    def add(self, norms: Iterable[str]) -> None:
+        self._norms.update(norms)
+        self._compiled = None
+
+    def _compile(self) -> tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]]:
+        if self._compiled is None:
+            norms = sorted(self._norms)
+            prefixes = {n: [p for p in norms if n.startswith(p)] for n in norms}
+            # Where, inside each phrase, another phrase could start (a word start with a first character
+            # of some phrase): only there does a match need a second look.
+            firsts = frozenset(n[0] for n in norms)
+            inner = {n: [k for k in range(1, len(n)) if n[k] in firsts
+                         and (n[k] not in _WORD_CHARS or n[k - 1] not in _WORD_CHARS)] for n in norms}  # fmt: skip
+            self._compiled = (re.compile(_trie_regex(norms)), prefixes, inner)
+        return self._compiled
+
+    def positions(self, call: CallView) -> dict[str, list[int]]:
+        """Where each phrase starts in ``call.joined`` (computed once per call)."""
+        key = ("phrase book", id(self))
+        if key not in call.cache:
+            call.cache[key] = self._scan(call.joined) if self._norms else {}
+        found: dict[str, list[int]] = call.cache[key]
+        return found
+
+    def _scan(self, text: str) -> dict[str, list[int]]:
+        regex, prefixes, inner_starts = self._compile()
+        found: dict[str, list[int]] = {}
+
+        def record(start: int, longest: str) -> None:
+            for phrase in prefixes[longest]:
+                if at_word_boundary(text, start, start + len(phrase)):  # not inside a longer word
+                    found.setdefault(phrase, []).append(start)
+
+        for m in regex.finditer(text):
+            start, longest = m.start(), m.group(0)
+            record(start, longest)
+            for k in inner_starts[longest]:
+                inner = regex.match(text, start + k)
+                if inner is not None:
+                    record(start + k, inner.group(0))
+        return found
+
+
 class ExactMatcher(Matcher):
-    """Phrases matched after normalisation: by characters in Mandarin, by whole words in English."""
+    """Phrases matched after normalisation: by characters in Mandarin, by whole words in English.
+
+    Hits of one matcher do not overlap (the longest phrase wins): "i am sorry" counts one apology.
+    """
 
     kind = "exact"
 
-    def __init__(self, phrases: Sequence[str]) -> None:
+    def __init__(self, phrases: Sequence[str], book: PhraseBook | None = None) -> None:
         self.by_norm: dict[str, str] = {}
         for phrase in phrases:
             norm = normalize(phrase)
             if norm:
                 self.by_norm.setdefault(norm, phrase)
-        self.regex = re.compile(_trie_regex(list(self.by_norm))) if self.by_norm else None
+        self.book = book if book is not None else PhraseBook()
+        self.book.add(self.by_norm)
         self.min_length = min((len(n) for n in self.by_norm), default=1)
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
-        if self.regex is None:
-            return []
+        positions = self.book.positions(call)
         hits = []
-        for m in self.regex.finditer(scope.text):
-            if not at_word_boundary(scope.text, m.start(), m.end()):
-                continue  # the phrase starts inside a longer word
-            k, offset = scope.locate(m.start())
-            hits.append(Hit(scope.indices[k], offset, offset + m.end() - m.start(), self.by_norm[m.group(0)]))
-        return hits
+        for norm, phrase in self.by_norm.items():
+            for pos in positions.get(norm, ()):
+                utt = bisect_right(call.offsets, pos) - 1
+                if utt in scope.members:
+                    start = pos - call.offsets[utt]
+                    hits.append(Hit(utt, start, start + len(norm), phrase))
+        return _drop_overlaps(hits) if len(hits) > 1 else hits
 
 
 _GROUP_SYNTAX = re.compile(r"\(\?P|\(\?[aiLmsux]|\\[1-9]|\(\?<[a-zA-Z]")
@@ -329,10 +391,10 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     return sorted((h for group in kept.values() for h in group), key=lambda h: (h.utt, h.start))
 
 
-def make_matcher(kind: str, phrases: Sequence[str], threshold: float | None) -> Matcher:
+def make_matcher(kind: str, phrases: Sequence[str], threshold: float | None, book: PhraseBook | None = None) -> Matcher:
     """The matcher for a ``match`` kind (thresholds: fuzzy 0–100, default 85; similar cosine, default 0.9)."""
     if kind == "exact":
-        return ExactMatcher(phrases)
+        return ExactMatcher(phrases, book)
     if kind == "regex":
         return RegexMatcher(phrases)
     if kind == "fuzzy":

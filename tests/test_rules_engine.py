@@ -266,3 +266,12 @@ def test_similar_with_the_packaged_embedding_model() -> None:
     hit = results[0].verdict.evidence[0]
     assert hit.match == "similar" and 0.9 <= hit.similarity < 1.0
     assert hit.text == "Oh no, I'm so sorry that happened to you"  # the whole utterance, as heard
+
+
+def test_overlapping_phrases_of_different_predicates_are_all_found(tmp_path: Path) -> None:
+    """One pass over the call finds every exact phrase, even those starting inside another one's match."""
+    phrases = ["thank you for calling", "you for", "calling", "为您服务", "服务"]
+    condition = ", ".join(f"{{says: {{role: agent, phrases: [{p}]}}}}" for p in phrases)
+    c = checklist(tmp_path, f"{{all: [{condition}]}}")
+    assert item_of(c.score(call(utt("agent", 0, 3, "Thank you for calling, 很高兴为您服务"))))[0] is Verdict.PASS
+    assert item_of(c.score(call(utt("agent", 0, 3, "Thank you for calling, 很高兴为您"))))[0] is Verdict.FAIL
