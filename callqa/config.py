@@ -27,10 +27,10 @@ DEFAULT_FILENAME_PATTERN = (
 class VadSettings:
     """Silero VAD options passed to faster-whisper.
 
-    The library defaults (threshold 0.5, 2 s silences) drop quiet telephone speech: on synthetic 8 kHz
-    μ-law calls they kept 24–49 % of the energetic speech of a channel, threshold 0.35 kept 70–86 %, 0.2
-    kept 98–100 % (docs/transcription.md). The transcription stage adds back whatever energetic speech
-    the VAD still skips, so these only decide how much it has to add.
+    The library defaults (threshold 0.5, 2 s silences) drop telephone speech: on synthetic 8 kHz μ-law
+    calls they kept as little as 45 % of a channel's energetic speech, threshold 0.35 65 %, these 77 %
+    (docs/transcription.md). The transcription stage adds back whatever energetic speech the VAD still
+    skips, so these decide how much it has to add and how much silence Whisper is given.
     """
 
     threshold: float = 0.2
