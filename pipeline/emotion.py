@@ -62,6 +62,8 @@ class EmotionOptions:
         angry_bias: log-odds added to angry, the operating point of anger recall vs precision (fitted on tune:
             the smallest bias at which the angry label and the anger flag both reach recall 0.85 on tune).
         arousal_angry, arousal_frustrated: log-odds per unit of positive arousal (set by hand, see above).
+        max_arousal: arousal above this counts as this much: on a real calm call the caller's first, louder
+            turns reached 3–4 against a baseline of short "yes"/"okay" answers, so the voice is capped.
         min_units: utterances with fewer speech units have their text evidence shrunk towards neutral.
         angry_threshold: ``anger`` at or above this makes ``angry_customer`` 1.
         edge_utterances: how many customer utterances at each end make the start and end anger.
@@ -74,10 +76,11 @@ class EmotionOptions:
     label_map: tuple[tuple[str, str], ...] = ()
     prototypes: tuple[str, ...] = ()
     lexicon: str = ""
-    lexicon_scale: float = 1.228
+    lexicon_scale: float = 1.238
     angry_bias: float = 0.45
-    arousal_angry: float = 0.3
+    arousal_angry: float = 0.25
     arousal_frustrated: float = 0.15
+    max_arousal: float = 2.0
     min_units: int = 4
     angry_threshold: float = 0.7
     edge_utterances: int = 3
@@ -86,7 +89,7 @@ class EmotionOptions:
     acoustics: AcousticOptions = field(default_factory=AcousticOptions)
 
     def __post_init__(self) -> None:
-        for name in ("lexicon_scale", "arousal_angry", "arousal_frustrated", "trajectory_margin"):
+        for name in ("lexicon_scale", "arousal_angry", "arousal_frustrated", "max_arousal", "trajectory_margin"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise EmotionInputError(f"emotion.{name}: must be a number >= 0, got {value!r}")
@@ -171,7 +174,7 @@ class CallEmotion:
             anger (means of the first and last ``edge_utterances`` customer utterances, weighted by length).
         peak_anger, peak_time: the customer's highest anger and the start of that utterance (None without
             customer speech).
-        agent_negative_tone: the agent's highest P(angry) + P(frustrated).
+        agent_negative_tone: the agent's highest anger (same scale as the customer's).
         acoustic: whether voice arousal was measured.
     """
 
@@ -218,10 +221,16 @@ def _packaged() -> Lexicon:
     return packaged_lexicon()
 
 
-@functools.lru_cache(maxsize=4)
 def default_text_model(text_model: str = "", label_map: tuple[tuple[str, str], ...] = (),
                        prototypes: tuple[str, ...] = ()) -> TextEmotionModel:
     """A process-wide text model for these settings (loaded once, its embedding cache shared)."""
+    return _text_model(text_model, tuple(label_map), tuple(prototypes))
+
+
+@functools.lru_cache(maxsize=4)
+def _text_model(text_model: str, label_map: tuple[tuple[str, str], ...],
+                prototypes: tuple[str, ...]) -> TextEmotionModel:
+    # One cache key per setting, however the caller spelt the defaults.
     return load_text_model(text_model, dict(label_map), prototypes)
 
 
@@ -294,7 +303,7 @@ def fused_probabilities(text_p: np.ndarray, lexicon: np.ndarray, units: np.ndarr
     weight = np.where(has_cue, 1.0, np.minimum(1.0, units / options.min_units))[:, None]
     z = np.log(np.maximum(weight * text_p + (1.0 - weight) * SHORT_PRIOR, 1e-9))
     z = z + options.lexicon_scale * lexicon
-    raised = np.maximum(arousal, 0.0)
+    raised = np.clip(arousal, 0.0, options.max_arousal)
     z[:, 0] += options.angry_bias + options.arousal_angry * raised
     z[:, 1] += options.arousal_frustrated * raised
     z = np.exp(z - z.max(axis=1, keepdims=True))
@@ -348,7 +357,7 @@ def summarise(utterances: Sequence[UtteranceEmotion], units: Sequence[int], opti
     else:
         trajectory = "improved" if end < start else "worsened"
     peak = max((u for u, _ in customer), key=lambda u: u.anger, default=None)
-    agent = [u.scores.angry + u.scores.frustrated for u in utterances if u.role is Role.AGENT]
+    agent = [u.anger for u in utterances if u.role is Role.AGENT]
     return CallEmotion(
         utterances=tuple(utterances),
         customer_trajectory=trajectory,

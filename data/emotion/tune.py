@@ -43,6 +43,7 @@ from pipeline.metrics import speech_units  # noqa: E402
 ASSETS = ROOT / "models" / "assets"
 PROTOTYPE_FILES = ("prototypes_en.csv", "prototypes_zh.csv", "prototypes_calls_en.csv", "prototypes_calls_zh.csv")
 RECALL = 0.85
+BASE = EmotionOptions()
 
 
 def read_rows() -> list[dict[str, str]]:
@@ -117,11 +118,11 @@ def fit(sims: np.ndarray, lex: np.ndarray, units: np.ndarray, gold: np.ndarray, 
 
 
 def probabilities(theta: np.ndarray, angry_bias: float, sims: np.ndarray, lex: np.ndarray,
-                  units: np.ndarray) -> np.ndarray:
+                  units: np.ndarray, base: EmotionOptions | None = None) -> np.ndarray:
     logits = theta[0] * sims + np.r_[0.0, theta[2:]]
     text_p = np.exp(logits - logits.max(axis=1, keepdims=True))
     text_p /= text_p.sum(axis=1, keepdims=True)
-    opts = replace(EmotionOptions(), lexicon_scale=float(theta[1]), angry_bias=angry_bias)
+    opts = replace(base or BASE, lexicon_scale=float(theta[1]), angry_bias=angry_bias)
     return fused_probabilities(text_p, lex, units, np.zeros(len(sims)), opts)
 
 
@@ -146,7 +147,12 @@ def report(name: str, p: np.ndarray, gold: np.ndarray) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--write", action="store_true", help="write the packaged assets (models/assets)")
+    ap.add_argument("--min-units", type=int, default=EmotionOptions().min_units,
+                    help="try another EmotionOptions.min_units")
+    ap.add_argument("--tune-only", action="store_true", help="fit and report on tune; do not look at test")
     args = ap.parse_args()
+    global BASE
+    BASE = replace(BASE, min_units=args.min_units)
     rows = read_rows()
     protos = [p for name in PROTOTYPE_FILES for p in read_prototypes(HERE / name)]
     full = parse_lexicon((HERE / "lexicon.yaml").read_text(encoding="utf-8"), "lexicon.yaml")
@@ -178,7 +184,11 @@ def main() -> None:
     print(f"PROTOTYPE_SCALE = {theta[0]:.2f}\nPROTOTYPE_BIASES = (0.0, {theta[2]:.3f}, {theta[3]:.3f}, {theta[4]:.3f})")
     print(f"lexicon_scale = {theta[1]:.3f}\nangry_bias = {bias:.2f}")
     lex = np.array([fair.scores(r["text"]) for r in rows])
-    print(report("tune (LOO)", probabilities(theta, bias, sims[tune], loo[tune], units[tune]), gold[tune]))
+    p_tune = probabilities(theta, bias, sims[tune], loo[tune], units[tune])
+    nll = -np.log(p_tune[np.arange(tune.sum()), gold[tune]] + 1e-12).mean()
+    print(report("tune (LOO)", p_tune, gold[tune]) + f"  NLL {nll:.4f}")
+    if args.tune_only:
+        return
     for name, mask in (("test", ~tune), ("test en", ~tune & np.array([r["language"] == "en" for r in rows])),
                        ("test zh", ~tune & np.array([r["language"] == "zh" for r in rows]))):
         print(report(name, probabilities(theta, bias, sims[mask], lex[mask], units[mask]), gold[mask]))
