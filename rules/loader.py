@@ -38,7 +38,6 @@ from rules.model import (
     Section,
     Window,
     Within,
-    walk,
 )
 from rules.normalize import changed_characters, is_cjk, normalize
 from scorecards.scoring import DEFAULT_BANDS, Band
@@ -469,13 +468,3 @@ def _example_utterance(line: Any, previous_end: float) -> Utterance:
     return Utterance(start, end, str(line["text"]), Role(str(line["role"])),
                      role_confidence=float(line.get("role_confidence", 1.0)),
                      confidence=float(line.get("confidence", 1.0)))  # fmt: skip
-
-
-def all_says(checklist: Checklist) -> list[Says]:
-    """Every says-predicate of a checklist (defines and items)."""
-    out: list[Says] = list(checklist.defines.values())
-    for item in checklist.items:
-        for root in (item.condition, item.applies_when):
-            if root is not None:
-                out.extend(c for c in walk(root) if isinstance(c, Says) and c not in out)
-    return out

@@ -12,16 +12,13 @@ from scorecards.scoring import Band, CallScorecard
 if TYPE_CHECKING:
     from rules.matching import Matcher
 
-ROLES = ("agent", "customer", "any")
 ROLE_ANCHORS = ("agent", "customer")  # within: {after: customer} = after the customer spoke
-MATCH_KINDS = ("exact", "fuzzy", "regex", "similar", "echo")
-WINDOW_KINDS = ("first_seconds", "last_seconds", "first_utterances", "last_utterances", "first_percent",
-                "last_percent")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Where in the call a phrase counts: ``kind`` is one of WINDOW_KINDS, ``size`` its seconds/count/%."""
+    """Where in the call a phrase counts: ``kind`` is first/last_seconds, _utterances or _percent; ``size`` is
+    its seconds, count or percentage."""
 
     kind: str
     size: float

@@ -220,11 +220,6 @@ def is_cjk(ch: str) -> bool:
     return bool(_CJK_RE.match(ch))
 
 
-def needs_left_boundary(phrase: str) -> bool:
-    """A phrase starting with a letter or digit must not match inside a longer word ('hold' in 'withhold')."""
-    return bool(phrase) and phrase[0] in _LATIN_OR_DIGIT
-
-
 def at_word_boundary(text: str, start: int, end: int) -> bool:
     """True when ``text[start:end]`` does not cut an English word or a number in two."""
     left_ok = start == 0 or text[start - 1] not in _LATIN_OR_DIGIT or text[start] not in _LATIN_OR_DIGIT
