@@ -147,3 +147,92 @@ def _001_core(con: Any) -> None:
 
 
 MIGRATIONS: tuple[Migration, ...] = (("001_core", _001_core),)
+
+
+def _002_scorecards(con: Any) -> None:
+    con.execute(
+        """
+        CREATE TABLE checklists (
+            checklist_hash TEXT PRIMARY KEY, -- sha256 of the checklist's content
+            checklist_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            title TEXT NOT NULL,
+            source_path TEXT NOT NULL,
+            content TEXT NOT NULL,           -- the YAML as it was scored with
+            first_used_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE scorecards (
+            scorecard_id TEXT PRIMARY KEY,
+            call_id TEXT NOT NULL,
+            transcript_id TEXT NOT NULL,
+            transcript_hash TEXT NOT NULL,
+            checklist_id TEXT NOT NULL,
+            checklist_version TEXT NOT NULL,
+            checklist_hash TEXT NOT NULL,
+            total DOUBLE,
+            raw_total DOUBLE,
+            band TEXT NOT NULL,
+            veto BOOLEAN NOT NULL,
+            needs_review BOOLEAN NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            origin TEXT NOT NULL,            -- nightly run id, or 'rescore:<id>'
+            code_version TEXT NOT NULL,
+            is_current BOOLEAN NOT NULL,
+            superseded_by TEXT,
+            superseded_at TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE verdicts (
+            scorecard_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            section_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            verdict TEXT NOT NULL,           -- pass | fail | n/a | uncertain
+            points DOUBLE NOT NULL,
+            earned DOUBLE NOT NULL,
+            veto BOOLEAN NOT NULL,
+            reason TEXT NOT NULL,
+            message TEXT NOT NULL,
+            evidence TEXT NOT NULL,          -- canonical JSON list
+            PRIMARY KEY (scorecard_id, idx)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE section_scores (
+            scorecard_id TEXT NOT NULL,
+            section_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            weight DOUBLE NOT NULL,
+            earned DOUBLE NOT NULL,
+            possible DOUBLE NOT NULL,
+            score DOUBLE,
+            PRIMARY KEY (scorecard_id, section_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE call_metrics (
+            transcript_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value DOUBLE NOT NULL,
+            producer TEXT NOT NULL,          -- which stage and version computed it
+            PRIMARY KEY (transcript_id, name)
+        )
+        """
+    )
+    con.execute("CREATE INDEX scorecards_call ON scorecards (call_id)")
+    con.execute("CREATE INDEX verdicts_item ON verdicts (item_id)")
+
+
+MIGRATIONS = (*MIGRATIONS, ("002_scorecards", _002_scorecards))

@@ -37,6 +37,7 @@ from callqa.types import (
     Word,
 )
 from scorecards.migrations import MIGRATIONS
+from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 _write_mutex = threading.Lock()  # one writer connection per process at a time
@@ -228,10 +229,14 @@ class Store:
         audio: AudioInfo,
         transcript: Transcript,
         options_hash: str,
+        *,
+        scorecards: Sequence[tuple[CallScorecard, ChecklistRecord]] = (),
+        metrics: MetricsRecord | None = None,
     ) -> str:
-        """Store a transcribed call, its transcript, utterances and words in one transaction.
+        """Store a transcribed call with its transcript, utterances, words, metrics and scorecards.
 
-        Returns the transcript id. Older transcripts of the call stay, no longer current.
+        All of it in one transaction: a crash never leaves half a call. Returns the transcript id. Older
+        transcripts of the call stay, no longer current.
         """
         assert transcript.model is not None, "a stored transcript must say which model produced it"
         transcript_id = _transcript_id(source.sha256, transcript.model.sha256, options_hash)
@@ -253,7 +258,58 @@ class Store:
             )
             _insert_columns(con, "utterances", _utterance_columns(transcript_id, transcript.utterances))
             _insert_columns(con, "words", _word_columns(transcript_id, transcript.utterances))
+            if metrics is not None:
+                _save_metrics(con, transcript_id, metrics)
+            for card, checklist in scorecards:
+                _save_scorecard(con, card, checklist, transcript_id, run_id, transcript.code_version)
         return transcript_id
+
+    # -- scorecards --------------------------------------------------------------------------------
+
+    def save_scorecards(
+        self, cards: Sequence[tuple[CallScorecard, ChecklistRecord, str]], origin: str, code_version: str
+    ) -> int:
+        """Store rescored scorecards ``(card, checklist, transcript id)`` in one transaction.
+
+        The current scorecard of the same call and checklist id is kept, marked superseded. A card
+        identical in checklist content, transcript and code to the current one is not stored again.
+        Returns how many were stored.
+        """
+        stored = 0
+        with self.writing() as con:
+            for card, checklist, transcript_id in cards:
+                stored += _save_scorecard(con, card, checklist, transcript_id, origin, code_version)
+        return stored
+
+    def current_scorecards(self, call_id: str) -> list[CallScorecard]:
+        """The current scorecard of a call for every checklist that scored it."""
+        with self.reading() as con:
+            ids = [r[0] for r in con.execute(
+                "SELECT scorecard_id FROM scorecards WHERE call_id = ? AND is_current ORDER BY checklist_id",
+                [call_id]).fetchall()]
+            return [_load_scorecard(con, sid) for sid in ids]
+
+    def scorecard_history(self, call_id: str) -> list[dict[str, Any]]:
+        """Every scorecard a call ever had, newest first (superseded ones included)."""
+        with self.reading() as con:
+            cur = con.execute(
+                "SELECT scorecard_id, checklist_id, checklist_version, checklist_hash, total, band, veto, "
+                "needs_review, created_at, origin, is_current, superseded_at FROM scorecards WHERE call_id = ? "
+                "ORDER BY created_at DESC", [call_id])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def current_transcript_ids(self, language: str | None = None) -> list[tuple[str, str]]:
+        """(call id, transcript id) of every call's current transcript, optionally in one language."""
+        with self.reading() as con:
+            return [(r[0], r[1]) for r in con.execute(
+                "SELECT call_id, transcript_id FROM transcripts WHERE is_current AND (? IS NULL OR language = ?) "
+                "ORDER BY call_id", [language, language]).fetchall()]
+
+    def call_metrics(self, transcript_id: str) -> dict[str, float]:
+        with self.reading() as con:
+            return {n: v for n, v in con.execute(
+                "SELECT name, value FROM call_metrics WHERE transcript_id = ?", [transcript_id]).fetchall()}
 
     def save_failure(
         self,
@@ -441,6 +497,105 @@ class Store:
                 if n and n[0]:
                     problems.append(f"{n[0]} {name}")
         return problems
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistRecord:
+    """The checklist a scorecard was made with, stored once per content hash."""
+
+    checklist_id: str
+    version: str
+    title: str
+    content_hash: str
+    source_path: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRecord:
+    """Numeric per-call figures (conversation metrics, emotion summary) and the stage that made them."""
+
+    values: dict[str, float]
+    producer: str
+
+
+def _save_metrics(con: duckdb.DuckDBPyConnection, transcript_id: str, metrics: MetricsRecord) -> None:
+    con.execute("DELETE FROM call_metrics WHERE transcript_id = ?", [transcript_id])
+    names = sorted(metrics.values)
+    _insert_columns(con, "call_metrics", [[transcript_id] * len(names), names,
+                                          [float(metrics.values[n]) for n in names], [metrics.producer] * len(names)])
+
+
+def _save_scorecard(
+    con: duckdb.DuckDBPyConnection,
+    card: CallScorecard,
+    checklist: ChecklistRecord,
+    transcript_id: str,
+    origin: str,
+    code_version: str,
+) -> int:
+    """Insert one scorecard, superseding the current one of the same call and checklist id; 0 if unchanged."""
+    import hashlib
+
+    sid = hashlib.sha256(f"{transcript_id}:{card.checklist_hash}:{code_version}".encode()).hexdigest()[:32]
+    exists = con.execute("SELECT is_current FROM scorecards WHERE scorecard_id = ?", [sid]).fetchone()
+    if exists and exists[0]:
+        return 0
+    con.execute(
+        "INSERT INTO checklists SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+        "(SELECT 1 FROM checklists WHERE checklist_hash = ?)",
+        [checklist.content_hash, checklist.checklist_id, checklist.version, checklist.title,
+         checklist.source_path, checklist.content, _now(), checklist.content_hash],
+    )
+    now = _now()
+    con.execute(
+        "UPDATE scorecards SET is_current = false, superseded_by = ?, superseded_at = ? "
+        "WHERE call_id = ? AND checklist_id = ? AND is_current",
+        [sid, now, card.call_id, card.checklist_id],
+    )
+    if exists:  # the same scorecard was superseded before and is current again: keep one row
+        con.execute("DELETE FROM verdicts WHERE scorecard_id = ?", [sid])
+        con.execute("DELETE FROM section_scores WHERE scorecard_id = ?", [sid])
+        con.execute("DELETE FROM scorecards WHERE scorecard_id = ?", [sid])
+    con.execute(
+        "INSERT INTO scorecards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true, NULL, NULL)",
+        [sid, card.call_id, transcript_id, card.transcript_hash, card.checklist_id, card.checklist_version,
+         card.checklist_hash, card.total, card.raw_total, card.band, card.veto, card.needs_review, now, origin,
+         code_version],
+    )
+    items = card.items
+    _insert_columns(con, "verdicts", [
+        [sid] * len(items), list(range(len(items))), [v.item_id for v in items], [v.section_id for v in items],
+        [v.title for v in items], [str(v.verdict) for v in items], [float(v.points) for v in items],
+        [float(v.earned) for v in items], [v.veto for v in items], [v.reason for v in items],
+        [v.message for v in items], [evidence_to_json(v.evidence) for v in items],
+    ])
+    secs = card.sections
+    _insert_columns(con, "section_scores", [
+        [sid] * len(secs), [x.section_id for x in secs], [x.title for x in secs], [float(x.weight) for x in secs],
+        [float(x.earned) for x in secs], [float(x.possible) for x in secs], [x.score for x in secs],
+    ])
+    return 1
+
+
+def _load_scorecard(con: duckdb.DuckDBPyConnection, sid: str) -> CallScorecard:
+    row = con.execute(
+        "SELECT call_id, checklist_id, checklist_version, checklist_hash, transcript_hash, total, raw_total, band, "
+        "veto, needs_review FROM scorecards WHERE scorecard_id = ?", [sid]).fetchone()
+    assert row is not None
+    items = tuple(
+        ItemVerdict(item_id=r[0], section_id=r[1], title=r[2], verdict=Verdict(r[3]), points=r[4], earned=r[5],
+                    veto=r[6], message=r[7], reason=r[8], evidence=evidence_from_json(r[9]))
+        for r in con.execute(
+            "SELECT item_id, section_id, title, verdict, points, earned, veto, message, reason, evidence "
+            "FROM verdicts WHERE scorecard_id = ? ORDER BY idx", [sid]).fetchall()
+    )
+    sections = tuple(SectionScore(*r) for r in con.execute(
+        "SELECT section_id, title, weight, earned, possible, score FROM section_scores WHERE scorecard_id = ? "
+        "ORDER BY rowid", [sid]).fetchall())
+    return CallScorecard(call_id=row[0], checklist_id=row[1], checklist_version=row[2], checklist_hash=row[3],
+                         transcript_hash=row[4], total=row[5], raw_total=row[6], band=row[7], veto=row[8],
+                         needs_review=row[9], items=items, sections=sections)
 
 
 _CALL_SELECT = (
