@@ -158,15 +158,16 @@ class PreparedCall:
         """Share of the scope's text in utterances heard so badly (confidence under ``min_confidence``) that
         they may hide a phrase: only utterances at least half as long as the shortest phrase count (a
         mumbled "yeah" cannot hide "thank you for holding")."""
-        key = ("misheard", scope.indices, min_confidence, min_length)
-        if key not in self.cache:
+        low_key = ("misheard utterances", min_confidence)
+        if low_key not in self.cache:  # most calls have few or none: most scopes need no sums at all
             utterances = self.transcript.utterances
-            total = sum(len(self.norm[i]) for i in scope.indices)
-            misheard = sum(len(self.norm[i]) for i in scope.indices if utterances[i].confidence < min_confidence
-                           and len(self.norm[i]) * 2 >= min_length)  # fmt: skip
-            self.cache[key] = misheard / total if total else 0.0
-        share: float = self.cache[key]
-        return share
+            self.cache[low_key] = frozenset(i for i, u in enumerate(utterances) if u.confidence < min_confidence)
+        low: frozenset[int] = self.cache[low_key]
+        suspects = [i for i in low if i in scope.members and len(self.norm[i]) * 2 >= min_length]
+        if not suspects:
+            return 0.0
+        total = sum(len(self.norm[i]) for i in scope.indices)
+        return sum(len(self.norm[i]) for i in suspects) / total if total else 0.0
 
     def locate(self, hit: Hit) -> Located:
         """Map a hit to the words as heard: their start/end times, spelling and mean probability."""
