@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,8 @@ class EmotionOptions:
     Attributes:
         text_model: a local transformers text-classification model directory; empty for the packaged
             nearest-prototype model.
-        label_map: (model label, class) pairs for a transformers model whose labels the defaults miss.
+        label_map: (model label, class) pairs for a transformers model whose labels the defaults miss (a
+            mapping is accepted too).
         prototypes: extra prototype CSV files (``text,label``) added to the packaged ones.
         lexicon: a lexicon YAML file replacing the packaged one; empty for the packaged one.
         lexicon_scale: log-odds per unit of lexicon weight (fitted on tune).
@@ -89,6 +90,8 @@ class EmotionOptions:
     acoustics: AcousticOptions = field(default_factory=AcousticOptions)
 
     def __post_init__(self) -> None:
+        if isinstance(self.label_map, Mapping):  # a TOML table reads as a dict: keep it hashable
+            object.__setattr__(self, "label_map", tuple((str(k), str(v)) for k, v in self.label_map.items()))
         for name in ("lexicon_scale", "arousal_angry", "arousal_frustrated", "max_arousal", "trajectory_margin"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):

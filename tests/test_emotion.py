@@ -147,6 +147,11 @@ def test_fusion_short_words_voice_and_cues(model: PrototypeModel) -> None:
         classify_texts(["a", "b"], model, lex, arousal=[None])
 
 
+def test_label_map_setting_accepts_a_table() -> None:
+    opts = EmotionOptions(label_map={"LABEL_0": "neutral", "LABEL_1": "angry"})  # type: ignore[arg-type]
+    assert opts.label_map == (("LABEL_0", "neutral"), ("LABEL_1", "angry")) and hash(opts.label_map)
+
+
 @pytest.mark.parametrize("bad", [{"angry_threshold": 0.0}, {"min_units": 0}, {"lexicon_scale": -1.0},
                                  {"label_map": (("LABEL_0", "grumpy"),)}])
 def test_bad_options_name_the_setting(bad: dict[str, object]) -> None:
