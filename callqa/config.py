@@ -89,6 +89,20 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class ScoringSettings:
+    """Which checklists score a call.
+
+    Attributes:
+        checklists: checklist files; each applies to calls in one of its ``languages``. Empty means the
+            shipped service checklist of the call's language.
+        queue_checklists: per queue, the checklist files that apply instead (e.g. a complaints checklist).
+    """
+
+    checklists: tuple[str, ...] = ()
+    queue_checklists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     """All deployment settings."""
 
@@ -96,6 +110,10 @@ class Settings:
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    # Fields of pipeline.emotion.EmotionOptions (checked when a run starts; kept as a table here so that
+    # reading settings does not import the audio libraries the emotion stage needs).
+    emotion: dict[str, Any] = field(default_factory=dict)
 
     def language_for(self, queue: str | None, metadata_language: str | None = None) -> str:
         """The language to transcribe a call in: its own metadata, then its queue, then the deployment."""

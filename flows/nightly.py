@@ -26,8 +26,8 @@ from callqa.config import Settings, load_settings
 from callqa.errors import AudioError, CallQAError, MetadataError, StoreError
 from callqa.types import CallFailure, RunSummary
 from callqa.version import code_version
-from pipeline import audio, call, ingest, roles, transcribe
-from scorecards.store import Store
+from pipeline import audio, call, ingest, roles, scoring, transcribe
+from scorecards.store import ChecklistRecord, MetricsRecord, Store
 
 log = logging.getLogger("callqa.flow")
 
@@ -141,11 +141,28 @@ def label_roles(
     return roles.label_mono(channels[0], decoded.channels[0], engines.embedder, settings.roles, names, voiceprint)
 
 
+@task(cache_policy=NO_CACHE)
+def score_call(transcript: Any, prepared: call.PreparedCall, decoded: audio.DecodedAudio,
+               ctx: RunContext) -> scoring.CallScores:
+    return scoring.score_transcript(transcript, prepared.metadata, prepared.source.sha256, ctx.checklists,
+                                    ctx.emotion, decoded.channels)
+
+
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def store_call(store: Store, run_id: str, prepared: call.PreparedCall, decoded: audio.DecodedAudio,
-               transcript: Any) -> str:
-    return store.save_call(run_id, prepared.source, prepared.metadata, decoded.info, transcript,
-                           prepared.options_hash)
+def store_call(ctx: RunContext, prepared: call.PreparedCall, decoded: audio.DecodedAudio, transcript: Any,
+               scores: scoring.CallScores) -> str:
+    return ctx.store.save_call(
+        ctx.run_id, prepared.source, prepared.metadata, decoded.info, transcript, prepared.options_hash,
+        scorecards=[(card, checklist_record(checklist)) for card, checklist in scores.scorecards],
+        metrics=MetricsRecord(scores.metrics, f"metrics+emotion@{ctx.code_version}"),
+    )
+
+
+def checklist_record(checklist: Any) -> ChecklistRecord:
+    """What the store keeps of a checklist: its identity and the exact text it scored with."""
+    path = Path(checklist.path)
+    return ChecklistRecord(checklist.id, checklist.version, checklist.title, checklist.content_hash, str(path),
+                           path.read_text(encoding="utf-8"))
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
@@ -182,6 +199,8 @@ class RunContext:
     claims: _Claims
     progress: Progress
     code_version: str
+    checklists: scoring.ActiveChecklists
+    emotion: scoring.EmotionSetup
     _voiceprints: dict[str, np.ndarray | None] = field(default_factory=dict)
 
     def voiceprint(self, agent_id: str | None) -> np.ndarray | None:
@@ -214,8 +233,10 @@ def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
         utterances, decision = label_roles(channels, decoded, ctx.engines, ctx.settings, voiceprint)
         transcript = call.assemble(utterances, decision, decoded.info, prepared.language,
                                    ctx.engines.recognizer.info, prepared.options, ctx.code_version)
+        stage = "score"
+        scores = score_call(transcript, prepared, decoded, ctx)
         stage = "store"
-        store_call(ctx.store, ctx.run_id, prepared, decoded, transcript)
+        store_call(ctx, prepared, decoded, transcript, scores)
     except (CallQAError, OSError, ValueError, RuntimeError) as exc:
         # One line a person can act on; the text of a call never goes to the log.
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -267,12 +288,14 @@ def nightly_inspection(
     store = Store(db)
     files = discover(sources, settings)
     man = ingest.Manifest(Path(manifest)) if manifest else None
+    checklists = scoring.load_active(settings.scoring)  # an invalid checklist stops the run before any call
+    emotion = scoring.load_emotion(settings.emotion)
     engines = load_engines(settings)
     done = store.transcribed_pairs(engines.recognizer.info.sha256)
     store.start_run(run_id, sources, call.canonical_json(asdict(settings)), code_version())
     PROGRESS.start(files)
     ctx = RunContext(run_id, store, settings, man, engines, done, _Claims(), PROGRESS,
-                     code_version())
+                     code_version(), checklists, emotion)
     runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, settings.transcription.workers))
     with runner:
         futures = [runner.submit(inspect_call, {"path": f, "ctx": ctx}) for f in files]
