@@ -68,13 +68,34 @@ def test_command(paths: PathsArg) -> None:
 
 
 def score_command(
-    transcript: Annotated[Path, typer.Option("--transcript", help="Transcript JSON or 'AGENT: …' text file.")],
+    call: Annotated[
+        str | None, typer.Argument(help="A stored call: id, id prefix (≥ 6 characters), external id or file name.")
+    ] = None,
+    transcript: Annotated[
+        Path | None, typer.Option("--transcript", help="Transcript JSON or 'AGENT: …' text file (no database).")
+    ] = None,
     checklist: Annotated[
         Path | None, typer.Option("--checklist", help="Checklist YAML (default: the shipped one of its language).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scorecard as JSON.")] = False,
+    db: Annotated[
+        Path, typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB).")
+    ] = Path("callqa.duckdb"),
 ) -> None:
-    """Score a transcript file against a checklist, with no audio and no database."""
+    """Show a stored call's scorecards (CALL_ID), or score a transcript file (--transcript) with no database."""
+    if (call is None) == (transcript is None):
+        _fail("give either a CALL_ID (a stored call) or --transcript FILE, not both or neither")
+        return
+    if call is not None:
+        if checklist is not None:
+            _fail("--checklist applies to --transcript; to score stored calls with it, run "
+                  "`callqa rescore --checklist FILE --dry-run`")  # fmt: skip
+            return
+        from callqa.cli_scores import show_call
+
+        show_call(call, db, json_out)
+        return
+    assert transcript is not None
     try:
         loaded = read_transcript(transcript)
         path = checklist or shipped_checklist(loaded.transcript.language)
@@ -146,7 +167,7 @@ def render_text(card: CallScorecard) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``rules check``, ``rules test`` and ``score --transcript`` on the main CLI."""
+    """Mount ``rules check``, ``rules test`` and ``score`` (a stored call or ``--transcript``) on the main CLI."""
     app.add_typer(rules_app, name="rules")
     app.command("score")(score_command)
 

@@ -1,0 +1,217 @@
+"""Per-agent figures over the stored scorecards, with the team's figures beside them. Read-only.
+
+Only current scorecards count (a rescored call counts once, with its newest scorecard). A call's day is
+its ``started_at`` (the metadata), or the day it was scored when the call centre gave no time. The
+agent's team is the team named on most of the agent's calls; an agent with no team is compared with
+every call in the store. The report ends on the agent's latest call day (``until``), so an old export
+still gives a report; ``days`` counts back from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from callqa.errors import StoreError
+from scorecards.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """One day (``2025-02-19``) or ISO week (``2025-W08``) of an agent's calls beside the team's."""
+
+    period: str
+    calls: int
+    mean_total: float | None
+    team_calls: int
+    team_mean_total: float | None
+    needs_review_share: float  # of the agent's calls
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRate:
+    """An item's pass rate (pass / (pass + fail)) for the agent and the team; None when never counted."""
+
+    checklist_id: str
+    item_id: str
+    title: str
+    passed: int
+    failed: int
+    uncertain: int
+    pass_rate: float | None
+    team_pass_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """The mean total of the week of ``until`` against the week before."""
+
+    this_week: str
+    last_week: str
+    this_mean: float | None
+    last_mean: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.this_mean is None or self.last_mean is None:
+            return None
+        return round(self.this_mean - self.last_mean, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReport:
+    """Everything ``callqa agent AGENT_ID`` shows."""
+
+    agent_id: str
+    team: str | None  # None: compared with every call
+    since: dt.date
+    until: dt.date
+    calls: int
+    mean_total: float | None
+    team_calls: int
+    team_mean_total: float | None
+    needs_review_share: float
+    days: tuple[PeriodFigures, ...]
+    weeks: tuple[PeriodFigures, ...]
+    items: tuple[ItemRate, ...]  # worst pass rate first
+    trend: Trend
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    call_id: str
+    agent_id: str
+    day: dt.date
+    total: float | None
+    needs_review: bool
+
+
+def week_of(day: dt.date) -> str:
+    """The ISO week of a day, e.g. ``2025-W08``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 2) if known else None
+
+
+def _share(rows: Sequence[_Row]) -> float:
+    return round(sum(r.needs_review for r in rows) / len(rows), 3) if rows else 0.0
+
+
+def _rate(passed: int, failed: int) -> float | None:
+    return round(passed / (passed + failed), 3) if passed + failed else None
+
+
+_SCOPE = (
+    "FROM scorecards s JOIN calls c ON c.call_id = s.call_id WHERE s.is_current "
+    "AND (? IS NULL OR c.team = ?) AND CAST(coalesce(c.started_at, s.created_at) AS DATE) BETWEEN ? AND ?"
+)
+
+
+def _agent_span(con: Any, agent_id: str) -> tuple[str | None, dt.date]:
+    rows = con.execute(
+        "SELECT c.team, max(CAST(coalesce(c.started_at, s.created_at) AS DATE)), count(*) FROM scorecards s "
+        "JOIN calls c ON c.call_id = s.call_id WHERE s.is_current AND c.agent_id = ? GROUP BY c.team",
+        [agent_id]).fetchall()
+    if not rows:
+        raise StoreError(f"no scored calls of agent '{agent_id}'; `callqa calls` lists the agents")
+    team = max(rows, key=lambda r: (r[2], r[0] is not None, r[0] or ""))[0]
+    return team, max(r[1] for r in rows)
+
+
+def agent_report(store: Store, agent_id: str, *, days: int = 28, until: dt.date | None = None) -> AgentReport:
+    """An agent's totals per day and week, pass rate per item, trend and review share, beside the team's.
+
+    Args:
+        store: the database.
+        agent_id: the agent as stored in the call metadata.
+        days: how many days the report covers, ending on ``until``.
+        until: the last day covered (default: the day of the agent's latest scored call).
+
+    Raises:
+        StoreError: no database, or no scored call of this agent.
+    """
+    if days < 1:
+        raise StoreError(f"--days must be at least 1 (got {days})")
+    with store.reading() as con:
+        team, latest = _agent_span(con, agent_id)
+        until = until or latest
+        # The trend needs the whole previous week even when ``days`` is short.
+        since = until - dt.timedelta(days=days - 1)
+        earliest = min(since, until - dt.timedelta(days=until.weekday() + 7))
+        scope = [team, team, earliest, until]
+        rows = [_Row(*r) for r in con.execute(
+            "SELECT s.call_id, coalesce(c.agent_id, ''), CAST(coalesce(c.started_at, s.created_at) AS DATE), "
+            "s.total, s.needs_review " + _SCOPE, scope).fetchall()]
+        verdicts = con.execute(
+            "SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, s.checklist_id, v.item_id, any_value(v.title), "
+            "v.verdict, count(*) FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id "
+            "JOIN calls c ON c.call_id = s.call_id WHERE s.is_current AND (? IS NULL OR c.team = ?) "
+            "AND CAST(coalesce(c.started_at, s.created_at) AS DATE) BETWEEN ? AND ? GROUP BY ALL",
+            [agent_id, team, team, since, until]).fetchall()
+    window = [r for r in rows if r.day >= since]
+    mine = [r for r in window if r.agent_id == agent_id]
+    return AgentReport(
+        agent_id=agent_id, team=team, since=since, until=until, calls=len(mine),
+        mean_total=_mean([r.total for r in mine]), team_calls=len(window),
+        team_mean_total=_mean([r.total for r in window]), needs_review_share=_share(mine),
+        days=_periods(window, agent_id, lambda d: d.isoformat()), weeks=_periods(window, agent_id, week_of),
+        items=_item_rates(verdicts), trend=_trend(rows, agent_id, until),
+    )  # fmt: skip
+
+
+def _periods(rows: Sequence[_Row], agent_id: str, key: Any) -> tuple[PeriodFigures, ...]:
+    groups: dict[str, list[_Row]] = defaultdict(list)
+    for r in rows:
+        groups[key(r.day)].append(r)
+    out = []
+    for period, group in sorted(groups.items(), reverse=True):
+        mine = [r for r in group if r.agent_id == agent_id]
+        if mine:  # the team's figures only beside a period the agent worked
+            out.append(PeriodFigures(period, len(mine), _mean([r.total for r in mine]), len(group),
+                                     _mean([r.total for r in group]), _share(mine)))  # fmt: skip
+    return tuple(out)
+
+
+def _item_rates(verdicts: Sequence[tuple[Any, ...]]) -> tuple[ItemRate, ...]:
+    mine: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    team: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    titles: dict[tuple[str, str], str] = {}
+    for is_agent, checklist_id, item_id, title, verdict, n in verdicts:
+        key = (checklist_id, item_id)
+        titles[key] = title
+        team[key][verdict] += n
+        if is_agent:
+            mine[key][verdict] += n
+    rates = [
+        ItemRate(key[0], key[1], titles[key], mine[key]["pass"], mine[key]["fail"], mine[key]["uncertain"],
+                 _rate(mine[key]["pass"], mine[key]["fail"]), _rate(team[key]["pass"], team[key]["fail"]))
+        for key in mine
+    ]  # fmt: skip
+
+    def worst_first(r: ItemRate) -> tuple[float, float, str, str]:
+        gap = (r.pass_rate or 0.0) - (r.team_pass_rate or 0.0)
+        return (2.0 if r.pass_rate is None else r.pass_rate, gap, r.checklist_id, r.item_id)
+
+    return tuple(sorted(rates, key=worst_first))
+
+
+def _trend(rows: Sequence[_Row], agent_id: str, until: dt.date) -> Trend:
+    this_week, last_week = week_of(until), week_of(until - dt.timedelta(days=7))
+    mine = [r for r in rows if r.agent_id == agent_id]
+    return Trend(this_week, last_week, _mean([r.total for r in mine if week_of(r.day) == this_week]),
+                 _mean([r.total for r in mine if week_of(r.day) == last_week]))  # fmt: skip
+
+
+def report_to_dict(report: AgentReport) -> dict[str, object]:
+    """The JSON form of an agent report (what ``callqa agent --json`` prints)."""
+    out = asdict(report)
+    out["since"], out["until"] = report.since.isoformat(), report.until.isoformat()
+    out["trend"]["delta"] = report.trend.delta
+    return out
