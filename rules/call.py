@@ -28,6 +28,9 @@ class Located:
     timing: str  # "words" when word times were used, "utterance" when the transcript had none
 
 
+PAUSE_S = 1.0  # a gap between words at least this long is a pause, not the rhythm of speech
+
+
 @dataclass
 class PreparedCall:
     """One call with its normalised utterances and caches shared by all predicates.
@@ -72,6 +75,34 @@ class PreparedCall:
     def duration(self) -> float:
         utterances = self.transcript.utterances
         return self.transcript.duration or (utterances[-1].end if utterances else 0.0)
+
+    def silence_after(self, index: int, after: float) -> float:
+        """Seconds of silence from ``after`` (inside utterance ``index``) until its speaker's next utterance.
+
+        A hold: the agent says "one moment", perhaps mutters, the customer may say "okay", and otherwise
+        nobody speaks. Recognisers cut such a stretch into pieces (VAD splits, words padded with silence),
+        so the pauses are added up: every gap of at least ``PAUSE_S`` between consecutive words (word
+        times when the utterances have them), up to the speaker's next utterance or the end of the call.
+        """
+        key = ("silence after", index, after)
+        if key not in self.cache:
+            utterances = self.transcript.utterances
+            role, total, end = utterances[index].role, 0.0, after
+            for i in range(index, len(utterances)):
+                u = utterances[i]
+                if i > index and u.role == role:
+                    total += max(0.0, u.start - end) if u.start - end >= PAUSE_S else 0.0
+                    break
+                spans = [(w.start, w.end) for w in u.words] if u.words else [(u.start, u.end)]
+                for start, stop in spans:
+                    if stop <= after:
+                        continue
+                    if start - end >= PAUSE_S:
+                        total += start - end
+                    end = max(end, stop)
+            self.cache[key] = round(total, 3)
+        value: float = self.cache[key]
+        return value
 
     def scope(
         self, role: str, windows: tuple[Window, ...], min_role_confidence: float

@@ -57,6 +57,8 @@ class _SaysResult:
     excluded: list[Evidence]
     absent: Evidence | None  # the stretch searched, when nothing was found
     doubtful_window: bool  # the stretch searched in vain has low confidence
+    # within.each: per anchor, whether a reliable hit / any hit follows it, and whether the anchor is reliable
+    covered: list[tuple[bool, bool, bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -209,7 +211,9 @@ def _says_outcome(says: Says, ctx: _Context) -> Outcome:
     if ctx.hidden and result.doubtful_window:
         hi = math.inf
     top = math.inf if says.at_most is None else says.at_most
-    if says.at_least <= lo and hi <= top:
+    if says.within is not None and says.within.each:
+        value = _each_value(result.covered, ctx.hidden and result.doubtful_window)
+    elif says.at_least <= lo and hi <= top:
         value = Tri.TRUE
     elif hi < says.at_least or lo > top:
         value = Tri.FALSE
@@ -219,6 +223,16 @@ def _says_outcome(says: Says, ctx: _Context) -> Outcome:
     if result.absent is not None:
         evidence.append(result.absent)
     return Outcome(value, tuple(evidence))
+
+
+def _each_value(covered: list[tuple[bool, bool, bool]], doubtful: bool) -> Tri:
+    """``within: {each: true}``: true when every anchor is followed by a reliable hit, false when a reliable
+    anchor has no hit at all (and the stretch is not doubtful), unknown otherwise."""
+    if all(reliably for reliably, _, _ in covered):
+        return Tri.TRUE
+    if not doubtful and any(not anyhow and anchor_ok for _, anyhow, anchor_ok in covered):
+        return Tri.FALSE
+    return Tri.UNKNOWN
 
 
 def _says_result(says: Says, ctx: _Context) -> _SaysResult:
@@ -234,7 +248,9 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     anchors = _anchors(says, ctx)
     # Without at_most, more hits cannot change the outcome once enough reliable ones are found: stop there
     # (a call can have fifty "okay"s; mapping each back to its words is the costly part).
-    enough = None if says.at_most is not None else max(says.at_least, EVIDENCE_ENOUGH)
+    each = says.within is not None and says.within.each
+    enough = None if says.at_most is not None or each else max(says.at_least, EVIDENCE_ENOUGH)
+    near_of: dict[int, list[_Anchor]] = {}
     reliable: list[tuple[Hit, Evidence]] = []
     unreliable: list[tuple[Hit, Evidence]] = []
     excluded: list[Evidence] = []
@@ -245,6 +261,8 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
             continue  # the scope holds utterances overlapping a window: keep the hits that do
         near = _near_anchors(says, hit, loc, anchors, call) if says.within is not None else []
         if says.within is not None and not near:
+            continue
+        if says.gap_after is not None and call.silence_after(hit.utt, loc.end) < says.gap_after:
             continue
         evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
         if says.unless is not None:
@@ -257,6 +275,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
         if near and evidence.reliable and not any(a.reliable for a in near):
             evidence = replace(evidence, reliable=False, note="what it follows was heard unreliably")
         (reliable if evidence.reliable else unreliable).append((hit, evidence))
+        near_of[id(hit)] = near
         if enough is not None and len(reliable) >= enough:
             break
     absent, doubtful = None, False
@@ -268,7 +287,13 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
         if not call.transcript.utterances:
             doubtful = True  # nothing was transcribed: absence proves nothing
         absent = _absent_evidence(says, scope.indices, confidence, doubtful, call)
-    return _SaysResult(reliable, unreliable, excluded, absent, doubtful)
+    covered = []
+    if each:
+        for anchor in anchors:
+            sure = any(anchor in near_of.get(id(h), ()) for h, _ in reliable)
+            anyhow = sure or any(anchor in near_of.get(id(h), ()) for h, _ in unreliable)
+            covered.append((sure, anyhow, anchor.reliable))
+    return _SaysResult(reliable, unreliable, excluded, absent, doubtful, covered)
 
 
 @dataclass(frozen=True, slots=True)

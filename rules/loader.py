@@ -262,11 +262,13 @@ class _Compiler:
         if raw.get("within") is not None:
             w = raw["within"]
             direction = "after" if "after" in w else "before"
-            within = Within(str(w.get(direction, "")), direction, w.get("turns"), w.get("seconds"))
+            within = Within(str(w.get(direction, "")), direction, w.get("turns"), w.get("seconds"),
+                            bool(w.get("each", False)))
         matcher = self._matcher(match, phrases, threshold, [*path, "phrases"])
         return Says(role=str(raw.get("role", "any")), match=match, phrases=tuple(phrases), matcher=matcher,
                     unless=unless, unless_seconds=float(raw.get("unless_seconds", 0.0)), at_least=at_least,
                     at_most=None if at_most is None else int(at_most), windows=windows, within=within,
+                    gap_after=None if raw.get("gap_after") is None else float(raw["gap_after"]),
                     name=name)  # fmt: skip
 
     def _matcher(self, match: str, phrases: list[str], threshold: Any, path: list[str | int]) -> Matcher:

@@ -18,7 +18,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from callqa.types import Transcript
-from rules.normalize import at_word_boundary, is_cjk, normalize
+from rules.normalize import at_word_boundary, is_cjk, normalize, sound_fold, sound_fold_regex
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -119,7 +119,7 @@ class PhraseBook:
         self._compiled: tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]] | None = None
 
     def add(self, norms: Iterable[str]) -> None:
-        self._norms.update(norms)
+        self._norms.update(sound_fold(n) for n in norms)
         self._compiled = None
 
     def _compile(self) -> tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]]:
@@ -135,10 +135,14 @@ class PhraseBook:
         return self._compiled
 
     def positions(self, call: CallView) -> dict[str, list[int]]:
-        """Where each phrase starts in ``call.joined`` (computed once per call)."""
+        """Where each phrase starts in ``call.joined`` (computed once per call).
+
+        Phrases and call are compared by sound (:func:`~rules.normalize.sound_fold`): keys are folded
+        phrases, so look a phrase up with ``sound_fold(norm)``.
+        """
         key = ("phrase book", id(self))
         if key not in call.cache:
-            call.cache[key] = self._scan(call.joined) if self._norms else {}
+            call.cache[key] = self._scan(sound_fold(call.joined)) if self._norms else {}
         found: dict[str, list[int]] = call.cache[key]
         return found
 
@@ -183,7 +187,7 @@ class ExactMatcher(Matcher):
         positions = self.book.positions(call)
         hits = []
         for norm, phrase in self.by_norm.items():
-            for pos in positions.get(norm, ()):
+            for pos in positions.get(sound_fold(norm), ()):
                 utt = bisect_right(call.offsets, pos) - 1
                 if utt in scope.members:
                     start = pos - call.offsets[utt]
@@ -205,15 +209,17 @@ class RegexMatcher(Matcher):
         # groups of its own that renumbering would break (back-references, named groups, inline flags).
         alone = [p for p in patterns if _GROUP_SYNTAX.search(p)]
         joined = [p for p in patterns if p not in alone]
-        self.patterns = [([p], re.compile(p, re.MULTILINE)) for p in alone]
+        # Patterns run on text folded by sound, like exact phrases (公号 matches 工号).
+        self.patterns = [([p], re.compile(sound_fold_regex(p), re.MULTILINE)) for p in alone]
         if joined:
-            branches = "|".join(f"(?P<p{i}>{p})" for i, p in enumerate(joined))
+            branches = "|".join(f"(?P<p{i}>{sound_fold_regex(p)})" for i, p in enumerate(joined))
             self.patterns.append((joined, re.compile(branches, re.MULTILINE)))
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits = []
+        text = sound_fold(scope.text)
         for sources, regex in self.patterns:
-            for m in regex.finditer(scope.text):
+            for m in regex.finditer(text):
                 if m.end() == m.start():
                     continue
                 k, offset = scope.locate(m.start())

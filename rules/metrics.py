@@ -1,19 +1,23 @@
 """Numeric metrics that ``metric:`` predicates test.
 
-Adding a metric is one registration: a name, a description and, when the transcript alone can give it,
-a function computing it. A value passed in by the caller (``Checklist.score(..., metrics={...})``, e.g.
-from the store or the audio analysis) always wins; a metric with neither is "not measured", which makes
-a test on it false in ``applies_when`` and unknown in a condition.
+There is one implementation of the conversation metrics: :mod:`pipeline.metrics` (talk time and ratio,
+silence, holds, overtalk, latency …). Every name its ``CallMetrics.as_dict()`` gives is known here and,
+when the caller did not pass it, computed from the transcript once per call (about a millisecond).
+Metrics only the audio analysis can give (``customer_anger_max``) are registered without a computation.
+
+A value passed in by the caller (``Checklist.score(..., metrics={...})``, e.g. from the store) always wins;
+a metric with neither is "not measured", which makes a test on it false in ``applies_when`` and unknown in
+a condition. Adding a metric is one registration: a name, a description and, when the transcript alone
+can give it, a function of the prepared call.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callqa.types import Role
+from pipeline.metrics import MetricsInputError, compute_metrics
 
 if TYPE_CHECKING:
     from rules.call import PreparedCall
@@ -42,25 +46,56 @@ def value(name: str, call: PreparedCall) -> float | None:
     return metric.compute(call) if metric is not None and metric.compute is not None else None
 
 
-def _longest_silence(call: PreparedCall) -> float | None:
-    utterances = call.transcript.utterances
-    if not utterances:
-        return None
-    gaps = [b.start - a.end for a, b in itertools.pairwise(utterances)]
-    return round(max([0.0, *gaps]), 2)
+def _conversation(call: PreparedCall) -> dict[str, float] | None:
+    """pipeline.metrics' figures for the call, computed once; None when the transcript cannot give them."""
+    key = "conversation metrics"
+    if key not in call.cache:
+        try:
+            call.cache[key] = compute_metrics(call.transcript).as_dict() if call.transcript.utterances else None
+        except MetricsInputError:
+            call.cache[key] = None  # e.g. times going backwards: the metric is "not measured", never a guess
+    figures: dict[str, float] | None = call.cache[key]
+    return figures
 
 
-def _talk_ratio_agent(call: PreparedCall) -> float | None:
-    talk = {Role.AGENT: 0.0, Role.CUSTOMER: 0.0}
-    for u in call.transcript.utterances:
-        if u.role in talk:
-            talk[u.role] += max(0.0, u.end - u.start)
-    total = sum(talk.values())
-    return round(talk[Role.AGENT] / total, 3) if total else None
+def _from_pipeline(name: str) -> Callable[[PreparedCall], float | None]:
+    def compute(call: PreparedCall) -> float | None:
+        figures = _conversation(call)
+        return None if figures is None else figures.get(name)
+
+    return compute
 
 
-register("longest_silence_s", "longest gap between two utterances (seconds)", _longest_silence)
-register("talk_ratio_agent", "agent's share of the talk time (0–1)", _talk_ratio_agent)
+# Names and meanings as in pipeline/metrics.py (CallMetrics.as_dict); see its module docstring.
+_PIPELINE_METRICS = {
+    "duration_s": "length of the call (seconds)",
+    "speech_time_s": "time anyone speaks (seconds)",
+    "speech_coverage": "share of the call with someone speaking (0–1)",
+    "turn_count": "number of speaker turns",
+    "silence_total_s": "time nobody speaks, lead-in and tail included (seconds)",
+    "silence_ratio": "share of the call with nobody speaking (0–1)",
+    "longest_silence_s": "longest gap between speech (seconds)",
+    "dead_air_count": "pauses of 10 s or more outside an announced hold",
+    "dead_air_total_s": "seconds of dead air",
+    "hold_count": "number of holds: an agent's hold phrase followed by a silence",
+    "hold_total_s": "seconds on hold",
+    "longest_hold_s": "longest hold (seconds)",
+    "overtalk_count": "times both parties spoke at once",
+    "overtalk_total_s": "seconds both parties spoke at once",
+    "overtalk_estimated": "1 when overtalk is estimated (mono call), else 0",
+    "response_count": "agent responses to the customer",
+    "response_latency_mean_s": "mean time from the customer's turn to the agent's answer (seconds)",
+    "response_latency_max_s": "longest time from the customer's turn to the agent's answer (seconds)",
+    "interruptions_by_agent": "times the agent talked over the customer",
+    "interruptions_by_customer": "times the customer talked over the agent",
+}
+for _role in ("agent", "customer", "unknown"):
+    _PIPELINE_METRICS |= {
+        f"talk_time_{_role}_s": f"{_role}'s talk time (seconds)",
+        f"talk_ratio_{_role}": f"{_role}'s share of all talk time (0–1; the three ratios add up to 1)",
+        f"utterances_{_role}": f"number of {_role} utterances",
+        f"speech_rate_{_role}": f"{_role}'s characters (Mandarin) or words (English) per minute of talk",
+    }
+for _name, _description in _PIPELINE_METRICS.items():
+    register(_name, _description, _from_pipeline(_name))
 register("customer_anger_max", "highest anger score of the customer's speech (0–1), from the audio analysis")
-register("silence_ratio", "share of the call with nobody speaking (0–1), from the audio analysis")
-register("overtalk_s", "seconds both parties spoke at once, from the audio analysis")

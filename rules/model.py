@@ -40,11 +40,13 @@ class Within:
     direction: str  # "after" or "before"
     turns: int | None
     seconds: float | None
+    each: bool = False  # every anchor needs its own hit ("thank the customer after *every* hold")
 
     def describe(self) -> str:
         limits = [f"{self.turns} turns" if self.turns is not None else "", f"{self.seconds:g} s" if self.seconds
                   is not None else ""]  # fmt: skip
-        return f"within {' or '.join(x for x in limits if x)} {self.direction} '{self.anchor}'"
+        every = "every " if self.each else ""
+        return f"within {' or '.join(x for x in limits if x)} {self.direction} {every}'{self.anchor}'"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,6 +63,7 @@ class Says:
     at_most: int | None = None
     windows: tuple[Window, ...] = ()  # any of them (none: the whole call)
     within: Within | None = None
+    gap_after: float | None = None  # a hit counts only when this much silence follows it (a hold)
     name: str = ""  # the define name, when it came from one
 
     def describe(self) -> str:
@@ -76,6 +79,8 @@ class Says:
         where = " or ".join(w.describe() for w in self.windows)
         if self.within is not None:
             where = f"{where} {self.within.describe()}".strip()
+        if self.gap_after is not None:
+            where = f"{where} followed by ≥ {self.gap_after:g} s of silence".strip()
         return f"{who} says {shown}{count}{' ' + where if where else ''}"
 
 

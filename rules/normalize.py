@@ -257,3 +257,59 @@ def changed_characters(pattern: str) -> list[tuple[int, str, str]]:
         if norm != ch:
             out.append((i, ch, norm))
     return out
+
+
+# Homophones. Telephone audio and the recogniser swap characters that sound alike (少等 for 稍等, 公号 for
+# 工号, 在见 for 再见, 来店 for 来电), usually with confident word probabilities. Mandarin phrases are
+# therefore matched "by sound": every Chinese character is replaced by one representative of its toneless
+# pinyin syllable (its most common reading, from pypinyin's dictionary), on both the phrase and the
+# transcript. The fold keeps the length, so positions found in folded text are positions in the text.
+# Tones are dropped because they are what a narrow-band line loses first and what the recogniser's
+# language model overrides; different syllables never match.
+
+
+@functools.cache
+def _sound_table() -> dict[int, str]:
+    from pypinyin.pinyin_dict import pinyin_dict  # a plain dict of code point → "shǎo,shào"
+
+    def plain(reading: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+
+    # Representatives from the common block first, so a folded character stays inside [一-鿿] and regex
+    # ranges over Chinese characters keep working.
+    codes = sorted(c for c in pinyin_dict if 0x3400 <= c <= 0x9FFF)
+    codes.sort(key=lambda c: c < 0x4E00)
+    first: dict[str, str] = {}
+    table: dict[int, str] = {}
+    for code in codes:
+        representative = first.setdefault(plain(pinyin_dict[code].split(",")[0]), chr(code))
+        if representative != chr(code):
+            table[code] = representative
+    return table
+
+
+def sound_fold(text: str) -> str:
+    """Replace each Chinese character by its homophone representative (same length; ASCII untouched)."""
+    return text if text.isascii() else text.translate(_sound_table())
+
+
+def sound_fold_regex(pattern: str) -> str:
+    """Fold the Chinese characters a regular expression matches, so it runs on :func:`sound_fold` text.
+
+    Bounds of a character range (``[一-鿿]``) stay as written; every other Chinese character in the pattern
+    is a literal (or a member of a class) and is folded like the text.
+    """
+    if pattern.isascii():
+        return pattern
+    table = _sound_table()
+    out, escaped, in_class = [], False, False
+    for i, ch in enumerate(pattern):
+        if escaped or ch == "\\":
+            escaped = not escaped and ch == "\\"
+            out.append(ch)
+            continue
+        if ch in "[]":
+            in_class = ch == "["
+        range_bound = in_class and "-" in (pattern[i - 1 : i], pattern[i + 1 : i + 2])
+        out.append(ch if range_bound else ch.translate(table))
+    return "".join(out)

@@ -71,7 +71,8 @@ def test_shipped_checklists_carry_the_schema_modeline() -> None:
 
 
 SHIPPED_IDS = ["greeting", "self_identification", "identity_verification", "active_listening", "repeat_back",
-               "no_deflection", "no_rude_wording", "apology_overuse", "hold_etiquette", "empathy", "closing",
+               "no_deflection", "no_rude_wording", "apology_overuse", "hold_announced",
+               "hold_thanked", "empathy", "closing",
                "customer_hangs_up_first", "complaint_length"]  # fmt: skip
 
 

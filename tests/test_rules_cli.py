@@ -16,7 +16,7 @@ runner = CliRunner()
 
 def test_check_accepts_the_shipped_checklists() -> None:
     result = runner.invoke(app, ["rules", "check", str(CHECKLIST_DIR)])
-    assert result.exit_code == 0 and result.output.strip() == "ok: 2 checklist(s), 26 items"
+    assert result.exit_code == 0 and result.output.strip() == "ok: 2 checklist(s), 28 items"
 
 
 def test_check_reports_every_broken_file_and_fails() -> None:
@@ -53,7 +53,7 @@ def test_score_json_output() -> None:
     result = runner.invoke(app, ["score", "--transcript", str(HERE / "real_call_en.json"), "--json"])
     assert result.exit_code == 0, result.output
     card = json.loads(result.output)
-    assert (card["total"], card["band"], card["veto"], card["needs_review"]) == (76.0, "合格", False, False)
+    assert (card["total"], card["band"], card["veto"], card["needs_review"]) == (83.0, "良好", False, False)
     assert card["checklist"]["id"] == "service_en" and len(card["checklist"]["hash"]) == 64
     items = {i["id"]: i for i in card["items"]}
     assert items["greeting"]["verdict"] == "pass" and items["greeting"]["points"] == 10

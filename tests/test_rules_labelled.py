@@ -18,16 +18,19 @@ from scorecards.scoring import CallScorecard
 
 HERE = Path(__file__).parent / "rules" / "labelled"
 KEYS = {"gr": "greeting", "id": "self_identification", "ver": "identity_verification", "lis": "active_listening",
-        "rep": "repeat_back", "hold": "hold_etiquette", "emp": "empathy", "apo": "apology_overuse",
+        "rep": "repeat_back", "emp": "empathy", "apo": "apology_overuse",
         "def": "no_deflection", "rude": "no_rude_wording", "clo": "closing", "hang": "customer_hangs_up_first",
         "comp": "complaint_length"}  # fmt: skip
+# The "hold" labels of this set predate the split into hold_announced / hold_thanked, and its untimed lines
+# have no silences to find a hold in: holds are measured on the independent set (test_rules_accuracy.py).
+RETIRED = {"hold"}
 VERDICTS = {"P": "pass", "F": "fail", "N": "n/a", "U": "uncertain"}
 MIN_PRECISION = MIN_RECALL = 0.95
 
 
 def labels_of(text: str) -> dict[str, str]:
     pairs = dict(pair.split("=") for pair in text.split())
-    labels = {KEYS[k]: VERDICTS[v] for k, v in pairs.items()}
+    labels = {KEYS[k]: VERDICTS[v] for k, v in pairs.items() if k not in RETIRED}
     for optional in ("customer_hangs_up_first", "complaint_length"):
         labels.setdefault(optional, "n/a")
     assert sorted(labels) == sorted(KEYS.values()), sorted(set(KEYS.values()) - set(labels))
@@ -54,7 +57,7 @@ class Confusion:
 def evaluate(language: str) -> tuple[dict[str, Confusion], int]:
     calls = YAML(typ="safe").load((HERE / f"{language}.yaml").read_text(encoding="utf-8"))
     checklist = load_checklist(CHECKLIST_DIR / f"service_{language}.yaml")
-    out = {item.id: Confusion() for item in checklist.items}
+    out = {item.id: Confusion() for item in checklist.items if item.id in KEYS.values()}
     for call in calls:
         transcript = transcript_from_lines(call["lines"], call.get("duration"))
         metadata = CallMetadata(**{k: str(v) for k, v in (call.get("metadata") or {}).items()})

@@ -35,8 +35,9 @@ def test_real_call_item(card: CallScorecard, item_id: str) -> None:
 
 def test_real_call_scorecard(card: CallScorecard) -> None:
     assert (card.veto, card.needs_review) == (False, False)
-    # the formula, worked by hand: opening 20/20, verification 10/10, communication (5+5+0+5)/25 (empathy n/a),
-    # compliance 10/20, closing 6/6 (hang-up and complaint length n/a)
-    expected = (20 * 100 + 15 * 100 + 35 * 60 + 20 * 50 + 10 * 100) / 100
-    assert card.total == pytest.approx(expected) and card.band == "合格"
+    # the formula, worked by hand: opening 20/20, verification 10/10, communication: listening 5, repeat-back 5,
+    # hold announced 5, hold thanked 0, apologies 5 = 20/25 (empathy n/a), compliance 10/20, closing 6/6
+    # (hang-up and complaint length n/a)
+    expected = (20 * 100 + 15 * 100 + 35 * 80 + 20 * 50 + 10 * 100) / 100
+    assert card.total == pytest.approx(expected) and card.band == "良好"
     assert len(card.transcript_hash) == 64 and card.checklist_id == "service_en"

@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 GUIDE = HERE / "LABELLING.md"
 ITEMS = (
     "greeting", "self_identification", "identity_verification", "active_listening", "repeat_back",
-    "no_deflection", "no_rude_wording", "apology_overuse", "hold_etiquette", "empathy", "closing",
+    "no_deflection", "no_rude_wording", "apology_overuse", "hold_announced", "hold_thanked",
+    "empathy", "closing",
     "customer_hangs_up_first", "complaint_length",
 )
 VERDICTS = ("pass", "fail", "n/a", "uncertain")
