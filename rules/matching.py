@@ -356,6 +356,9 @@ def _cached_tokens(call: CallView, utt: int) -> dict[str, tuple[int, int]]:
     return cache[utt]
 
 
+MOSTLY_ECHO = 0.75  # share of an utterance's content tokens (numbers count twice) that must be repeated
+
+
 class EchoMatcher(Matcher):
     """An utterance that repeats content words of the other party's previous turn (repeating back details).
 
@@ -381,7 +384,11 @@ class EchoMatcher(Matcher):
             mine = _cached_tokens(call, i)
             shared = [t for t in mine if t in heard]
             weight = sum(2 if t.isdigit() else 1 for t in shared)
-            if weight >= self.min_words:
+            # A read-back asks for confirmation ("…, correct?") or is mostly the other party's words
+            # ("An oil light. Okay."). Reusing their words to refuse or contradict them ("I already told
+            # you, it's 3,200"; "Delivery was eight days ago") is not repeating back.
+            asks = utterances[i].text.rstrip().endswith(("?", "？"))
+            if weight >= self.min_words and (asks or weight >= MOSTLY_ECHO * len(mine)):
                 spans = [mine[t] for t in shared]
                 start, end = min(s for s, _ in spans), max(e for _, e in spans)
                 yield Hit(i, start, end, "repeats: " + " ".join(shared), round(weight / max(1, len(mine)), 3))
