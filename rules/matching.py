@@ -188,6 +188,8 @@ class ExactMatcher(Matcher):
         hits = []
         for norm, phrase in self.by_norm.items():
             for pos in positions.get(sound_fold(norm), ()):
+                if len(norm) < MIN_SOUND_MATCH and call.joined[pos : pos + len(norm)] != norm:
+                    continue  # two syllables alike by chance are common (出差今天 ~ 差劲): short ones match exactly
                 utt = bisect_right(call.offsets, pos) - 1
                 if utt in scope.members:
                     start = pos - call.offsets[utt]
@@ -195,6 +197,7 @@ class ExactMatcher(Matcher):
         return _drop_overlaps(hits) if len(hits) > 1 else hits
 
 
+MIN_SOUND_MATCH = 3  # phrases shorter than this (after normalisation) must match as written, not by sound
 _GROUP_SYNTAX = re.compile(r"\(\?P|\(\?[aiLmsux]|\\[1-9]|\(\?<[a-zA-Z]")
 
 
