@@ -12,6 +12,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,10 @@ def load_calls(store: Store, transcript_ids: Sequence[str]) -> list[StoredCall]:
             "SELECT transcript_id, idx, start_s, end_s, text, role, role_confidence, confidence, speaker, channel, "
             "language FROM utterances WHERE transcript_id IN (SELECT unnest(?)) ORDER BY transcript_id, idx",
             [ids]).fetchall()
-        # Words come back one row per utterance (lists in word order): 10× fewer Python tuples.
+        # Words column-wise (numpy): a fraction of the cost of a Python tuple per word, or of list() per utterance.
         words = con.execute(
-            "SELECT transcript_id, utterance_idx, list(start_s ORDER BY idx), list(end_s ORDER BY idx), "
-            "list(text ORDER BY idx), list(probability ORDER BY idx) FROM words "
-            "WHERE transcript_id IN (SELECT unnest(?)) GROUP BY transcript_id, utterance_idx", [ids]).fetchall()
+            "SELECT transcript_id, utterance_idx, start_s, end_s, text, probability FROM words "
+            "WHERE transcript_id IN (SELECT unnest(?)) ORDER BY transcript_id, utterance_idx, idx", [ids]).fetchnumpy()
         metrics = con.execute(
             "SELECT transcript_id, name, value FROM call_metrics WHERE transcript_id IN (SELECT unnest(?))",
             [ids]).fetchall()
@@ -165,13 +165,11 @@ def load_calls(store: Store, transcript_ids: Sequence[str]) -> list[StoredCall]:
 def _assemble(
     heads: list[tuple[Any, ...]],
     utts: list[tuple[Any, ...]],
-    words: list[tuple[Any, ...]],
+    words: dict[str, Any],
     metrics: list[tuple[Any, ...]],
     hashes: dict[str, str],
 ) -> list[StoredCall]:
-    by_utt: dict[tuple[str, int], tuple[Word, ...]] = {
-        (tid, ui): tuple(map(Word, starts, ends, texts, probs)) for tid, ui, starts, ends, texts, probs in words
-    }
+    by_utt = _words_by_utterance(words)
     by_tid: dict[str, list[Utterance]] = defaultdict(list)
     for tid, idx, s, e, text, role, rc, conf, spk, ch, lang in utts:
         by_tid[tid].append(Utterance(s, e, text, Role(role), rc, conf, spk, ch, lang, by_utt.get((tid, idx), ())))
@@ -191,6 +189,19 @@ def _assemble(
                                 language=transcript.language, source=h[22])  # fmt: skip
         calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, "")))
     return sorted(calls, key=lambda c: c.call_id)
+
+
+def _words_by_utterance(columns: dict[str, Any]) -> dict[tuple[str, int], tuple[Word, ...]]:
+    """Words grouped by (transcript id, utterance index); the rows arrive sorted by both."""
+    keys = zip(columns["transcript_id"].tolist(), columns["utterance_idx"].tolist(), strict=True)
+    words = list(map(Word, *(columns[c].tolist() for c in ("start_s", "end_s", "text", "probability"))))
+    out: dict[tuple[str, int], tuple[Word, ...]] = {}
+    pos = 0
+    for key, group in groupby(keys):
+        n = sum(1 for _ in group)
+        out[key] = tuple(words[pos : pos + n])
+        pos += n
+    return out
 
 
 def iter_calls(store: Store, transcript_ids: Sequence[str], batch: int = BATCH) -> Iterator[list[StoredCall]]:
