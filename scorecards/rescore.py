@@ -53,9 +53,14 @@ class CurrentCard:
 
 @dataclass(frozen=True, slots=True)
 class Rescored:
-    """One call scored with one checklist, beside the call's current scorecard of that checklist id."""
+    """One call scored with one checklist, beside the call's current scorecard of that checklist id.
 
-    call: StoredCall
+    Holds the call's ids, not its transcript: a rescoring of thousands of calls keeps only the cards.
+    """
+
+    call_id: str
+    transcript_id: str
+    agent_id: str  # "unknown" when the metadata names none
     checklist: Checklist
     card: CallScorecard
     before: CurrentCard | None
@@ -281,7 +286,8 @@ def score_calls(
         version = call.transcript_hash or transcript_hash(call.transcript)
         for checklist in checklists:
             card = score_prepared(checklist, prepared, call_id=call.call_id, transcript_hash=version)
-            out.append(Rescored(call, checklist, card, (before or {}).get((call.call_id, checklist.id))))
+            out.append(Rescored(call.call_id, call.transcript_id, call.metadata.agent, checklist, card,
+                                (before or {}).get((call.call_id, checklist.id))))
     return out
 
 
@@ -301,11 +307,11 @@ def call_change(r: Rescored) -> CallChange | None:
         was = old.verdicts.get(v.item_id, "none") if old is not None else "none"
         if was != str(v.verdict):
             quote, start = _first_quote(v.evidence)
-            flips.append(Flip(r.call.call_id, v.item_id, was, str(v.verdict), quote, start))
+            flips.append(Flip(r.call_id, v.item_id, was, str(v.verdict), quote, start))
     before = old.total if old is not None else None
     if not flips and old is not None and before == r.card.total:
         return None
-    return CallChange(r.call.call_id, r.call.metadata.agent, r.checklist.id, before, r.card.total, tuple(flips))
+    return CallChange(r.call_id, r.agent_id, r.checklist.id, before, r.card.total, tuple(flips))
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -319,9 +325,9 @@ def backtest(results: Sequence[Rescored], unscored: int = 0) -> Backtest:
     changed_calls = {c.call_id for c in changes}
     per_agent: dict[str, list[Rescored]] = defaultdict(list)
     for r in results:
-        per_agent[r.call.metadata.agent].append(r)
+        per_agent[r.agent_id].append(r)
     agents = [
-        AgentChange(agent, len({r.call.call_id for r in rs}), len({r.call.call_id for r in rs} & changed_calls),
+        AgentChange(agent, len({r.call_id for r in rs}), len({r.call_id for r in rs} & changed_calls),
                     _mean([r.before.total if r.before else None for r in rs]), _mean([r.card.total for r in rs]))
         for agent, rs in sorted(per_agent.items())
     ]  # fmt: skip
@@ -341,7 +347,7 @@ def rescore_store(
     for calls in iter_calls(store, wanted, batch):
         before = current_cards(store, [c.call_id for c in calls])
         scored = score_calls(calls, choose, before)
-        unscored += len(calls) - len({r.call.call_id for r in scored})
+        unscored += len(calls) - len({r.call_id for r in scored})
         results.extend(scored)
     return results, unscored
 
@@ -363,7 +369,7 @@ def checklist_record(checklist: Checklist) -> ChecklistRecord:
 def write(store: Store, results: Sequence[Rescored], origin: str, code_version: str) -> int:
     """Store the new scorecards in one transaction (old ones stay, superseded); returns how many were new."""
     records = {r.checklist.content_hash: checklist_record(r.checklist) for r in results}
-    cards = [(r.card, records[r.checklist.content_hash], r.call.transcript_id) for r in results]
+    cards = [(r.card, records[r.checklist.content_hash], r.transcript_id) for r in results]
     return store.save_scorecards(cards, origin, code_version)
 
 

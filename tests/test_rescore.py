@@ -56,7 +56,7 @@ def test_backtest_finds_the_one_flipped_verdict(tmp_path: Path) -> None:
     assert [(a.agent_id, a.calls, a.changed, a.mean_before, a.mean_after, a.delta) for a in result.agents] == [
         ("A1", 3, 1, 66.67, 50.0, -16.67), ("A2", 2, 0, 100.0, 100.0, 0.0), ("B1", 1, 0, 0.0, 0.0, 0.0)]
     # c5 said "hello" with 0.3 word confidence: no phrase of v2 found, but over unreliable words: uncertain.
-    c5 = next(r.card for r in results if r.call.call_id == ID["c5"])
+    c5 = next(r.card for r in results if r.call_id == ID["c5"])
     assert str(c5.item("greeting").verdict) == "uncertain" and c5.needs_review
     assert verdict_counts(results) == {"pass": 6, "fail": 5, "n/a": 0, "uncertain": 1}
 
@@ -84,7 +84,7 @@ def test_default_chooser_is_the_shipped_checklist_of_each_language(tmp_path: Pat
     store, _ = build_store(tmp_path)
     results, unscored = rescore_store(store, shipped_chooser())
     assert unscored == 0
-    assert sorted((r.call.call_id == ID["z1"], r.checklist.id) for r in results) == sorted(
+    assert sorted((r.call_id == ID["z1"], r.checklist.id) for r in results) == sorted(
         [(False, "service_en")] * 6 + [(True, "service_zh")])
     # None of the calls had a shipped-checklist scorecard: every verdict is new ("none" before).
     assert all(f.before == "none" for c in backtest(results).changes for f in c.flips)
