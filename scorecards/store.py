@@ -40,7 +40,9 @@ from scorecards.migrations import MIGRATIONS
 from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
-_write_mutex = threading.Lock()  # one writer connection per process at a time
+# DuckDB refuses a read-only and a read-write connection to one file in the same process, so within a
+# process every connection to the store is taken in turn (they are all short).
+_process_lock = threading.RLock()
 
 
 def _now() -> dt.datetime:
@@ -102,8 +104,9 @@ class Store:
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                if not any(m in str(exc) for m in _LOCK_MARKERS) or time.monotonic() > deadline:
+            except duckdb.Error as exc:
+                locked = isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
+                if not locked or time.monotonic() > deadline:
                     raise StoreError(
                         f"{self.path}: cannot open the database ({exc}). If a run is in progress, "
                         f"wait for it or raise the lock timeout ({self.lock_timeout:.0f} s)."
@@ -116,16 +119,17 @@ class Store:
         """A short read-only connection. Raises StoreError when there is no database yet."""
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here yet; run `callqa run PATH` or `callqa demo` first")
-        con = self._open(read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        with _process_lock:
+            con = self._open(read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
 
     @contextmanager
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short read-write connection inside one transaction: committed on success, else rolled back."""
-        with _write_mutex:
+        with _process_lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._open(read_only=False)
             try:

@@ -99,15 +99,15 @@ def test_rerun_skips_and_kill_9_resumes_without_duplicates(tmp_path: Path) -> No
         _copy_clip(n, src)
     shutil.copy(src / names[0], src / "same_bytes_again.wav")  # one call found twice
     db = tmp_path / "db.duckdb"
+    log = (tmp_path / "first-run.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "callqa.cli", "run", str(src), "--db", str(db),
-                             "--no-progress", "--workers", "1"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                             "--no-progress", "--workers", "1"], stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 300
     store = Store(db, lock_timeout=30)
     while time.monotonic() < deadline:
         if db.exists() and any(c.status == "transcribed" for c in store.list_calls()):
             break
-        assert proc.poll() is None, "the run ended before it could be killed"
+        assert proc.poll() is None, f"the run ended before it was killed: {(tmp_path / 'first-run.log').read_text()}"
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -129,3 +129,41 @@ def test_rerun_skips_and_kill_9_resumes_without_duplicates(tmp_path: Path) -> No
     again = callqa("run", str(src), "--db", str(db), "--no-progress", "--json-report")
     assert again.returncode == 0
     assert (json.loads(again.stdout)["done"], json.loads(again.stdout)["skipped"]) == (0, len(names) + 1)
+
+
+def test_an_invalid_checklist_stops_the_run_before_any_call(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    _copy_clip("aishell_BAC009S0724W0121.wav", src)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: broken\nversion: '1'\nlanguages: [zh]\nsections:\n  - id: s\n    treshold: 3\n",
+                   encoding="utf-8")
+    config = tmp_path / "callqa.toml"
+    config.write_text(f"[scoring]\nchecklists = ['{bad}']\n")
+    db = tmp_path / "db.duckdb"
+    res = callqa("run", str(src), "--db", str(db), "--config", str(config), "--no-progress")
+    assert res.returncode == 1
+    assert f"{bad}:" in res.stderr
+    assert not db.exists() or Store(db).list_calls() == []
+
+
+def test_demo_stores_roles_and_scores_and_keeps_personal_data_out_of_logs(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    env = dict(os.environ, PREFECT_LOGGING_LEVEL="DEBUG")
+    res = callqa("demo", "--db", str(db), "--no-progress", env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "calls done" in res.stdout and "AGENT" in res.stdout
+    store = Store(db)
+    calls = store.list_calls()
+    assert len(calls) == 8 and all(c.status == "transcribed" for c in calls)
+    real = store.load_transcript("Auto0")
+    first = real.transcript.utterances[0]
+    assert first.role.value == "agent" and "thank you for calling" in first.text.lower()
+    text = " ".join(u.text for u in real.transcript.utterances)
+    # The caller's name is stored (redaction is a later feature) but never written to a log line.
+    assert "Violet" in text
+    assert "Violet" not in res.stderr and "King" not in res.stderr
+    cards = store.current_scorecards(real.call.call_id)
+    assert [c.checklist_id for c in cards] == ["service_en"]
+    assert cards[0].item("greeting").verdict.value == "pass"
+    assert store.integrity_problems() == []
