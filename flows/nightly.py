@@ -249,8 +249,6 @@ def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
                        roles_uncertain=bool(decision.uncertain))
 
 
-
-
 def load_engines(settings: Settings) -> Engines:
     """Load the recogniser and the speaker embedder once per run."""
     from models.speaker import SpeakerEmbedder

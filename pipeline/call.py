@@ -22,6 +22,7 @@ from callqa.types import (
     Utterance,
 )
 from pipeline.ingest import Manifest, fingerprint, resolve_metadata
+from pipeline.transcribe import transcription_options
 
 
 def canonical_json(value: Any) -> str:
@@ -42,15 +43,7 @@ class PreparedCall:
 
 def result_options(settings: Settings, language: str) -> dict[str, Any]:
     """The settings that change a transcript (not where files live nor how many workers run)."""
-    t = settings.transcription
-    return {
-        "language": language,
-        "beam_size": t.beam_size,
-        "compute_type": t.compute_type,
-        "company_names": list(t.company_names),
-        "vad": asdict(t.vad),
-        "roles": asdict(settings.roles),
-    }
+    return {**transcription_options(settings.transcription, language), "roles": asdict(settings.roles)}
 
 
 def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> PreparedCall:
