@@ -362,6 +362,30 @@ def _cached_tokens(call: CallView, utt: int) -> dict[str, tuple[int, int]]:
 MOSTLY_ECHO = 0.75  # share of an utterance's content tokens (numbers count twice) that must be repeated
 
 
+_ACKNOWLEDGES = re.compile(
+    r"\b(?:okay|ok|got it|right|all right|alright|i see|understood|perfect|great|noted|sure|correct|thank you|thanks)\b"
+    r"|好的|明白|了解|收到|记下了|没错|对吧|对吗|是吧|是吗|对不对|是不是|谢谢"
+)
+
+
+def _confirms(text: str, norm: str) -> bool:
+    """True when an utterance asks for confirmation (ends with a question mark) or acknowledges."""
+    return text.rstrip().endswith(("?", "？")) or _ACKNOWLEDGES.search(norm) is not None
+
+
+def _reads_back_number(call: CallView, i: int, shared: list[str]) -> bool:
+    """True when utterance ``i`` repeats a number of 4+ digits (an order, phone or card number, an amount)
+    that its speaker had not said before: the other party gave it, the speaker reads it back."""
+    numbers = {t for t in shared if t.isdigit() and len(t) >= 4}
+    if not numbers:
+        return False
+    role = call.transcript.utterances[i].role
+    for j in range(i):
+        if call.transcript.utterances[j].role == role and numbers & _cached_tokens(call, j).keys():
+            numbers -= _cached_tokens(call, j).keys()
+    return bool(numbers)
+
+
 class EchoMatcher(Matcher):
     """An utterance that repeats content words of the other party's previous turn (repeating back details).
 
@@ -387,11 +411,14 @@ class EchoMatcher(Matcher):
             mine = _cached_tokens(call, i)
             shared = [t for t in mine if t in heard]
             weight = sum(2 if t.isdigit() else 1 for t in shared)
-            # A read-back asks for confirmation ("…, correct?") or is mostly the other party's words
-            # ("An oil light. Okay."). Reusing their words to refuse or contradict them ("I already told
-            # you, it's 3,200"; "Delivery was eight days ago") is not repeating back.
-            asks = utterances[i].text.rstrip().endswith(("?", "？"))
-            if weight >= self.min_words and (asks or weight >= MOSTLY_ECHO * len(mine)):
+            # A read-back asks for confirmation ("…, correct?"), acknowledges ("12 Oak Lane, got it"; "An oil
+            # light. Okay.") or is mostly the other party's words. Reusing their words to refuse or contradict
+            # them ("I already told you, it's 3,200"; "Delivery was eight days ago") is not repeating back.
+            if weight >= self.min_words and (
+                weight >= MOSTLY_ECHO * len(mine)
+                or _confirms(utterances[i].text, call.norm[i])
+                or _reads_back_number(call, i, shared)
+            ):
                 spans = [mine[t] for t in shared]
                 start, end = min(s for s, _ in spans), max(e for _, e in spans)
                 yield Hit(i, start, end, "repeats: " + " ".join(shared), round(weight / max(1, len(mine)), 3))
