@@ -262,8 +262,9 @@ class _Compiler:
         if raw.get("within") is not None:
             w = raw["within"]
             direction = "after" if "after" in w else "before"
-            within = Within(str(w.get(direction, "")), direction, w.get("turns"), w.get("seconds"),
-                            bool(w.get("each", False)))
+            within = Within(
+                str(w.get(direction, "")), direction, w.get("turns"), w.get("seconds"), bool(w.get("each", False))
+            )
         matcher = self._matcher(match, phrases, threshold, [*path, "phrases"])
         return Says(role=str(raw.get("role", "any")), match=match, phrases=tuple(phrases), matcher=matcher,
                     unless=unless, unless_seconds=float(raw.get("unless_seconds", 0.0)), at_least=at_least,

@@ -73,7 +73,8 @@ def evaluate(language: str) -> tuple[dict[str, ItemResult], int]:
     for name, data in labelled_calls(language):
         labels = data.pop("labels")
         data.pop("notes", None)
-        assert isinstance(labels, dict) and sorted(labels) == sorted(results), f"{name}: labels {sorted(labels)}"
+        assert isinstance(labels, dict), f"{name}: 'labels' must be an object of item id → verdict"
+        assert sorted(labels) == sorted(results), f"{name}: labels {sorted(labels)}"
         loaded = parse_json(json.dumps(data), name)
         card = checklist.score(loaded.transcript, loaded.metadata, call_id=loaded.call_id)
         calls += 1
