@@ -69,7 +69,9 @@ def test_command(paths: PathsArg) -> None:
 
 def score_command(
     call: Annotated[
-        str | None, typer.Argument(help="A stored call: id, id prefix (≥ 6 characters), external id or file name.")
+        str | None,
+        typer.Argument(metavar="CALL_ID", help="A stored call: id, id prefix (≥ 6 characters), external id or file "
+                       "name."),
     ] = None,
     transcript: Annotated[
         Path | None, typer.Option("--transcript", help="Transcript JSON or 'AGENT: …' text file (no database).")

@@ -12,9 +12,10 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from callqa.errors import CallQAError
 from callqa.transcript_io import transcript_hash
@@ -198,15 +199,17 @@ def _assemble(
 
 def _words_by_utterance(columns: dict[str, Any]) -> dict[tuple[str, int], tuple[Word, ...]]:
     """Words grouped by (transcript id, utterance index); the rows arrive sorted by both."""
-    keys = zip(columns["transcript_id"].tolist(), columns["utterance_idx"].tolist(), strict=True)
+    tids, utts = columns["transcript_id"], columns["utterance_idx"]
+    if not len(tids):
+        return {}
+    # Group boundaries found column-wise: a Python step per utterance, not per word.
+    change = np.ones(len(tids), dtype=bool)
+    change[1:] = (utts[1:] != utts[:-1]) | (tids[1:] != tids[:-1])
+    starts = np.flatnonzero(change).tolist()
     words = list(map(Word, *(columns[c].tolist() for c in ("start_s", "end_s", "text", "probability"))))
-    out: dict[tuple[str, int], tuple[Word, ...]] = {}
-    pos = 0
-    for key, group in groupby(keys):
-        n = sum(1 for _ in group)
-        out[key] = tuple(words[pos : pos + n])
-        pos += n
-    return out
+    keys = zip(tids[starts].tolist(), utts[starts].tolist(), strict=True)
+    bounds = zip(starts, [*starts[1:], len(words)], strict=True)
+    return {key: tuple(words[i:j]) for key, (i, j) in zip(keys, bounds, strict=True)}
 
 
 def iter_calls(store: Store, transcript_ids: Sequence[str], batch: int = BATCH) -> Iterator[list[StoredCall]]:
