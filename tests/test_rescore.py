@@ -98,3 +98,46 @@ def test_an_invalid_checklist_is_refused_before_anything_is_read(tmp_path: Path)
     with pytest.raises(ChecklistError) as caught:
         load_checklist(path)
     assert f"{path}:12:" in str(caught.value)
+
+
+ZH = """\
+id: mini_zh
+version: 1
+title: 迷你检查表
+language: zh
+sections:
+  - id: opening
+    title: 开场
+    weight: 100
+    items:
+      - id: job_number
+        title: 报工号
+        points: 10
+        message: 开场请报工号：“您好，工号1024为您服务”。
+        condition:
+          says:
+            role: agent
+            window: {first_seconds: 15}
+            phrases: [工号]
+        examples:
+          pass:
+            - ["坐席：您好，工号1024为您服务。", "客户：我要退款。"]
+            - ["坐席：工号2048，请讲。", "客户：我要退款。"]
+          fail:
+            - ["坐席：您好，请讲。", "客户：我要退款。"]
+            - ["坐席：喂？", "客户：我要退款。"]
+"""
+
+
+def test_a_mandarin_checklist_applies_to_mandarin_calls_only(tmp_path: Path) -> None:
+    store, tmp = build_store(tmp_path)
+    path = tmp / "zh.yaml"
+    path.write_text(ZH, encoding="utf-8")
+    zh = load_checklist(path)
+    results, unscored = rescore_store(store, checklist_chooser(zh), zh.languages)
+    assert (unscored, [r.call_id for r in results]) == (6, [ID["z1"]])
+    (change,) = backtest(results, unscored).changes
+    assert (change.agent_id, change.before, change.after) == ("A2", None, 0.0)
+    (flip,) = change.flips
+    assert (flip.item_id, flip.before, flip.after, flip.quote, flip.start) == (
+        "job_number", "none", "fail", "您好，很高兴为您服务。", 1.0)
