@@ -63,6 +63,8 @@ def show_call(ref: str, db: Path, json_out: bool) -> None:
         cards = store.current_scorecards(call.call_id)
     except CallQAError as exc:
         raise _fail(str(exc)) from exc
+    if not cards and call.status == "failed":
+        raise _fail(f"call {call.call_id[:12]} ({call.file_name}) failed and has no scorecard: {call.failure_reason}")
     if not cards:
         raise _fail(f"call {call.call_id[:12]} ({call.file_name}) has no scorecard yet; `callqa rescore` scores "
                     "stored transcripts")  # fmt: skip

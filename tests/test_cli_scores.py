@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from callqa import cli_rules, cli_scores
+from callqa.types import CallFailure, SourceFile
 from tests._scores import CALLS, build_store, write_v2
 
 ID = {c.name: c.call_id for c in CALLS}
@@ -53,9 +54,13 @@ def test_score_json_carries_id_verdict_evidence(tmp_path: Path) -> None:
 
 
 def test_score_errors_are_one_line(tmp_path: Path) -> None:
-    build_store(tmp_path)
+    store, _ = build_store(tmp_path)
+    broken = SourceFile("/calls/broken.wav", "f" * 64, 10, 0.0)
+    store.save_failure("r1", CallFailure(path=broken.path, stage="decode", reason="not audio", sha256=broken.sha256),
+                       broken)
     db = str(tmp_path / "callqa.duckdb")
     cases = {
+        ("score", "ffffffff", "--db", db): "failed and has no scorecard: not audio",
         ("score", "--db", db): "give either a CALL_ID",
         ("score", "zzzzzzzz", "--db", db): "no call matches 'zzzzzzzz'",
         ("score", ID["z1"][:10], "--db", db): "has no scorecard yet",
