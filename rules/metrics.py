@@ -96,6 +96,11 @@ for _role in ("agent", "customer", "unknown"):
         f"utterances_{_role}": f"number of {_role} utterances",
         f"speech_rate_{_role}": f"{_role}'s characters (Mandarin) or words (English) per minute of talk",
     }
+# Holds are found by the checklists themselves (a hold phrase followed by silence, ``gap_after``); the
+# metrics stage's hold figures count when the caller passes them (stored with the call), but are not
+# recomputed here: that would cost a full metrics pass per call (a third of the scoring time) only to
+# repeat the checklist's own detection.
+_STORED_ONLY = {"hold_count", "hold_total_s", "longest_hold_s"}
 for _name, _description in _PIPELINE_METRICS.items():
-    register(_name, _description, _from_pipeline(_name))
+    register(_name, _description, None if _name in _STORED_ONLY else _from_pipeline(_name))
 register("customer_anger_max", "highest anger score of the customer's speech (0–1), from the audio analysis")
