@@ -212,23 +212,67 @@ class RegexMatcher(Matcher):
         # groups of its own that renumbering would break (back-references, named groups, inline flags).
         alone = [p for p in patterns if _GROUP_SYNTAX.search(p)]
         joined = [p for p in patterns if p not in alone]
-        # Patterns run on text folded by sound, like exact phrases (公号 matches 工号).
-        self.patterns = [([p], re.compile(sound_fold_regex(p), re.MULTILINE)) for p in alone]
+        # Patterns run on text folded by sound, like exact phrases (公号 matches 工号). A leading boundary is
+        # checked after the match instead: with it, Python's engine tries the pattern at every position;
+        # without it, it skips ahead to the characters a match can start with (2–3 times faster).
+        self.patterns: list[tuple[list[str], re.Pattern[str], list[bool]]] = []
+        for p in alone:
+            body, bounded = _leading_boundary(sound_fold_regex(p))
+            self.patterns.append(([p], re.compile(body, re.MULTILINE), [bounded]))
         if joined:
-            branches = "|".join(f"(?P<p{i}>{sound_fold_regex(p)})" for i, p in enumerate(joined))
-            self.patterns.append((joined, re.compile(branches, re.MULTILINE)))
+            bodies = [_leading_boundary(sound_fold_regex(p)) for p in joined]
+            branches = "|".join(f"(?P<p{i}>{body})" for i, (body, _) in enumerate(bodies))
+            self.patterns.append((joined, re.compile(branches, re.MULTILINE), [b for _, b in bodies]))
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         hits = []
         text = sound_fold(scope.text)
-        for sources, regex in self.patterns:
-            for m in regex.finditer(text):
-                if m.end() == m.start():
+        for sources, regex, bounded in self.patterns:
+            pos = 0
+            while (m := regex.search(text, pos)) is not None:
+                k = int(m.lastgroup[1:]) if m.lastgroup else 0
+                if m.end() == m.start() or (bounded[k] and not _word_start(text, m.start())):
+                    pos = m.start() + 1  # not a hit here; a real one may start inside it
                     continue
-                k, offset = scope.locate(m.start())
-                source = sources[int(m.lastgroup[1:])] if m.lastgroup else sources[0]
-                hits.append(Hit(scope.indices[k], offset, offset + m.end() - m.start(), source))
+                pos = m.end()
+                u, offset = scope.locate(m.start())
+                hits.append(Hit(scope.indices[u], offset, offset + m.end() - m.start(), sources[k]))
         return _drop_overlaps(hits)
+
+
+def _leading_boundary(pattern: str) -> tuple[str, bool]:
+    """``pattern`` without a leading word boundary and whether it had one (only when it has no top-level
+    ``|``, whose other branches the boundary does not govern)."""
+    if not pattern.startswith("\\b") or _top_level_alternation(pattern):
+        return pattern, False
+    return pattern[2:], True
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
+def _word_start(text: str, pos: int) -> bool:
+    """What a regex word boundary tests at ``pos``: a word character on exactly one side."""
+    before = pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] == "_")
+    after = pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
+    return before != after
 
 
 class FuzzyMatcher(Matcher):
