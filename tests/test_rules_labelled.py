@@ -2,6 +2,10 @@
 
 A regression suite, not proof: the calls were written by the checklist's author, with hits, near-misses,
 misrecognitions and low-confidence stretches for every item. Positive class: the item fails the call.
+The independent set (tests/data/labelled, test_rules_accuracy.py) is the reference: where the two disagreed,
+this set's labels were brought in line with its guide (an order number asked only to find the order is not
+identity verification: zh03, zh04, zh08, zh13, zh19, zh25, zh34 ver=F, zh10 ver=U as its opening is
+unreliable; "That's not fair." is an upset customer: en16 emp=F).
 """
 
 from __future__ import annotations
