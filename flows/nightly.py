@@ -279,6 +279,14 @@ def nightly_inspection(
         config: a settings TOML file.
         workers: parallel calls (default from settings: 2, one per core).
     """
+    # The body lives in a plain module function: a served flow is pickled by value and must not drag the
+    # module's globals (locks, loaded models) along.
+    return run_nightly(sources, db, manifest, language, config, workers)
+
+
+def run_nightly(sources: list[str], db: str, manifest: str | None, language: str | None, config: str | None,
+                workers: int | None) -> RunSummary:
+    """The body of :func:`nightly_inspection` (call that, not this: tasks need the flow's context)."""
     settings = load_settings(config)
     settings = _override(settings, language, workers)
     started, t0 = _now(), time.monotonic()

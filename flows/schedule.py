@@ -65,15 +65,15 @@ def serve_nightly(
     console: Any,
 ) -> None:
     """Serve ``nightly_inspection`` with ``cron`` until interrupted."""
-    from prefect.schedules import Cron
-
     server: subprocess.Popen[bytes] | None = None
     if not api_url:
         console.print("starting a local Prefect server on 127.0.0.1 …")
         server, api_url = start_local_server()
     os.environ["PREFECT_API_URL"] = api_url
     try:
-        # Imported after PREFECT_API_URL is set so the client talks to that server.
+        # Prefect reads its settings when first imported: only now that PREFECT_API_URL is set.
+        from prefect.schedules import Cron
+
         from flows.nightly import nightly_inspection
 
         console.print(f"serving nightly_inspection on '{cron}' for {', '.join(sources)} → {db} ({api_url})")
