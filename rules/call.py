@@ -104,6 +104,22 @@ class PreparedCall:
         value: float = self.cache[key]
         return value
 
+    def followed_by_silence(self, scope: Scope, seconds: float) -> Scope:
+        """The part of ``scope`` whose utterances are followed by at least ``seconds`` of pauses (counted from
+        each utterance's start, so it holds every utterance a ``gap_after`` hit can be in): a hold phrase is
+        looked for only there, which skips the search on most calls."""
+        key = ("followed by silence", scope.indices, seconds)
+        if key not in self.cache:
+            utterances = self.transcript.utterances
+            keep = [i for i in scope.indices if self.silence_after(i, utterances[i].start) >= seconds]
+            offsets, pos = [], 0
+            for i in keep:
+                offsets.append(pos)
+                pos += len(self.norm[i]) + 1
+            self.cache[key] = Scope(tuple(keep), "\n".join(self.norm[i] for i in keep), tuple(offsets), frozenset(keep))
+        found: Scope = self.cache[key]
+        return found
+
     def scope(
         self, role: str, windows: tuple[Window, ...], min_role_confidence: float
     ) -> tuple[Scope, frozenset[int]]:

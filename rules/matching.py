@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import ahocorasick  # type: ignore[import-not-found]  # no type stubs published
 import numpy as np
 from rapidfuzz import fuzz, process
 
@@ -82,57 +83,30 @@ class Matcher:
         raise NotImplementedError
 
 
-def _trie_regex(phrases: Sequence[str]) -> str:
-    """One regex for many literal phrases, shaped as a trie so the engine tries each position once.
-
-    A phrase that ends in a letter or digit must end at a word boundary ('hold' is not in 'holding');
-    the boundary is part of the phrase's branch, so a longer phrase that fails it falls back to a shorter.
-    """
-    trie: dict[str, dict] = {}
-    for phrase in phrases:
-        node = trie
-        for ch in phrase:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict], last: str) -> str:
-        alternatives = [re.escape(ch) + emit(child, ch) for ch, child in sorted(node.items()) if ch]
-        if "" in node:
-            alternatives.append("(?![a-z0-9])" if last in _WORD_CHARS else "")
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return "(?:" + "|".join(alternatives) + ")"
-
-    return emit(trie, "")
-
-
 class PhraseBook:
     """Every exact phrase of a checklist, found in one pass over a call and shared by its exact matchers.
 
-    One regex (a trie of all phrases) scans the whole call once; where a match is found, the phrases that
-    are prefixes of it match too, and phrases starting inside it are looked for at each word start there,
-    so overlapping phrases of different predicates are all found.
+    An Aho–Corasick automaton of all phrases (``pyahocorasick``, in C) reports every occurrence, overlapping
+    ones of different predicates included, in one pass; occurrences that cut an English word or a number in
+    two ('hold' inside 'holding') are dropped.
     """
 
     def __init__(self) -> None:
         self._norms: set[str] = set()
-        self._compiled: tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]] | None = None
+        self._automaton: ahocorasick.Automaton | None = None
 
     def add(self, norms: Iterable[str]) -> None:
         self._norms.update(sound_fold(n) for n in norms)
-        self._compiled = None
+        self._automaton = None
 
-    def _compile(self) -> tuple[re.Pattern[str], dict[str, list[str]], dict[str, list[int]]]:
-        if self._compiled is None:
-            norms = sorted(self._norms)
-            prefixes = {n: [p for p in norms if n.startswith(p)] for n in norms}
-            # Where, inside each phrase, another phrase could start (a word start with a first character
-            # of some phrase): only there does a match need a second look.
-            firsts = frozenset(n[0] for n in norms)
-            inner = {n: [k for k in range(1, len(n)) if n[k] in firsts
-                         and (n[k] not in _WORD_CHARS or n[k - 1] not in _WORD_CHARS)] for n in norms}  # fmt: skip
-            self._compiled = (re.compile(_trie_regex(norms)), prefixes, inner)
-        return self._compiled
+    def _compile(self) -> ahocorasick.Automaton:
+        if self._automaton is None:
+            automaton = ahocorasick.Automaton()
+            for norm in self._norms:
+                automaton.add_word(norm, norm)
+            automaton.make_automaton()
+            self._automaton = automaton
+        return self._automaton
 
     def positions(self, call: CallView) -> dict[str, list[int]]:
         """Where each phrase starts in ``call.joined`` (computed once per call).
@@ -147,21 +121,11 @@ class PhraseBook:
         return found
 
     def _scan(self, text: str) -> dict[str, list[int]]:
-        regex, prefixes, inner_starts = self._compile()
         found: dict[str, list[int]] = {}
-
-        def record(start: int, longest: str) -> None:
-            for phrase in prefixes[longest]:
-                if at_word_boundary(text, start, start + len(phrase)):  # not inside a longer word
-                    found.setdefault(phrase, []).append(start)
-
-        for m in regex.finditer(text):
-            start, longest = m.start(), m.group(0)
-            record(start, longest)
-            for k in inner_starts[longest]:
-                inner = regex.match(text, start + k)
-                if inner is not None:
-                    record(start + k, inner.group(0))
+        for end, phrase in self._compile().iter(text):
+            start = end - len(phrase) + 1
+            if at_word_boundary(text, start, end + 1):  # not inside a longer word
+                found.setdefault(phrase, []).append(start)
         return found
 
 
