@@ -281,11 +281,15 @@ def score_calls(
 ) -> list[Rescored]:
     """Score every call with the checklists ``choose`` gives it (each call normalised once for all of them)."""
     out = []
+    factories: dict[tuple[str, ...], Callable[[], Embedder] | None] = {}  # walking a checklist costs ~0.1 ms
     for call in calls:
         checklists = choose(call)
         if not checklists:
             continue
-        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, embedder or _embedder(checklists))
+        key = tuple(c.content_hash for c in checklists)
+        if key not in factories:
+            factories[key] = embedder or _embedder(checklists)
+        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, factories[key])
         version = call.transcript_hash or transcript_hash(call.transcript)
         for checklist in checklists:
             card = score_prepared(checklist, prepared, call_id=call.call_id, transcript_hash=version)
