@@ -231,9 +231,9 @@ def transcribe_channel(recognizer: SpeechRecognizer, samples: np.ndarray, channe
             break
         utterances = tuple(sorted((*utterances, *fresh), key=lambda u: (u.start, u.end)))
     cov = coverage(energy, [(u.start, u.end) for u in utterances])
-    log.info("ch%d: %.0f s, VAD kept %.1f s, safety net added %.1f s, %.1f s decoded again, %d utterances, "
-             "coverage %.3f", channel, duration, total(vad), total(regions) - total(vad), retried,
-             len(utterances), cov)
+    log.info("ch%d: %.0f s, VAD kept %.1f s, decoded %.1f s (safety net and joins), %.1f s decoded again, "
+             "%d utterances, coverage %.3f", channel, duration, total(vad), total(regions), retried, len(utterances),
+             cov)
     return ChannelTranscript(channel, lang, prob, utterances, cov)
 
 
