@@ -195,21 +195,21 @@ def _decode_stream(path: Path, container: av.container.InputContainer, stream: a
     n_in = packets = bad = last_frame = 0
     last_corrupt = False
     for packet in container.demux(stream):
-        if packet.size == 0:
-            continue  # the flush packet at the end of the stream
-        packets += 1
-        last_corrupt = bool(packet.is_corrupt)
+        flush = packet.size == 0  # the empty packet at the end drains the decoder's delayed frames
+        if not flush:
+            packets += 1
+            last_corrupt = bool(packet.is_corrupt)
         try:
             frames = packet.decode()
         except av.error.FFmpegError:
-            bad += 1  # a dropout in the middle: skip it like a player would, unless there are many
+            bad += 0 if flush else 1  # a dropout in the middle: skip it like a player would, unless many
             continue
         for frame in frames:
             n_in += frame.samples
             last_frame = frame.samples
             parts.extend(f.to_ndarray() for f in resampler.resample(frame))
         if n_in / stream.rate > limit:
-            raise _too_long(path, limit, f"more than {limit:,.0f} s decoded; its header states no duration")
+            raise _too_long(path, limit, f"more than {limit:,.0f} s decoded")
     parts.extend(f.to_ndarray() for f in resampler.resample(None))
     if last_corrupt:
         raise _fail(path, f"truncated: the file ends in the middle of its audio data after "

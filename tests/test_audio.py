@@ -120,6 +120,20 @@ def test_a_ten_hour_file_is_rejected_from_its_header_without_decoding(tmp_path: 
     assert audio.probe_duration(path) == pytest.approx(36000)
 
 
+def test_a_stream_without_a_stated_duration_is_stopped_at_the_maximum_while_decoding(tmp_path: Path) -> None:
+    if not shutil.which("ffmpeg"):
+        pytest.skip("the ffmpeg command line is needed to write a streamed Matroska file")
+    path = tmp_path / "streamed.mka"
+    # Written to a pipe, Matroska has no duration in its header: only decoding can tell the length.
+    with open(path, "wb") as out:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(LIBRI), "-c:a", "flac", "-f", "matroska", "-"],
+                       stdout=out, check=True)
+    assert audio.probe(path).duration == 0.0
+    with pytest.raises(AudioError, match=r"^streamed\.mka: longer than the maximum of 5 s \(more than 5 s decoded\)"):
+        audio.decode(path, max_duration_s=5)
+    assert audio.decode(path).duration == pytest.approx(8.73, abs=0.005)
+
+
 def _damaged_files(d: Path) -> dict[str, tuple[Path, str]]:
     """One file of each bad kind → (path, the start of the reason it must be rejected with)."""
     libri = LIBRI.read_bytes()
