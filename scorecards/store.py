@@ -112,7 +112,7 @@ class Store:
                         f"wait for it or raise the lock timeout ({self.lock_timeout:.0f} s)."
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 1.5, 0.5)
+                delay = min(delay * 1.5, 0.25)
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:

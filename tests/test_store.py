@@ -131,7 +131,7 @@ def test_interrupted_runs_are_marked(tmp_path: Path) -> None:
 
 WRITER = textwrap.dedent(
     """
-    import sys
+    import sys, time
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
     from test_store import make_transcript, source
@@ -143,18 +143,19 @@ WRITER = textwrap.dedent(
         store.save_call("w", source(i), CallMetadata(), AudioInfo("pcm", "wav", 8000, 1, 60.0),
                         make_transcript({utts}, {words}), "o")
         print(i, flush=True)
+        time.sleep({pause})  # a real run spends seconds on each call between its writes
     """
 )
 
 
-def _writer(tmp_path: Path, n: int, utts: int = 20, words: int = 30) -> subprocess.Popen[str]:
+def _writer(tmp_path: Path, n: int, utts: int = 20, words: int = 30, pause: float = 0.0) -> subprocess.Popen[str]:
     code = WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"), db=str(tmp_path / "db.duckdb"),
-                         n=n, utts=utts, words=words)
+                         n=n, utts=utts, words=words, pause=pause)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
 
 def test_reader_process_sees_progress_while_writer_process_writes(tmp_path: Path) -> None:
-    writer = _writer(tmp_path, n=40)
+    writer = _writer(tmp_path, n=40, pause=0.05)
     assert writer.stdout is not None
     writer.stdout.readline()  # the first call is stored
     store = Store(tmp_path / "db.duckdb", lock_timeout=30)
