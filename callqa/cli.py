@@ -36,9 +36,10 @@ app.add_typer(agents_app, name="agents")
 
 
 def _mount_subcommands() -> None:
-    from callqa import cli_eval, cli_rules
+    from callqa import cli_eval, cli_rules, cli_scores
 
     cli_rules.register(app)
+    cli_scores.register(app)
     app.add_typer(cli_eval.app, name="eval")
 
 console = Console()

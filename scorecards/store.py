@@ -119,6 +119,8 @@ class Store:
         """A short read-only connection. Raises StoreError when there is no database yet."""
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here yet; run `callqa run PATH` or `callqa demo` first")
+        if not self._migrated and self._needs_migration():
+            self.migrate()  # a database made by an older callqa gets the newer tables before it is read
         with _process_lock:
             con = self._open(read_only=True)
             try:
@@ -144,6 +146,20 @@ class Store:
                 con.execute("COMMIT")
             finally:
                 con.close()
+
+    def _needs_migration(self) -> bool:
+        with _process_lock:
+            con = self._open(read_only=True)
+            try:
+                tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+                if "schema_migrations" not in tables:
+                    return True
+                done = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
+            finally:
+                con.close()
+        missing = {name for name, _ in MIGRATIONS} - done
+        self._migrated = not missing
+        return bool(missing)
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(

@@ -186,3 +186,22 @@ def test_kill_9_mid_write_never_leaves_half_a_call(tmp_path: Path) -> None:
         words = con.execute("SELECT count(*) FROM words GROUP BY transcript_id").fetchall()
     assert {c[0] for c in counts} == {60} and {w[0] for w in words} == {60 * 40}
     assert len(counts) == len(calls)
+
+
+def test_a_database_from_an_older_callqa_gets_the_new_tables_on_first_read(tmp_path: Path) -> None:
+    import duckdb
+
+    from scorecards.migrations import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMP)")
+    MIGRATIONS[0][1](con)
+    con.execute("INSERT INTO schema_migrations VALUES (?, now())", [MIGRATIONS[0][0]])
+    con.close()
+    store = Store(path)
+    assert store.list_calls() == []
+    assert store.current_scorecards("x" * 64) == []  # the scorecard tables exist now
+    with store.reading() as c:
+        names = [r[0] for r in c.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
+    assert names == [m[0] for m in MIGRATIONS]
