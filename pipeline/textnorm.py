@@ -102,7 +102,7 @@ def _numbers(text: str) -> str:
     text = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)", r"\1 dollars", text)
     text = re.sub(r"(\d)\s*%", r"\1 percent", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: _ordinal_words(int(m.group(1))), text)
-    return re.sub(r"\d[\d,]*(?:\.\d+)?|\.\d+", decimal, text)
+    return re.sub(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+", decimal, text)
 
 
 def normalize_english(text: str) -> list[str]:

@@ -26,7 +26,7 @@ from callqa.errors import ConfigError, ModelError
 from callqa.types import ModelInfo, Role, Word
 from models import whisper
 from pipeline import audio, transcribe
-from pipeline.textnorm import is_simplified, normalize_chinese, normalize_english
+from pipeline.textnorm import cer, is_simplified, normalize_chinese, normalize_english, number_words, wer
 from pipeline.transcribe import ChannelTranscript, DecodeRequest, RecognizedSegment, Span
 from tests.conftest import CLIPS, TelephoneCall, clip_references, make_telephone_call
 
@@ -266,6 +266,20 @@ def test_options_are_canonical_json_with_everything_that_shapes_the_text() -> No
     assert data["temperatures"] == [0.0]
     assert text == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert transcribe.options_json(settings, "zh") != text
+
+
+def test_text_normalisation_for_scoring() -> None:
+    assert normalize_english("It's 2017, the 10th — $25! Mr. O’Neil paid 3.5% on 1,000,000 (ok), items 1,2") == [
+        "it's", "two", "thousand", "seventeen", "the", "tenth", "twenty", "five", "dollars", "mister", "o'neil",
+        "paid", "three", "point", "five", "percent", "on", "one", "million", "okay", "items", "one", "two"]
+    assert [number_words(n) for n in (0, 13, 40, 101, 1_000_001)] == [
+        "zero", "thirteen", "forty", "one hundred one", "one million one"]
+    assert normalize_chinese("歡迎，大家 2017年 ABC！") == "欢迎大家2017年abc"
+    assert wer("the cat sat", "The cat, sat.") == 0.0 and wer("a b c d", "a x c") == 0.5
+    assert cer("广州市房地产", "廣州市佛地產") == pytest.approx(1 / 6)
+    assert is_simplified("广州") and not is_simplified("廣州")
+    with pytest.raises(ValueError, match="reference has no words"):
+        wer("…", "words")
 
 
 # --- real Whisper ---------------------------------------------------------------------------------------
