@@ -189,6 +189,11 @@ def _print_demo_transcript(store: object) -> None:
     console.rule("The longest call, with roles")
     print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
                      metadata=stored.metadata)
+    from callqa.cli_rules import render_text
+
+    for card in store.current_scorecards(longest.call_id):
+        console.rule(f"Its scorecard ({card.checklist_id} v{card.checklist_version})")
+        console.print(render_text(card), markup=False, highlight=False)
 
 
 @app.command()
