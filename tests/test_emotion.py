@@ -15,7 +15,8 @@ from callqa.cli_eval import app as eval_app
 from callqa.cli_eval import predict, read_labelled, score
 from callqa.errors import ConfigError, ModelError
 from callqa.types import Role, Transcript, Utterance
-from models.emotion import LABELS, CachedE5, PrototypeModel, TransformersModel, map_labels, read_prototypes
+from models.embedding import E5Embedder
+from models.emotion import LABELS, PrototypeModel, TransformersModel, map_labels, read_prototypes
 from pipeline.acoustics import Arousal
 from pipeline.emotion import (
     EmotionInputError,
@@ -249,7 +250,7 @@ class CountingModel:
 def test_one_embedding_batch_per_call_and_a_cache_per_text() -> None:
     fake = CountingModel()
     protos = [p for lang in ("en", "zh") for p in read_prototypes(EMOTION / f"prototypes_{lang}.csv")]
-    m = PrototypeModel(protos, CachedE5(model=fake))
+    m = PrototypeModel(protos, E5Embedder(model=fake))
     transcript = call([*ANGRY_THEN_THANKFUL, (Role.CUSTOMER, "太好了，非常感谢你的帮助。")])
     analyse_emotion(transcript, None, m)
     assert len(fake.batches) == 2 and len(fake.batches[0]) == len(protos)  # prototypes once, then the call

@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.emotion import LABELS, CachedE5, PrototypeModel, read_prototypes  # noqa: E402
+from models.embedding import E5Embedder  # noqa: E402
+from models.emotion import LABELS, PrototypeModel, read_prototypes  # noqa: E402
 from pipeline.emotion import EmotionOptions, fused_probabilities  # noqa: E402
 from pipeline.emotion_lexicon import Lexicon, LexiconEntry, normalise, parse_lexicon  # noqa: E402
 from pipeline.metrics import speech_units  # noqa: E402
@@ -167,7 +168,7 @@ def main() -> None:
         for name in PROTOTYPE_FILES:
             shutil.copyfile(HERE / name, ASSETS / f"emotion_{name}")
         print(f"wrote {ASSETS}: prototypes and lexicon ({write_fair_lexicon(withheld)} entries)")
-    model = PrototypeModel(protos, CachedE5(num_threads=2))
+    model = PrototypeModel(protos, E5Embedder(num_threads=2))
     sims = model.similarities([r["text"] for r in rows])
     gold = np.array([LABELS.index(r["label"]) for r in rows])
     units = np.array([speech_units(r["text"]) for r in rows])
