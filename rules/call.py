@@ -105,31 +105,34 @@ class PreparedCall:
         value: float = self.cache[key]
         return value
 
-    def _pauses_after(self, index: int) -> float:
-        """At least :meth:`silence_after` for any hit in utterance ``index`` (unless utterances overlap): all
-        pauses from its start to its speaker's next utterance, from prefix sums over the call's pauses."""
+    def _pauses_after(self) -> list[float]:
+        """Per utterance, at least :meth:`silence_after` for any hit in it (unless utterances overlap): all
+        pauses from its start to its speaker's next utterance, from prefix sums over the call's pauses.
+
+        Computed once per call for every utterance, since each hold item filters whole scopes with it."""
         if "pauses" not in self.cache:
             utterances = self.transcript.utterances
             ends, totals, end, total = [], [0.0], utterances[0].start if utterances else 0.0, 0.0
-            for u in self.transcript.utterances:
+            for u in utterances:
                 for start, stop in [(w.start, w.end) for w in u.words] if u.words else [(u.start, u.end)]:
                     if start - end >= PAUSE_S:
                         total += start - end
                         ends.append(start)
                         totals.append(total)
                     end = max(end, stop)
-            following: list[float] = [math.inf] * len(self.transcript.utterances)
+            following: list[float] = [math.inf] * len(utterances)
             last_seen: dict[Role, float] = {}
-            for i in range(len(self.transcript.utterances) - 1, -1, -1):
-                role = self.transcript.utterances[i].role
+            for i in range(len(utterances) - 1, -1, -1):
+                role = utterances[i].role
                 following[i] = last_seen.get(role, math.inf)
-                last_seen[role] = self.transcript.utterances[i].start
-            self.cache["pauses"] = (ends, totals, following)
-        ends, totals, following = self.cache["pauses"]
-        u = self.transcript.utterances[index]
-        # pauses that end after the utterance starts and no later than the speaker's next utterance
-        lo, hi = bisect_right(ends, u.start), bisect_right(ends, following[index])
-        return float(totals[hi] - totals[lo])
+                last_seen[role] = utterances[i].start
+            # pauses that end after the utterance starts and no later than the speaker's next utterance
+            self.cache["pauses"] = [
+                float(totals[bisect_right(ends, following[i])] - totals[bisect_right(ends, u.start)])
+                for i, u in enumerate(utterances)
+            ]
+        pauses: list[float] = self.cache["pauses"]
+        return pauses
 
     def followed_by_silence(self, scope: Scope, seconds: float) -> Scope:
         """The part of ``scope`` whose utterances are followed by at least ``seconds`` of pauses (counted from
@@ -137,7 +140,8 @@ class PreparedCall:
         looked for only there, which skips the search on most calls."""
         key = ("followed by silence", scope.indices, seconds)
         if key not in self.cache:
-            keep = [i for i in scope.indices if self._pauses_after(i) >= seconds]
+            pauses = self._pauses_after()
+            keep = [i for i in scope.indices if pauses[i] >= seconds]
             offsets, pos = [], 0
             for i in keep:
                 offsets.append(pos)
