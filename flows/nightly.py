@@ -27,6 +27,7 @@ from callqa.errors import AudioError, CallQAError, MetadataError, StoreError
 from callqa.types import CallFailure, RunSummary
 from callqa.version import code_version
 from pipeline import audio, call, ingest, roles, scoring, transcribe
+from scorecards.rescore import checklist_record
 from scorecards.store import ChecklistRecord, MetricsRecord, Store
 
 log = logging.getLogger("callqa.flow")
@@ -153,16 +154,9 @@ def store_call(ctx: RunContext, prepared: call.PreparedCall, decoded: audio.Deco
                scores: scoring.CallScores) -> str:
     return ctx.store.save_call(
         ctx.run_id, prepared.source, prepared.metadata, decoded.info, transcript, prepared.options_hash,
-        scorecards=[(card, checklist_record(checklist)) for card, checklist in scores.scorecards],
+        scorecards=[(card, ctx.checklist_records[checklist.content_hash]) for card, checklist in scores.scorecards],
         metrics=MetricsRecord(scores.metrics, f"metrics+emotion@{ctx.code_version}"),
     )
-
-
-def checklist_record(checklist: Any) -> ChecklistRecord:
-    """What the store keeps of a checklist: its identity and the exact text it scored with."""
-    path = Path(checklist.path)
-    return ChecklistRecord(checklist.id, checklist.version, checklist.title, checklist.content_hash, str(path),
-                           path.read_text(encoding="utf-8"))
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
@@ -201,6 +195,9 @@ class RunContext:
     code_version: str
     checklists: scoring.ActiveChecklists
     emotion: scoring.EmotionSetup
+    # What the store keeps of each checklist, read once when the run starts, so a file edited during the
+    # run can never be stored under the content hash of the version that scored the calls.
+    checklist_records: dict[str, ChecklistRecord] = field(default_factory=dict)
     _voiceprints: dict[str, np.ndarray | None] = field(default_factory=dict)
 
     def voiceprint(self, agent_id: str | None) -> np.ndarray | None:
@@ -301,7 +298,8 @@ def run_nightly(sources: list[str], db: str, manifest: str | None, language: str
     store.start_run(run_id, sources, call.canonical_json(asdict(settings)), code_version())
     PROGRESS.start(files)
     ctx = RunContext(run_id, store, settings, man, engines, done, _Claims(), PROGRESS,
-                     code_version(), checklists, emotion)
+                     code_version(), checklists, emotion,
+                     {c.content_hash: checklist_record(c) for c in checklists.all()})
     runner: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=max(1, settings.transcription.workers))
     with runner:
         futures = [runner.submit(inspect_call, {"path": f, "ctx": ctx}) for f in files]

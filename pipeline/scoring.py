@@ -32,6 +32,11 @@ class ActiveChecklists:
     general: tuple[Checklist, ...]
     by_queue: dict[str, tuple[Checklist, ...]]
 
+    def all(self) -> tuple[Checklist, ...]:
+        """Every checklist of the run, each once."""
+        pool = [*self.general, *(c for cs in self.by_queue.values() for c in cs)]
+        return tuple({c.content_hash: c for c in pool}.values())
+
     def for_call(self, language: str, queue: str | None) -> tuple[Checklist, ...]:
         """The checklists that apply to a call of this language and queue."""
         pool = self.by_queue.get(queue or "", self.general)
