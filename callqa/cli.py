@@ -10,12 +10,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from callqa.errors import CallQAError
+
+if TYPE_CHECKING:
+    from scorecards.store import Store
 
 # Offline by construction: no library may reach a model hub, Prefect stays quiet and local.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -176,12 +179,10 @@ def demo(
     raise typer.Exit(code)
 
 
-def _print_demo_transcript(store: object) -> None:
+def _print_demo_transcript(store: Store) -> None:
     from callqa.report import print_transcript
-    from scorecards.store import Store
 
-    assert isinstance(store, Store)
-    calls = [c for c in store.list_calls(status="transcribed")]
+    calls = store.list_calls(status="transcribed")
     if not calls:
         return
     longest = max(calls, key=lambda c: c.duration or 0.0)

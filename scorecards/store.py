@@ -9,6 +9,7 @@ nightly run shows the calls stored so far instead of failing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -555,8 +556,6 @@ def _save_scorecard(
     code_version: str,
 ) -> int:
     """Insert one scorecard, superseding the current one of the same call and checklist id; 0 if unchanged."""
-    import hashlib
-
     sid = hashlib.sha256(f"{transcript_id}:{card.checklist_hash}:{code_version}".encode()).hexdigest()[:32]
     exists = con.execute("SELECT is_current FROM scorecards WHERE scorecard_id = ?", [sid]).fetchone()
     if exists and exists[0]:
@@ -626,8 +625,6 @@ _CALL_SELECT = (
 
 
 def _transcript_id(call_id: str, model_sha: str, options_hash: str) -> str:
-    import hashlib
-
     return hashlib.sha256(f"{call_id}:{model_sha}:{options_hash}".encode()).hexdigest()[:32]
 
 
