@@ -236,3 +236,137 @@ def _002_scorecards(con: Any) -> None:
 
 
 MIGRATIONS = (*MIGRATIONS, ("002_scorecards", _002_scorecards))
+
+
+def _003_utterance_emotion(con: Any) -> None:
+    con.execute(
+        """
+        CREATE TABLE utterance_emotions (
+            transcript_id TEXT NOT NULL,
+            utterance_idx INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            label TEXT NOT NULL,             -- angry | frustrated | neutral | satisfied
+            confidence DOUBLE NOT NULL,
+            anger DOUBLE NOT NULL,           -- P(angry) + 0.5 P(frustrated)
+            angry DOUBLE NOT NULL,           -- the fused class probabilities
+            frustrated DOUBLE NOT NULL,
+            neutral DOUBLE NOT NULL,
+            satisfied DOUBLE NOT NULL,
+            text_label TEXT NOT NULL,        -- what the text model alone said
+            arousal DOUBLE,                  -- voice arousal (z units), NULL without audio
+            cues TEXT NOT NULL,              -- JSON list
+            producer TEXT NOT NULL,          -- model, options hash and code version
+            PRIMARY KEY (transcript_id, utterance_idx)
+        )
+        """
+    )
+
+
+MIGRATIONS = (*MIGRATIONS, ("003_utterance_emotion", _003_utterance_emotion))
+
+
+def _004_review(con: Any) -> None:
+    con.execute(
+        """
+        CREATE TABLE users (
+            user_id TEXT PRIMARY KEY,        -- the login name, lower case
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL,              -- admin | qa | supervisor | agent
+            agent_id TEXT,                   -- the one agent an agent account sees
+            teams TEXT NOT NULL,             -- JSON list of the teams a supervisor sees
+            password_hash TEXT NOT NULL,     -- argon2id, never the password
+            language TEXT,                   -- zh | en | NULL: from the browser
+            session_epoch INTEGER NOT NULL,  -- bumped to end every session of the user
+            disabled BOOLEAN NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE verdict_reviews (
+            review_id TEXT PRIMARY KEY,
+            scorecard_id TEXT NOT NULL,
+            item_idx INTEGER NOT NULL,       -- verdicts.idx
+            item_id TEXT NOT NULL,
+            automatic_verdict TEXT NOT NULL, -- the verdict as the engine gave it
+            decision TEXT NOT NULL,          -- confirm | overturn
+            reviewed_verdict TEXT NOT NULL,  -- pass | fail | n/a
+            comment TEXT NOT NULL,
+            reviewer TEXT NOT NULL,          -- users.user_id
+            dispute_id TEXT,                 -- the dispute this review answers, if any
+            created_at TIMESTAMP NOT NULL,
+            is_current BOOLEAN NOT NULL      -- a later review of the same verdict replaces it
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE reviewed_scores (
+            scorecard_id TEXT PRIMARY KEY,   -- the automatic score stays in scorecards
+            total DOUBLE,
+            raw_total DOUBLE,
+            band TEXT NOT NULL,
+            veto BOOLEAN NOT NULL,
+            reviewed_items INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            updated_by TEXT NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE disputes (
+            dispute_id TEXT PRIMARY KEY,
+            scorecard_id TEXT NOT NULL,
+            item_idx INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            status TEXT NOT NULL,            -- open | upheld | rejected
+            answer TEXT,
+            answered_by TEXT,
+            answered_at TIMESTAMP,
+            seen_by_agent_at TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE acknowledgements (
+            scorecard_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            acknowledged_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (scorecard_id, user_id)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE regression_examples (
+            example_id TEXT PRIMARY KEY,
+            checklist_id TEXT NOT NULL,
+            checklist_hash TEXT NOT NULL,    -- the version whose verdict was corrected
+            item_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            expect TEXT NOT NULL,            -- pass | fail | n/a: the corrected verdict
+            automatic_verdict TEXT NOT NULL,
+            transcript TEXT NOT NULL,        -- JSON: the excerpt, utterances with roles and times
+            source TEXT NOT NULL,            -- 'review:<id>' or 'dispute:<id>'
+            call_id TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            active BOOLEAN NOT NULL
+        )
+        """
+    )
+    con.execute("CREATE INDEX disputes_status ON disputes (status)")
+    con.execute("CREATE INDEX reviews_scorecard ON verdict_reviews (scorecard_id)")
+    con.execute("CREATE INDEX calls_agent ON calls (agent_id)")
+
+
+MIGRATIONS = (*MIGRATIONS, ("004_review", _004_review))
