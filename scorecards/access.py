@@ -1,0 +1,90 @@
+"""Who is asking: the person behind a web request or an export, and what they may see.
+
+Every read and write made for a person takes a :class:`Viewer` and filters by it in SQL, so the web
+routes, the audio endpoint, the exports and the dispute handling share one access rule:
+
+- ``admin`` and ``qa`` see every call;
+- ``supervisor`` sees the calls of the teams in ``teams``;
+- ``agent`` sees the calls of ``agent_id`` only.
+
+A resource outside the viewer's scope is reported exactly like a missing one (:class:`NotFound`), so a
+guessed id tells an agent nothing about another agent's calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from callqa.errors import CallQAError
+
+
+class UserRole(StrEnum):
+    ADMIN = "admin"
+    QA = "qa"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class NotFound(CallQAError):
+    """The resource does not exist or the viewer may not see it (HTTP 404)."""
+
+
+class Forbidden(CallQAError):
+    """The viewer may see the resource but not do this to it (HTTP 403), e.g. an agent overturning a verdict."""
+
+
+class Invalid(CallQAError):
+    """A request names a field with a value it cannot take (HTTP 422); the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """A signed-in person.
+
+    Attributes:
+        user_id: the login name.
+        role: what they are.
+        agent_id: for an agent, the agent id whose calls they see.
+        teams: for a supervisor, the teams whose calls they see.
+    """
+
+    user_id: str
+    role: UserRole
+    agent_id: str | None = None
+    teams: tuple[str, ...] = ()
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (UserRole.ADMIN, UserRole.QA)
+
+    @property
+    def reviews(self) -> bool:
+        """Whether they may confirm or overturn verdicts and answer disputes."""
+        return self.role in (UserRole.ADMIN, UserRole.QA, UserRole.SUPERVISOR)
+
+    def call_filter(self, alias: str = "c") -> tuple[str, list[object]]:
+        """A SQL condition on the ``calls`` table (aliased ``alias``) and its parameters.
+
+        Returns:
+            ``("TRUE", [])`` for admin and QA; the team or agent condition otherwise. A supervisor with no
+            team and an agent with no agent id see nothing.
+        """
+        if self.sees_everything:
+            return "TRUE", []
+        if self.role is UserRole.SUPERVISOR:
+            if not self.teams:
+                return "FALSE", []
+            marks = ", ".join("?" for _ in self.teams)
+            return f"{alias}.team IN ({marks})", list(self.teams)
+        if self.agent_id is None:
+            return "FALSE", []
+        return f"{alias}.agent_id = ?", [self.agent_id]
+
+    def may_see(self, agent_id: str | None, team: str | None) -> bool:
+        """The same rule as :meth:`call_filter`, for one call's agent and team."""
+        if self.sees_everything:
+            return True
+        if self.role is UserRole.SUPERVISOR:
+            return team is not None and team in self.teams
+        return self.agent_id is not None and agent_id == self.agent_id
