@@ -155,7 +155,7 @@ def store_call(ctx: RunContext, prepared: call.PreparedCall, decoded: audio.Deco
     return ctx.store.save_call(
         ctx.run_id, prepared.source, prepared.metadata, decoded.info, transcript, prepared.options_hash,
         scorecards=[(card, ctx.checklist_records[checklist.content_hash]) for card, checklist in scores.scorecards],
-        metrics=MetricsRecord(scores.metrics, f"metrics+emotion@{ctx.code_version}"),
+        metrics=MetricsRecord(scores.metrics, f"metrics+emotion@{ctx.code_version}"), emotion=scores.emotion,
     )
 
 

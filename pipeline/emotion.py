@@ -24,6 +24,7 @@ and are set by hand, small enough that a raised voice alone cannot reach the ang
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -167,6 +168,12 @@ class UtteranceEmotion:
     cues: tuple[str, ...]
     scores: ClassScores
 
+    @property
+    def text_label(self) -> str:
+        """The class the text model alone chose (before the lexicon and the voice)."""
+        values = self.text_scores.as_tuple()
+        return LABELS[values.index(max(values))]
+
 
 @dataclass(frozen=True, slots=True)
 class CallEmotion:
@@ -204,6 +211,12 @@ class CallEmotion:
             "agent_negative_tone_max": self.agent_negative_tone,
             "angry_customer": 1.0 if self.peak_anger >= self.angry_threshold else 0.0,
         }
+
+    def producer(self, code_version: str) -> str:
+        """What made these scores, as stored beside them: the text model (name and weights hash), a hash of
+        the options and the code version, e.g. ``e5-prototypes@1a2b3c4d5e6f options:0f1e2d3c4b5a code:0.1.0+abc``."""
+        options = hashlib.sha256(self.options.encode()).hexdigest()[:12]
+        return f"{self.model.name}@{self.model.sha256[:12]} options:{options} code:{code_version}"
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,7 +18,7 @@ from callqa.errors import ConfigError
 from callqa.transcript_io import transcript_hash
 from callqa.types import CallMetadata, Transcript
 from models.emotion import TextEmotionModel, load_text_model
-from pipeline.emotion import EmotionOptions, analyse_emotion
+from pipeline.emotion import CallEmotion, EmotionOptions, analyse_emotion
 from pipeline.metrics import compute_metrics
 from rules.loader import load_checklists, shipped_checklist
 from rules.model import Checklist
@@ -85,10 +85,17 @@ def load_emotion(overrides: Mapping[str, Any]) -> EmotionSetup:
 
 @dataclass(frozen=True)
 class CallScores:
-    """What the scoring stage produced for one call."""
+    """What the scoring stage produced for one call.
+
+    Attributes:
+        metrics: conversation metrics and the call-level emotion summary, by name (the checklists' numbers).
+        scorecards: each applicable checklist's scorecard with its checklist.
+        emotion: every utterance's emotion and the customer's course (None when the stage ran without emotion).
+    """
 
     metrics: dict[str, float]
     scorecards: tuple[tuple[CallScorecard, Checklist], ...]
+    emotion: CallEmotion | None = None
 
 
 def score_transcript(
@@ -101,11 +108,13 @@ def score_transcript(
 ) -> CallScores:
     """Conversation metrics and emotion, then every applicable checklist's scorecard (which may use both)."""
     metrics = compute_metrics(transcript).as_dict()
+    call_emotion = None
     if emotion is not None:
-        metrics |= analyse_emotion(transcript, channels, emotion.model, emotion.options).as_metrics()
+        call_emotion = analyse_emotion(transcript, channels, emotion.model, emotion.options)
+        metrics |= call_emotion.as_metrics()
     version = transcript_hash(transcript)
     cards = tuple(
         (c.score(transcript, metadata, metrics, call_id=call_id, transcript_hash=version), c)
         for c in active.for_call(transcript.language, metadata.queue)
     )
-    return CallScores(metrics, cards)
+    return CallScores(metrics, cards, call_emotion)

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -39,6 +39,9 @@ from callqa.types import (
 )
 from scorecards.migrations import MIGRATIONS
 from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
+
+if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
+    from pipeline.emotion import CallEmotion
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 # DuckDB refuses a read-only and a read-write connection to one file in the same process, so within a
@@ -253,16 +256,25 @@ class Store:
         *,
         scorecards: Sequence[tuple[CallScorecard, ChecklistRecord]] = (),
         metrics: MetricsRecord | None = None,
+        emotion: CallEmotion | None = None,
     ) -> str:
-        """Store a transcribed call with its transcript, utterances, words, metrics and scorecards.
+        """Store a transcribed call with its transcript, utterances, words, metrics, emotion and scorecards.
 
         All of it in one transaction: a crash never leaves half a call. Returns the transcript id. Older
-        transcripts of the call stay, no longer current.
+        transcripts of the call stay, no longer current. ``emotion`` (one entry per utterance) is stored per
+        utterance with its producer: the text model, the options' hash and the transcript's code version.
+
+        Raises:
+            StoreError: ``emotion`` does not describe this transcript's utterances.
         """
         assert transcript.model is not None, "a stored transcript must say which model produced it"
         transcript_id = _transcript_id(source.sha256, transcript.model.sha256, options_hash)
+        if emotion is not None and [u.index for u in emotion.utterances] != list(range(len(transcript.utterances))):
+            raise StoreError(f"{source.path}: the emotion has {len(emotion.utterances)} utterance(s) for a transcript "
+                             f"of {len(transcript.utterances)}; score the emotion of this transcript again")
         with self.writing() as con:
             self._upsert_call(con, run_id, source, metadata, audio, transcript.language, "transcribed", None)
+            con.execute("DELETE FROM utterance_emotions WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM words WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM utterances WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM transcripts WHERE transcript_id = ?", [transcript_id])
@@ -281,6 +293,9 @@ class Store:
             _insert_columns(con, "words", _word_columns(transcript_id, transcript.utterances))
             if metrics is not None:
                 _save_metrics(con, transcript_id, metrics)
+            if emotion is not None:
+                _insert_columns(con, "utterance_emotions",
+                                _emotion_columns(transcript_id, emotion, emotion.producer(transcript.code_version)))
             for card, checklist in scorecards:
                 _save_scorecard(con, card, checklist, transcript_id, run_id, transcript.code_version)
         return transcript_id
@@ -331,6 +346,19 @@ class Store:
         with self.reading() as con:
             return {n: v for n, v in con.execute(
                 "SELECT name, value FROM call_metrics WHERE transcript_id = ?", [transcript_id]).fetchall()}
+
+    def utterance_emotions(self, transcript_id: str) -> tuple[StoredUtteranceEmotion, ...]:
+        """The stored emotion of every utterance of a transcript, in utterance order (empty if none was stored)."""
+        with self.reading() as con:
+            rows = con.execute(
+                "SELECT utterance_idx, role, label, confidence, anger, angry, frustrated, neutral, satisfied, "
+                "text_label, arousal, cues, producer FROM utterance_emotions WHERE transcript_id = ? "
+                "ORDER BY utterance_idx", [transcript_id]).fetchall()
+        return tuple(
+            StoredUtteranceEmotion(idx, Role(role), label, conf, anger, a, f, n, s, text_label, arousal,
+                                   tuple(json.loads(cues)), producer)
+            for idx, role, label, conf, anger, a, f, n, s, text_label, arousal, cues, producer in rows
+        )
 
     def save_failure(
         self,
@@ -508,6 +536,8 @@ class Store:
             "failed calls without a reason": "SELECT count(*) FROM calls WHERE status = 'failed' "
             "AND (failure_reason IS NULL OR failure_reason = '')",
             "utterances with end before start": "SELECT count(*) FROM utterances WHERE end_s < start_s",
+            "utterance emotions without an utterance": "SELECT count(*) FROM utterance_emotions e WHERE NOT EXISTS "
+            "(SELECT 1 FROM utterances u WHERE u.transcript_id = e.transcript_id AND u.idx = e.utterance_idx)",
         }
         problems = []
         with self.reading() as con:
@@ -538,6 +568,46 @@ class MetricsRecord:
 
     values: dict[str, float]
     producer: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUtteranceEmotion:
+    """The emotion of one stored utterance (``utterance_idx`` into the transcript's utterances).
+
+    Attributes:
+        label, confidence: the fused class and its probability.
+        anger: P(angry) + ½·P(frustrated), 0–1.
+        angry, frustrated, neutral, satisfied: the fused probabilities.
+        text_label: the class the text model alone chose.
+        arousal: the voice's arousal (z units), None without audio or a speaker baseline.
+        cues: the evidence (``angry:我要投诉``, ``voice:louder``).
+        producer: the text model, options hash and code version that made it.
+    """
+
+    utterance_idx: int
+    role: Role
+    label: str
+    confidence: float
+    anger: float
+    angry: float
+    frustrated: float
+    neutral: float
+    satisfied: float
+    text_label: str
+    arousal: float | None
+    cues: tuple[str, ...]
+    producer: str
+
+
+def _emotion_columns(tid: str, emotion: CallEmotion, producer: str) -> list[list[Any]]:
+    utts = emotion.utterances
+    return [
+        [tid] * len(utts), [u.index for u in utts], [str(u.role) for u in utts], [u.label for u in utts],
+        [float(u.confidence) for u in utts], [float(u.anger) for u in utts],
+        *([float(u.scores.as_tuple()[k]) for u in utts] for k in range(4)),
+        [u.text_label for u in utts], [None if u.arousal is None else float(u.arousal) for u in utts],
+        [json.dumps(list(u.cues), ensure_ascii=False) for u in utts], [producer] * len(utts),
+    ]
 
 
 def _save_metrics(con: duckdb.DuckDBPyConnection, transcript_id: str, metrics: MetricsRecord) -> None:
