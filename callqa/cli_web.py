@@ -1,0 +1,55 @@
+"""``callqa serve``: the web app for supervisors, agents and QA (see README, "Web app")."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB)."),
+]
+
+
+def serve(
+    db: DbOption = Path("callqa.duckdb"),
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to serve the network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    session_hours: Annotated[float, typer.Option(help="A session ends this many hours after sign-in.")] = 8.0,
+    secure_cookies: Annotated[bool, typer.Option(
+        help="Always mark the session cookie Secure (behind an https proxy); default: when the request is https.",
+    )] = False,
+) -> None:
+    """Serve the web app: review queue, call pages with playback, agent self-view, team heat-map.
+
+    Sign in with an account made by `callqa users add` (or the demo accounts `callqa demo` prints). The
+    session secret is $CALLQA_SECRET or a file beside the database (<db>.secret, made once, mode 0600).
+    """
+    import uvicorn
+
+    from callqa.errors import CallQAError
+    from callqa.web.app import create_app
+    from callqa.web.context import WebSettings
+
+    if not db.exists():
+        typer.echo(f"callqa: {db}: no database here; run `callqa demo` or `callqa run PATH` first, or pass --db",
+                   err=True)
+        raise typer.Exit(1)
+    settings = WebSettings(session_max_age_s=int(session_hours * 3600), secure_cookies=True if secure_cookies else None)
+    try:
+        app = create_app(db, settings=settings)
+    except CallQAError as exc:
+        typer.echo(f"callqa: {exc}", err=True)
+        raise typer.Exit(1) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    typer.echo(f"callqa: serving {db} on http://{host}:{port}/")
+    # uvicorn's own access log prints the query string; ours (callqa.web.access) prints the path only.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``serve`` on the main CLI."""
+    app.command("serve")(serve)

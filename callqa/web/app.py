@@ -1,0 +1,170 @@
+"""The app factory: one FastAPI app over one callqa database.
+
+Errors are translated here, once: NotFound → 404, Forbidden → 403, Invalid → 422, a missing or stale
+session → the login page (401 JSON under ``/api/``), a form without its CSRF token → 403, a database held
+too long by a run → 503. Pages get an HTML error page, ``/api/`` paths ``{"error": {"status", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from callqa.errors import CallQAError
+from callqa.web import auth as auth_routes
+from callqa.web import pages, review_routes
+from callqa.web.context import (
+    STATIC_DIR,
+    TEMPLATES_DIR,
+    CsrfFailed,
+    LoginRequired,
+    WebContext,
+    WebSettings,
+    language_of,
+    render,
+    session_of,
+    write_session_cookie,
+)
+from callqa.web.i18n import translate
+from callqa.web.security import LoginThrottle, SessionCodec, load_secret, tokens_match
+from scorecards.access import Forbidden, Invalid, NotFound
+from scorecards.store import Store
+
+log = logging.getLogger("callqa.web")
+access_log = logging.getLogger("callqa.web.access")
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_SECURITY_HEADERS = {
+    # Everything is vendored, so nothing outside this server is needed; inline styles only in SVG charts.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "media-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+async def csrf_guard(request: Request) -> None:
+    """Every unsafe request must send the session's CSRF token (form field ``csrf`` or ``X-CSRF-Token``)."""
+    if request.method not in _UNSAFE:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf")
+        sent = value if isinstance(value, str) else None
+    if not tokens_match(sent, session_of(request).csrf):
+        raise CsrfFailed()
+
+
+def create_app(db_path: str | Path, *, secret: str | None = None, settings: WebSettings | None = None,
+               throttle: LoginThrottle | None = None) -> FastAPI:
+    """The web app over the database at ``db_path``.
+
+    Args:
+        db_path: the callqa DuckDB file (made by ``callqa run`` or ``callqa demo``).
+        secret: the cookie signing key; default ``$CALLQA_SECRET`` or the ``<db>.secret`` file.
+        settings: session length, cookie and lock settings.
+        throttle: the login throttle (tests pass one with a fake clock).
+    """
+    settings = settings or WebSettings()
+    db_path = Path(db_path)
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.autoescape = True
+    app = FastAPI(title="callqa", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_guard)])
+    app.state.web = WebContext(
+        store=Store(db_path, lock_timeout=settings.lock_timeout_s),
+        codec=SessionCodec(secret or load_secret(db_path), settings.session_max_age_s),
+        throttle=throttle or LoginThrottle(),
+        templates=templates,
+        settings=settings,
+    )
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(auth_routes.router)
+    app.include_router(pages.router)
+    app.include_router(review_routes.router)
+    _install_error_handlers(app)
+    app.middleware("http")(_session_and_headers)
+    return app
+
+
+async def _session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    write_session_cookie(request, response)
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.url.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    # The path only: query strings may carry filter values, and no secret is ever in a path.
+    access_log.info("%s %s %d %.0fms", request.method, request.url.path, response.status_code,
+                    1000 * (time.perf_counter() - started))
+    return response
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The one error shape: JSON under ``/api/``, an HTML page elsewhere."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+    return render(request, "error.html", status_code=status, status=status, message=message)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def lang_text(request: Request, key: str) -> str:
+        return translate(language_of(request), key)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"status": 401, "message": "sign in first"}}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        expired = "&expired=1" if isinstance(exc, LoginRequired) and exc.expired else ""
+        return RedirectResponse(f"/login?next={quote(target, safe='')}{expired}", status_code=303)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(request, 404, lang_text(request, "error.404"))
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return error_response(request, 403, str(exc) or lang_text(request, "error.403"))
+
+    async def csrf_failed(request: Request, exc: Exception) -> Response:
+        return error_response(request, 403, lang_text(request, "error.403") + " (CSRF)")
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        return error_response(request, 422, f"{lang_text(request, 'error.422')} {exc}")
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) + ": " + str(e.get("msg", ""))
+                           for e in errors)
+        return error_response(request, 422, f"{lang_text(request, 'error.422')} {fields}")
+
+    async def store_busy(request: Request, exc: Exception) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, 503, lang_text(request, "error.503"))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        if status == 404:
+            return await not_found(request, exc)
+        detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+        return error_response(request, status, str(detail))
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(CsrfFailed, csrf_failed)
+    app.add_exception_handler(Invalid, invalid)
+    app.add_exception_handler(RequestValidationError, bad_request)
+    app.add_exception_handler(CallQAError, store_busy)
+    app.add_exception_handler(StarletteHTTPException, http_error)

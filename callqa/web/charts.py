@@ -1,0 +1,122 @@
+"""Charts drawn on the server as SVG: a radar (agent against team) and a line chart of weekly values.
+
+Plain strings with every label escaped; values are 0–100 scores or 0–1 rates, a missing value leaves a gap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+AGENT_COLOUR = "#0969da"
+TEAM_COLOUR = "#8c959f"
+PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#57606a")
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line or polygon: a name and one value per axis or point (None: no value)."""
+
+    name: str
+    values: tuple[float | None, ...]
+    colour: str = AGENT_COLOUR
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100.0, size: int = 320,
+          title: str = "") -> Markup:
+    """A radar chart: one spoke per axis (section), one polygon per series, rings at 25 % steps.
+
+    A missing value is drawn at the centre and marked hollow, so a section never scored is visible as such.
+    """
+    n = len(axes)
+    if n == 0:
+        return Markup("")
+    cx = cy = size / 2
+    r = size / 2 - 60
+    parts = [f'<svg class="chart radar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 30}" '
+             f'width="{size}" height="{size + 30}" role="img" aria-label="{escape(title)}">']
+
+    def point(i: int, fraction: float) -> tuple[float, float]:
+        angle = -math.pi / 2 + 2 * math.pi * i / n
+        return cx + r * fraction * math.cos(angle), cy + r * fraction * math.sin(angle)
+
+    for ring in (0.25, 0.5, 0.75, 1.0):
+        pts = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in (point(i, ring) for i in range(n)))
+        parts.append(f'<polygon points="{pts}" fill="none" stroke="#d0d7de"/>')
+    for i, label in enumerate(axes):
+        x, y = point(i, 1.0)
+        lx, ly = point(i, 1.18)
+        anchor = "middle" if abs(lx - cx) < 10 else ("start" if lx > cx else "end")
+        parts.append(f'<line x1="{_fmt(cx)}" y1="{_fmt(cy)}" x2="{_fmt(x)}" y2="{_fmt(y)}" stroke="#d0d7de"/>')
+        parts.append(f'<text x="{_fmt(lx)}" y="{_fmt(ly)}" font-size="11" text-anchor="{anchor}" '
+                     f'dominant-baseline="middle">{escape(label)}</text>')
+    for s in series:
+        corners: list[tuple[float, float]] = []
+        for i in range(n):
+            v = s.values[i] if i < len(s.values) else None
+            corners.append(point(i, 0.0 if v is None else max(0.0, min(v / maximum, 1.0))))
+        poly = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in corners)
+        parts.append(f'<polygon class="series" data-series="{escape(s.name)}" points="{poly}" fill="{s.colour}" '
+                     f'fill-opacity="0.15" stroke="{s.colour}" stroke-width="2"/>')
+    parts.append(_legend(series, 10, size + 15))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: float = 100.0, width: int = 460,
+               height: int = 220, title: str = "", percent: bool = False) -> Markup:
+    """A line chart over ``labels`` (weeks), y from 0 to ``maximum``; gaps where a value is missing."""
+    if not labels:
+        return Markup("")
+    left, right, top, bottom = 40, 10, 10, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return left + i * step, top + plot_h * (1 - max(0.0, min(v / maximum, 1.0)))
+
+    parts = [f'<svg class="chart line" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">']
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = top + plot_h * (1 - frac)
+        tick = f"{frac * 100:.0f}%" if percent else f"{frac * maximum:.0f}"
+        parts.append(f'<line x1="{left}" y1="{_fmt(y)}" x2="{width - right}" y2="{_fmt(y)}" stroke="#eaeef2"/>'
+                     f'<text x="{left - 4}" y="{_fmt(y)}" font-size="10" text-anchor="end" '
+                     f'dominant-baseline="middle">{tick}</text>')
+    every = max(1, math.ceil(len(labels) / 8))
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == len(labels) - 1:
+            parts.append(f'<text x="{_fmt(left + i * step)}" y="{height - bottom + 14}" font-size="10" '
+                         f'text-anchor="middle">{escape(label)}</text>')
+    for s in series:
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(s.values):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append(xy(i, v))
+        for run in runs:
+            if len(run) > 1:
+                pts = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
+                parts.append(f'<polyline points="{pts}" fill="none" stroke="{s.colour}" stroke-width="2"/>')
+            for x, y in run:
+                parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="3" fill="{s.colour}"/>')
+    parts.append(_legend(series, left, height - 12))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _legend(series: Sequence[Series], x: float, y: float) -> str:
+    out = []
+    for s in series:
+        out.append(f'<rect x="{_fmt(x)}" y="{_fmt(y - 8)}" width="10" height="10" fill="{s.colour}"/>'
+                   f'<text x="{_fmt(x + 14)}" y="{_fmt(y)}" font-size="11">{escape(s.name)}</text>')
+        x += 24 + 7 * len(s.name)
+    return "".join(out)
