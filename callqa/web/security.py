@@ -53,7 +53,7 @@ def load_secret(db_path: Path) -> str:
             raise SecretError(f"{path}: cannot read the session secret ({exc}); fix its permissions "
                               f"or set ${SECRET_ENV}") from exc
         if not text:
-            raise SecretError(f"{path}: the session secret file is empty; delete it to make a new one")
+            raise SecretError(f"{path}: the session secret file is empty; delete it to make a new one") from None
         return text
     except OSError as exc:
         raise SecretError(f"{path}: cannot create the session secret ({exc}); set ${SECRET_ENV}") from exc
