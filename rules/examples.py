@@ -93,3 +93,18 @@ def tally(results: Iterable[ExampleResult]) -> dict[tuple[str, str], Tally]:
         else:
             t.other_wrong += 1
     return out
+
+
+def run_for_item(checklist: Checklist, item_id: str, examples: Iterable[Example]) -> list[ExampleResult]:
+    """Judge examples kept elsewhere (e.g. regression examples from reviewed calls) with one item.
+
+    Raises:
+        KeyError: naming the item when the checklist has none such (it was renamed or removed).
+    """
+    item = next((i for i in checklist.items if i.id == item_id), None)
+    if item is None:
+        raise KeyError(f"checklist {checklist.id} has no item {item_id!r}")
+    return [
+        ExampleResult(checklist, item, i, ex, judge_item(checklist, item, ex.transcript, ex.metadata, ex.metrics))
+        for i, ex in enumerate(examples)
+    ]

@@ -1,0 +1,294 @@
+"""Reviews, disputes, acknowledgements and regression examples on the small scored store of tests/_scores.py.
+
+The mini checklist has two 10-point items in two 50-weight sections: ``greeting`` (an agent phrase in the
+first 15 s) and ``closing`` (an agent phrase in the last three utterances). Bands are the default ones.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from callqa.transcript_io import transcript_hash
+from callqa.types import AudioInfo, CallMetadata, SourceFile
+from rules.examples import run_for_item
+from rules.loader import load_checklist
+from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
+from scorecards.rescore import checklist_record
+from scorecards.review import (
+    ExcerptLine,
+    acknowledge,
+    answer_dispute,
+    as_rule_example,
+    checklist_bands,
+    excerpt_indices,
+    mark_dispute_seen,
+    open_dispute,
+    regression_examples,
+    regressions_yaml,
+    review_verdict,
+)
+from scorecards.scoring import DEFAULT_BANDS, Band, Evidence
+from scorecards.store import Store
+from tests._scores import MINI_V1, Call, _day, build_store, transcript_of
+
+SUP1 = Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",))
+SUP2 = Viewer("sup2", UserRole.SUPERVISOR, teams=("T2",))
+QA = Viewer("qa", UserRole.QA)
+AGENT_A1 = Viewer("sam", UserRole.AGENT, agent_id="A1")
+AGENT_A2 = Viewer("ana", UserRole.AGENT, agent_id="A2")
+GREETING, CLOSING = 0, 1
+
+# A longer call of A1: "hello" greets (a pass with mini v1) at utterance 0 of eight.
+LONG = Call("c7", "A1", "T1", _day(26, 9), (
+    ("agent", "Hello, Sam here.", 0.95), ("customer", "My parcel is late.", 0.9),
+    ("agent", "Let me check the order.", 0.9), ("customer", "Thanks.", 0.9),
+    ("agent", "It ships tomorrow.", 0.9), ("customer", "Good.", 0.9),
+    ("agent", "Anything else?", 0.9), ("customer", "No, bye.", 0.9)))
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    store, _ = build_store(tmp_path)
+    checklist = load_checklist(tmp_path / "v1.yaml")
+    transcript = transcript_of(LONG)
+    meta = CallMetadata(agent_id="A1", team="T1", queue="parcels", started_at=LONG.started, language="en")
+    card = checklist.score(transcript, meta, call_id=LONG.call_id, transcript_hash=transcript_hash(transcript))
+    store.save_call("r1", SourceFile("/calls/c7.wav", LONG.call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
+                    scorecards=[(card, checklist_record(checklist))])
+    return store
+
+
+def sid(store: Store, name: str) -> str:
+    with store.reading() as con:
+        row = con.execute("SELECT s.scorecard_id FROM scorecards s JOIN calls c ON c.call_id = s.call_id "
+                          "WHERE c.file_name = ? AND s.is_current", [f"{name}.wav"]).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with store.reading() as con:
+        return [tuple(r) for r in con.execute(sql, params or []).fetchall()]
+
+
+def test_confirm_keeps_the_automatic_score(store: Store) -> None:
+    out = review_verdict(store, SUP1, sid(store, "c2"), CLOSING, decision="confirm", verdict=None, comment="")
+    assert (out.automatic_verdict, out.reviewed_verdict, out.decision) == ("fail", "fail", "confirm")
+    assert (out.total, out.raw_total, out.band, out.veto, out.reviewed_items, out.example_id) == (
+        50.0, 50.0, "不合格", False, 1, None)
+    assert rows(store, "SELECT total, raw_total, band, veto, reviewed_items, updated_by FROM reviewed_scores") == [
+        (50.0, 50.0, "不合格", False, 1, "sup1")]
+    # the automatic score is untouched
+    assert rows(store, "SELECT total, band FROM scorecards WHERE scorecard_id = ?", [sid(store, "c2")]) == [
+        (50.0, "不合格")]
+
+
+def test_overturn_rescores_keeps_history_and_makes_a_whole_call_example(store: Store) -> None:
+    card = sid(store, "c2")
+    review_verdict(store, SUP1, card, CLOSING, decision="confirm", verdict="fail", comment="first look")
+    out = review_verdict(store, QA, card, CLOSING, decision="overturn", verdict="pass",
+                         comment="'restart it now' then a goodbye was cut off")
+    assert (out.reviewed_verdict, out.total, out.raw_total, out.band, out.reviewed_items) == (
+        "pass", 100.0, 100.0, "优秀", 1)
+    assert rows(store, "SELECT decision, reviewed_verdict, reviewer, is_current FROM verdict_reviews "
+                       "ORDER BY created_at") == [("confirm", "fail", "sup1", False), ("overturn", "pass", "qa", True)]
+    [ex] = regression_examples(store)
+    assert ex.example_id == out.example_id
+    assert (ex.checklist_id, ex.item_id, ex.language, ex.expect, ex.automatic_verdict, ex.scope) == (
+        "mini_en", "closing", "en", "pass", "fail", "call")
+    assert ex.source == f"review:{out.review_id}" and ex.created_by == "qa"
+    assert ex.checklist_hash == rows(store, "SELECT checklist_hash FROM scorecards WHERE scorecard_id = ?",
+                                     [card])[0][0]  # fmt: skip
+    # the closing rule counts the last utterances: the excerpt is the whole call, times and roles kept
+    assert ex.lines == (ExcerptLine("agent", 1.0, 4.0, "Thank you for calling, this is Sam.", 0.95, 0.95),
+                        ExcerptLine("customer", 5.0, 8.0, "My router keeps dropping.", 0.9, 0.95),
+                        ExcerptLine("agent", 9.0, 12.0, "Okay, restart it now.", 0.9, 0.95))
+    assert (ex.duration, dict(ex.metadata), dict(ex.metrics)) == (13.0, {"agent_id": "A1", "team": "T1",
+                                                                         "language": "en"}, {})
+
+
+def test_a_second_overturn_replaces_the_example_and_a_confirm_withdraws_it(store: Store) -> None:
+    card = sid(store, "c2")
+    first = review_verdict(store, SUP1, card, CLOSING, decision="overturn", verdict="pass", comment="a")
+    second = review_verdict(store, SUP1, card, CLOSING, decision="overturn", verdict="n/a", comment="b")
+    assert first.example_id == second.example_id
+    assert [(e.expect, e.comment) for e in regression_examples(store)] == [("n/a", "b")]
+    # n/a drops the wrap-up section: the total is the opening section alone
+    assert (second.total, second.band) == (100.0, "优秀")
+    back = review_verdict(store, SUP1, card, CLOSING, decision="confirm", verdict=None, comment="fail after all")
+    assert (back.total, back.example_id) == (50.0, None)
+    assert regression_examples(store) == ()
+    assert rows(store, "SELECT count(*) FROM regression_examples WHERE NOT active") == [(1,)]
+
+
+def test_a_hit_gives_a_local_excerpt_with_context(store: Store) -> None:
+    out = review_verdict(store, SUP1, sid(store, "c7"), GREETING, decision="overturn", verdict="fail",
+                         comment="'hello' alone is not our greeting")
+    assert (out.total, out.band) == (50.0, "不合格")
+    [ex] = regression_examples(store, "mini_en")
+    assert ex.scope == "local"
+    assert [(x.role, x.start, x.text) for x in ex.lines] == [
+        ("agent", 1.0, "Hello, Sam here."), ("customer", 5.0, "My parcel is late."),
+        ("agent", 9.0, "Let me check the order.")]
+    assert dict(ex.metadata) == {"agent_id": "A1", "team": "T1", "queue": "parcels", "language": "en"}
+    assert ex.duration == 33.0
+    assert regression_examples(store, "other") == ()
+
+
+def test_excerpt_indices() -> None:
+    hit = Evidence("hit", "agent", 20.0, 22.0, "hello", utterance=5)
+    says = {"all": [{"says": {"role": "agent", "phrases": ["hello"], "window": {"first_seconds": 30}}}]}
+    assert excerpt_indices(says, [hit], 12) == [3, 4, 5, 6, 7]
+    assert excerpt_indices(says, [hit, Evidence("hit", utterance=11)], 12) == [3, 4, 5, 6, 7, 9, 10, 11]
+    assert excerpt_indices(says, [Evidence("hit", utterance=0)], 12) == [0, 1, 2]
+    # what was not heard, a rule relative to the edges or another phrase, or an unknown rule: the whole call
+    assert excerpt_indices(says, [Evidence("absent", "agent", 0.0, 30.0)], 4) == [0, 1, 2, 3]
+    assert excerpt_indices(says, [], 3) == [0, 1, 2]
+    within = {"all": [{"not": {"says": {"phrases": ["sorry"], "within": {"after": "customer", "turns": 2}}}}]}
+    assert excerpt_indices(within, [hit], 8) == list(range(8))
+    assert excerpt_indices({"all": [{"metric": {"name": "talk_ratio", "at_most": 0.7}}]}, [hit], 8) == list(range(8))
+    assert excerpt_indices(None, [hit], 8) == list(range(8))
+
+
+def test_checklist_bands() -> None:
+    assert checklist_bands(MINI_V1) == DEFAULT_BANDS
+    assert checklist_bands("id: x\nbands:\n  - {name: good, min: 85}\n  - {name: poor, min: 0}\n") == (
+        Band("good", 85.0), Band("poor", 0.0))
+
+
+def test_review_rules(store: Store) -> None:
+    card = sid(store, "c2")
+    with pytest.raises(Forbidden):
+        review_verdict(store, AGENT_A1, card, CLOSING, decision="confirm", verdict=None, comment="")
+    with pytest.raises(NotFound, match="scorecard_id"):
+        review_verdict(store, SUP2, card, CLOSING, decision="confirm", verdict=None, comment="")
+    with pytest.raises(NotFound, match="item_idx"):
+        review_verdict(store, SUP1, card, 7, decision="confirm", verdict=None, comment="")
+    bad = [({"decision": "overturn", "verdict": "fail", "comment": "x"}, "verdict: the automatic verdict is already"),
+           ({"decision": "overturn", "verdict": "maybe", "comment": "x"}, "verdict: 'maybe'"),
+           ({"decision": "overturn", "verdict": "pass", "comment": "  "}, "comment"),
+           ({"decision": "confirm", "verdict": "pass", "comment": ""}, "verdict: a confirm keeps"),
+           ({"decision": "skip", "verdict": None, "comment": ""}, "decision: 'skip'")]
+    for kwargs, message in bad:
+        with pytest.raises(Invalid, match=message):
+            review_verdict(store, SUP1, card, CLOSING, **kwargs)  # type: ignore[arg-type]
+    assert rows(store, "SELECT count(*) FROM verdict_reviews") == [(0,)]
+    with store.writing() as con:
+        con.execute("UPDATE scorecards SET is_current = FALSE WHERE scorecard_id = ?", [card])
+    with pytest.raises(Invalid, match="replaced by a rescoring"):
+        review_verdict(store, SUP1, card, CLOSING, decision="confirm", verdict=None, comment="")
+
+
+def test_an_uncertain_verdict_is_decided_without_an_example(store: Store) -> None:
+    card = sid(store, "c5")  # "Hello" heard with probability 0.3: the greeting is uncertain
+    with pytest.raises(Invalid, match="nothing to confirm"):
+        review_verdict(store, SUP1, card, GREETING, decision="confirm", verdict=None, comment="")
+    out = review_verdict(store, SUP1, card, GREETING, decision="overturn", verdict="fail", comment="no greeting")
+    assert (out.automatic_verdict, out.reviewed_verdict, out.total, out.band, out.example_id) == (
+        "uncertain", "fail", 50.0, "不合格", None)
+    assert regression_examples(store) == ()
+
+
+def test_dispute_upheld(store: Store) -> None:
+    card = sid(store, "c3")  # "Yes? Account number?": the greeting failed
+    with pytest.raises(Forbidden):
+        open_dispute(store, SUP1, card, GREETING, "not mine")
+    with pytest.raises(NotFound):
+        open_dispute(store, AGENT_A2, card, GREETING, "not my call")
+    with pytest.raises(Invalid, match="comment"):
+        open_dispute(store, AGENT_A1, card, GREETING, " ")
+    dispute = open_dispute(store, AGENT_A1, card, GREETING, "I greeted before the recording started")
+    with pytest.raises(Invalid, match="already has an open dispute"):
+        open_dispute(store, AGENT_A1, card, GREETING, "again")
+    assert rows(store, "SELECT status, agent_id, item_id, created_by FROM disputes") == [
+        ("open", "A1", "greeting", "sam")]
+    with pytest.raises(Forbidden):
+        answer_dispute(store, AGENT_A1, dispute, upheld=True, answer="yes")
+    with pytest.raises(NotFound):
+        answer_dispute(store, SUP2, dispute, upheld=True, answer="yes")
+    answer_dispute(store, SUP1, dispute, upheld=True, answer="The recording starts late; your greeting counts.")
+    assert rows(store, "SELECT status, answer, answered_by, seen_by_agent_at FROM disputes") == [
+        ("upheld", "The recording starts late; your greeting counts.", "sup1", None)]
+    assert rows(store, "SELECT decision, reviewed_verdict, dispute_id FROM verdict_reviews") == [
+        ("overturn", "pass", dispute)]
+    assert rows(store, "SELECT total, band FROM reviewed_scores") == [(100.0, "优秀")]
+    [ex] = regression_examples(store)
+    assert (ex.source, ex.expect, ex.automatic_verdict) == (f"dispute:{dispute}", "pass", "fail")
+    with pytest.raises(Invalid, match="answered already"):
+        answer_dispute(store, SUP1, dispute, upheld=False, answer="no")
+    mark_dispute_seen(store, SUP1, dispute)  # a supervisor looking does not count
+    assert rows(store, "SELECT seen_by_agent_at IS NULL FROM disputes") == [(True,)]
+    mark_dispute_seen(store, AGENT_A1, dispute)
+    seen = rows(store, "SELECT seen_by_agent_at FROM disputes")
+    mark_dispute_seen(store, AGENT_A1, dispute)
+    assert seen[0][0] is not None and rows(store, "SELECT seen_by_agent_at FROM disputes") == seen
+
+
+def test_dispute_rejected_and_answered_by_a_review(store: Store) -> None:
+    card = sid(store, "c2")
+    dispute = open_dispute(store, AGENT_A1, card, CLOSING, "I asked if there was anything else")
+    mark_dispute_seen(store, AGENT_A1, dispute)  # nothing to see while it is open
+    assert rows(store, "SELECT seen_by_agent_at FROM disputes") == [(None,)]
+    answer_dispute(store, SUP1, dispute, upheld=False, answer="You did not: listen at 0:09.")
+    assert rows(store, "SELECT status FROM disputes") == [("rejected",)]
+    assert rows(store, "SELECT decision, reviewed_verdict, comment FROM verdict_reviews") == [
+        ("confirm", "fail", "You did not: listen at 0:09.")]
+    assert regression_examples(store) == ()
+    # a second dispute, answered from the review form
+    other = open_dispute(store, AGENT_A1, card, CLOSING, "please listen again")
+    with pytest.raises(NotFound, match="another verdict"):
+        review_verdict(store, SUP1, card, GREETING, decision="confirm", verdict=None, comment="ok", dispute_id=other)
+    out = review_verdict(store, SUP1, card, CLOSING, decision="overturn", verdict="pass", comment="Fair, it was cut.",
+                         dispute_id=other)
+    assert rows(store, "SELECT status, answer FROM disputes WHERE dispute_id = ?", [other]) == [
+        ("upheld", "Fair, it was cut.")]
+    assert [e.source for e in regression_examples(store)] == [f"dispute:{other}"]
+    assert out.total == 100.0
+
+
+def test_acknowledge(store: Store) -> None:
+    card = sid(store, "c1")
+    acknowledge(store, AGENT_A1, card)
+    acknowledge(store, AGENT_A1, card)
+    assert rows(store, "SELECT scorecard_id, user_id FROM acknowledgements") == [(card, "sam")]
+    with pytest.raises(Forbidden):
+        acknowledge(store, SUP1, card)
+    with pytest.raises(NotFound):
+        acknowledge(store, AGENT_A2, card)
+
+
+def test_exported_yaml_loads_back_through_the_loader(store: Store, tmp_path: Path) -> None:
+    review_verdict(store, SUP1, sid(store, "c2"), CLOSING, decision="overturn", verdict="pass", comment="cut off")
+    review_verdict(store, SUP1, sid(store, "c7"), GREETING, decision="overturn", verdict="fail", comment="无问候语")
+    examples = regression_examples(store)
+    text = regressions_yaml(examples)
+    yaml = YAML(typ="rt")
+    doc = yaml.load(text)
+    assert {item: list(groups) for item, groups in doc["mini_en"].items()} == {"closing": ["pass"],
+                                                                              "greeting": ["fail"]}
+    checklist = yaml.load(MINI_V1.replace("GREETING", "hello"))
+    for section in checklist["sections"]:
+        for item in section["items"]:
+            for group, entries in doc["mini_en"].get(item["id"], {}).items():
+                item["examples"][group].extend(entries)
+    buf = StringIO()
+    yaml.dump(checklist, buf)
+    (tmp_path / "pasted.yaml").write_text(buf.getvalue(), encoding="utf-8")
+    loaded = load_checklist(tmp_path / "pasted.yaml")
+    by_id = {i.id: i for i in loaded.items}
+    for ex in examples:
+        pasted = [e for e in by_id[ex.item_id].examples if e.expect == ex.expect][-1]
+        rebuilt = as_rule_example(ex)
+        assert (pasted.expect, pasted.transcript, pasted.metadata, pasted.metrics) == (
+            rebuilt.expect, rebuilt.transcript, rebuilt.metadata, rebuilt.metrics)
+    # the engine still makes both mistakes: each regression example fails until the rule is fixed
+    for ex in examples:
+        [result] = run_for_item(loaded, ex.item_id, [as_rule_example(ex)])
+        assert (str(result.verdict.verdict), result.ok) == (ex.automatic_verdict, False)
+    assert regressions_yaml(()).endswith("{}\n")
