@@ -39,10 +39,11 @@ app.add_typer(agents_app, name="agents")
 
 
 def _mount_subcommands() -> None:
-    from callqa import cli_eval, cli_rules, cli_scores
+    from callqa import cli_eval, cli_rules, cli_scores, cli_web
 
     cli_rules.register(app)
     cli_scores.register(app)
+    cli_web.register(app)
     app.add_typer(cli_eval.app, name="eval")
 
 console = Console()
