@@ -39,11 +39,12 @@ app.add_typer(agents_app, name="agents")
 
 
 def _mount_subcommands() -> None:
-    from callqa import cli_eval, cli_rules, cli_scores, cli_web
+    from callqa import cli_eval, cli_rules, cli_scores, cli_users, cli_web
 
     cli_rules.register(app)
     cli_scores.register(app)
     cli_web.register(app)
+    cli_users.register(app)
     app.add_typer(cli_eval.app, name="eval")
 
 console = Console()
@@ -174,9 +175,14 @@ def demo(
     try:
         code = _run_flow([str(DATA_DIR)], db, None, None, None, None, progress)
         _print_demo_transcript(store)
+        from callqa.cli_users import create_demo_users
+
+        logins = create_demo_users(store)
     except CallQAError as exc:
         raise _fail(str(exc)) from None
     console.print(f"\nNext: `callqa calls --db {db}`, `callqa transcript CALL_ID --db {db}`", highlight=False)
+    console.print(f"Web app: `callqa serve --db {db}`; demo accounts (fixed passwords, for this demo database "
+                  "only):\n" + "\n".join(logins), highlight=False, markup=False)  # fmt: skip
     raise typer.Exit(code)
 
 

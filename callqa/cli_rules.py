@@ -16,9 +16,12 @@ from callqa.errors import CallQAError
 from callqa.transcript_io import read_transcript, transcript_hash
 from rules.diagnostics import ChecklistError
 from rules.engine import score_call
-from rules.examples import run, tally
+from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
+from rules.model import Checklist
+from scorecards.review import as_rule_example, regression_examples
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
+from scorecards.store import Store
 
 rules_app = typer.Typer(help="Validate checklists and run the examples written beside their items.",
                         no_args_is_help=True)  # fmt: skip
@@ -41,9 +44,19 @@ def check_command(paths: PathsArg) -> None:
     typer.echo(f"ok: {len(checklists)} checklist(s), {items} items")
 
 
+_DB_HELP = "Also run the regression examples stored in this database (default ./callqa.duckdb or $CALLQA_DB)."
+
+
 @rules_app.command("test")
-def test_command(paths: PathsArg) -> None:
-    """Run every item's examples; print TP/FP/FN/TN per item (positive = the item fails the call)."""
+def test_command(
+    paths: PathsArg,
+    db: Annotated[Path, typer.Option("--db", envvar="CALLQA_DB", help=_DB_HELP)] = Path("callqa.duckdb"),
+) -> None:
+    """Run every item's examples and the stored regression examples; print TP/FP/FN/TN per item.
+
+    Positive = the item fails the call. Regression examples (verdicts overturned by reviewers) are matched
+    to the checklists given by checklist id and reported one by one as ``regression:<id>``.
+    """
     checklists, diagnostics = check(paths)
     if diagnostics:
         _fail(str(ChecklistError(diagnostics)))
@@ -62,9 +75,37 @@ def test_command(paths: PathsArg) -> None:
         if r.example.todo and r.ok:
             typer.echo(f"{r.where}: {r.item.id}: todo example now gives {r.verdict.verdict}: move it under "
                        f"'{r.example.expect}:'")  # fmt: skip
-    typer.echo(f"{len(results) - len(wrong)} passed, {len(wrong)} failed")
-    if wrong:
+    passed, failed = run_regressions(checklists, db)
+    typer.echo(f"{len(results) - len(wrong) + passed} passed, {len(wrong) + failed} failed")
+    if wrong or failed:
         raise typer.Exit(1)
+
+
+def run_regressions(checklists: list[Checklist], db: Path) -> tuple[int, int]:
+    """Run the database's regression examples of these checklists; print one line each; (passed, failed)."""
+    if not db.is_file():
+        typer.echo(f"no database at {db}: inline examples only (--db names one)")
+        return 0, 0
+    store = Store(db)
+    passed = failed = 0
+    for checklist in checklists:
+        stored = regression_examples(store, checklist.id)
+        for ex in stored:
+            try:
+                [result] = run_for_item(checklist, ex.item_id, [as_rule_example(ex)])
+            except KeyError as exc:
+                typer.echo(f"{ex.name}: skipped: {exc.args[0]}")
+                continue
+            where = f"{ex.name} ({checklist.id}/{ex.item_id}, call {ex.call_id[:12]})"
+            if result.ok:
+                passed += 1
+                typer.echo(f"{where}: ok, {ex.expect}")
+            else:
+                failed += 1
+                typer.echo(f"{where}: expected {ex.expect}, got {result.verdict.verdict} ({result.verdict.reason}); "
+                           f"reviewer: {ex.comment}")  # fmt: skip
+        typer.echo(f"{checklist.id}: {len(stored)} regression example(s) from {db}")
+    return passed, failed
 
 
 def score_command(

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from callqa.types import CallMetadata
 from rules.loader import transcript_from_lines
@@ -463,8 +464,9 @@ def example_mapping(example: RegressionExample) -> CommentedMap:
     """One example in the shape the checklist loader reads under an item's ``examples: <group>:``."""
     lines = CommentedSeq()
     for x in example.lines:
-        line = CommentedMap(role=x.role, start=x.start, end=x.end, text=x.text, confidence=x.confidence,
-                            role_confidence=x.role_confidence)  # fmt: skip
+        # always quoted: ruamel writes "Yes? Account number?" bare in a flow mapping, which no parser reads back
+        line = CommentedMap(role=x.role, start=x.start, end=x.end, text=DoubleQuotedScalarString(x.text),
+                            confidence=x.confidence, role_confidence=x.role_confidence)  # fmt: skip
         line.fa.set_flow_style()
         lines.append(line)
     out = CommentedMap(transcript=lines, duration=example.duration)
