@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
 
 from callqa.errors import CallQAError
 from callqa.web import auth as auth_routes
@@ -64,6 +66,8 @@ async def csrf_guard(request: Request) -> None:
         value = form.get("csrf")
         sent = value if isinstance(value, str) else None
     if not tokens_match(sent, session_of(request).csrf):
+        if getattr(request.state, "session_expired", False):
+            raise LoginRequired(expired=True)  # the form came from a session that has since ended
         raise CsrfFailed()
 
 
@@ -99,6 +103,30 @@ def create_app(db_path: str | Path, *, secret: str | None = None, settings: WebS
     return app
 
 
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, read from ``app.routes`` (static files as ``("MOUNT", path)``).
+
+    FastAPI ≥ 0.150 keeps an included router as one entry pointing at the router; its routes are walked too.
+    """
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: Sequence[BaseRoute], prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                context = getattr(route, "include_context", None)
+                walk(included.routes, prefix + str(getattr(context, "prefix", "") or ""))
+            elif isinstance(route, APIRoute):
+                found.extend((m, prefix + route.path) for m in sorted(route.methods))
+            elif isinstance(route, Mount):
+                found.append(("MOUNT", prefix + route.path))
+            else:
+                found.append(("?", prefix + str(getattr(route, "path", route))))
+
+    walk(app.routes, "")
+    return found
+
+
 async def _session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
@@ -128,6 +156,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"status": 401, "message": "sign in first"}}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = "/"  # after signing in, a browser cannot repeat the form; it goes to its start page
         expired = "&expired=1" if isinstance(exc, LoginRequired) and exc.expired else ""
         return RedirectResponse(f"/login?next={quote(target, safe='')}{expired}", status_code=303)
 

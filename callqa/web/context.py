@@ -84,7 +84,8 @@ def session_of(request: Request) -> Session:
     current = getattr(request.state, "session", None)
     if current is not None:
         return current
-    session = web(request).codec.loads(request.cookies.get(COOKIE_NAME))
+    session, expired = web(request).codec.read(request.cookies.get(COOKIE_NAME))
+    request.state.session_expired = expired
     if session is None:
         session = Session.anonymous()
         request.state.new_session = session
@@ -122,7 +123,7 @@ def person(request: Request) -> Person:
         return cached
     session = session_of(request)
     if session.user_id is None:
-        raise LoginRequired()
+        raise LoginRequired(expired=bool(getattr(request.state, "session_expired", False)))
     user = get_user(web(request).store, session.user_id)
     if user is None or user.disabled or user.session_epoch != session.epoch:
         raise LoginRequired(expired=True)

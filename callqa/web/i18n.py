@@ -117,6 +117,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "team.sort": ("Sort by", "排序"),
     "team.sort_agent": ("agent", "坐席"),
     "team.sort_worst": ("lowest pass rate", "通过率最低"),
+    "team.sort_best": ("highest pass rate", "通过率最高"),
+    "team.overall": ("All items", "全部项"),
     "team.trend": ("Pass rate per week and item", "各项每周通过率"),
     "team.legend": ("red < 60 %, orange < 75 %, yellow < 90 %, green ≥ 90 %",
                     "红 < 60%，橙 < 75%，黄 < 90%，绿 ≥ 90%"),

@@ -1,7 +1,171 @@
-"""Pages that show things."""
+"""Pages that show things: queue, call page and its audio, agent home, team heat-map, rule health, runs,
+disputes, exports.
+
+Each handler is thin: parse the query, call one function of :mod:`scorecards.views` or
+:mod:`scorecards.exports` with the signed-in person's viewer, render a template. Access is decided there
+(in SQL), never here.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import mimetypes
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from callqa.web import charts
+from callqa.web.context import Person, person, render, text, web
+from scorecards import exports, views
+from scorecards.access import Invalid, UserRole
 
 router = APIRouter()
+Who = Annotated[Person, Depends(person)]
+_AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+                ".opus": "audio/ogg", ".m4a": "audio/mp4", ".webm": "audio/webm"}
+
+
+def _date(field: str, value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{field}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _opt(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _staff_only(who: Person) -> None:
+    """Agents have their own pages; a staff page answers them like a missing page (nothing to learn)."""
+    if who.viewer.role is UserRole.AGENT:
+        from scorecards.access import NotFound
+
+        raise NotFound("not found")
+
+
+@router.get("/queue")
+def queue(request: Request, who: Who, since: str | None = None, until: str | None = None, team: str | None = None,
+          agent: str | None = None, item: str | None = None, reason: str | None = None, page: int = 1) -> Response:
+    _staff_only(who)
+    size = web(request).settings.queue_page_size
+    page = max(page, 1)
+    result = views.review_queue(web(request).store, who.viewer, since=_date("since", since),
+                                until=_date("until", until), team=_opt(team), agent=_opt(agent), item=_opt(item),
+                                reason=_opt(reason), limit=size, offset=(page - 1) * size)
+    filters = {"since": since or "", "until": until or "", "team": team or "", "agent": agent or "",
+               "item": item or "", "reason": reason or ""}
+    return render(request, "queue.html", q=result, filters=filters, page=page, size=size)
+
+
+@router.get("/calls/{call_id}")
+def call_page(request: Request, who: Who, call_id: str) -> Response:
+    page = views.call_page(web(request).store, who.viewer, call_id)
+    return render(request, "call.html", page=page, reviews=who.viewer.reviews,
+                  is_agent=who.viewer.role is UserRole.AGENT)
+
+
+@router.get("/calls/{call_id}/audio")
+def call_audio(request: Request, who: Who, call_id: str) -> Response:
+    """The recording, with HTTP range requests (206 + Content-Range) so the player can seek."""
+    path = views.audio_file(web(request).store, who.viewer, call_id)
+    media = _AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/me")
+def my_home(request: Request, who: Who) -> Response:
+    if who.viewer.role is not UserRole.AGENT or who.viewer.agent_id is None:
+        return RedirectResponse("/queue", status_code=303)
+    return _agent_page(request, who, who.viewer.agent_id)
+
+
+@router.get("/agents/{agent_id}")
+def agent_page(request: Request, who: Who, agent_id: str) -> Response:
+    return _agent_page(request, who, agent_id)
+
+
+def _agent_page(request: Request, who: Person, agent_id: str) -> Response:
+    home = views.agent_home(web(request).store, who.viewer, agent_id)
+    radar = charts.radar([s.title for s in home.radar], [
+        charts.Series(text(request, "me.you"), tuple(s.agent for s in home.radar), charts.AGENT_COLOUR),
+        charts.Series(text(request, "me.team_average"), tuple(s.team for s in home.radar), charts.TEAM_COLOUR),
+    ], title=text(request, "me.radar"))
+    trend = charts.line_chart([w.week for w in home.trend], [
+        charts.Series(text(request, "me.you"), tuple(w.agent for w in home.trend), charts.AGENT_COLOUR),
+        charts.Series(text(request, "me.team_average"), tuple(w.team for w in home.trend), charts.TEAM_COLOUR),
+    ], title=text(request, "me.trend"))
+    return render(request, "agent.html", home=home, radar=radar, trend=trend,
+                  own=who.viewer.role is UserRole.AGENT)
+
+
+@router.get("/team")
+def team(request: Request, who: Who, team: str | None = None, days: int = 28, sort: str = "agent") -> Response:
+    _staff_only(who)
+    heat = views.team_heatmap(web(request).store, who.viewer, team=_opt(team), days=days, sort=sort)
+    trend = charts.line_chart(list(heat.weeks), [
+        charts.Series(t.title, tuple(None if r is None else 100 * r for r in t.rates),
+                      charts.PALETTE[i % len(charts.PALETTE)])
+        for i, t in enumerate(heat.trends)
+    ], title=text(request, "team.trend"), percent=True, width=640, height=260)
+    return render(request, "team.html", heat=heat, trend=trend, days=days, sort=sort, team=team or "")
+
+
+@router.get("/rules/health")
+def rules_health(request: Request, who: Who, min_agreement: float | None = None) -> Response:
+    _staff_only(who)
+    threshold = web(request).settings.min_agreement if min_agreement is None else min_agreement
+    if not 0.0 <= threshold <= 1.0:
+        raise Invalid(f"min_agreement: {threshold} is not between 0 and 1")
+    rows = views.rule_health(web(request).store, who.viewer, min_agreement=threshold)
+    return render(request, "rules.html", rows=rows, min_agreement=threshold)
+
+
+@router.get("/runs")
+def runs(request: Request, who: Who) -> Response:
+    _staff_only(who)
+    return render(request, "runs.html", rows=views.run_history(web(request).store, who.viewer))
+
+
+@router.get("/disputes")
+def disputes(request: Request, who: Who, status: str | None = None) -> Response:
+    rows = views.disputes(web(request).store, who.viewer, status=_opt(status))
+    return render(request, "disputes.html", rows=rows, status=status or "", reviews=who.viewer.reviews)
+
+
+@router.get("/exports")
+def exports_page(request: Request, who: Who) -> Response:
+    today = dt.date.today()
+    return render(request, "exports.html", since=(today - dt.timedelta(days=30)).isoformat(), until=today.isoformat())
+
+
+@router.get("/exports/download")
+def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: str = "csv",
+                    since: str | None = None, until: str | None = None) -> Response:
+    """A CSV or Parquet file of what the person may see, written by DuckDB to a temporary file."""
+    if kind not in ("scorecards", "verdicts"):
+        raise Invalid(f"kind: {kind!r} is not scorecards or verdicts")
+    if fmt not in ("csv", "parquet"):
+        raise Invalid(f"fmt: {fmt!r} is not csv or parquet")
+    start, end = _date("since", since), _date("until", until)
+    if start is None or end is None:
+        raise Invalid("since, until: both dates are needed (YYYY-MM-DD)")
+    folder = Path(tempfile.mkdtemp(prefix="callqa-export-"))
+    dest = folder / f"{kind}_{start}_{end}.{fmt}"
+    export = exports.export_scorecards if kind == "scorecards" else exports.export_verdicts
+    export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest)  # type: ignore[arg-type]
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
+    return FileResponse(dest, media_type=media, filename=dest.name,
+                        background=BackgroundTask(_remove, folder))
+
+
+def _remove(folder: Path) -> None:
+    for f in folder.iterdir():
+        f.unlink(missing_ok=True)
+    folder.rmdir()

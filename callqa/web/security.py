@@ -103,19 +103,25 @@ class SessionCodec:
 
     def loads(self, cookie: str | None) -> Session | None:
         """The session in ``cookie``; None when it is missing, forged, malformed or expired."""
+        return self.read(cookie)[0]
+
+    def read(self, cookie: str | None) -> tuple[Session | None, bool]:
+        """The session in ``cookie`` and whether it was a genuine one that expired."""
         if not cookie:
-            return None
+            return None, False
         try:
             data = self._serializer.loads(cookie, max_age=self.max_age_s)
-        except (SignatureExpired, BadSignature):
-            return None
+        except SignatureExpired:
+            return None, True
+        except BadSignature:
+            return None, False
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
-            return None
+            return None, False
         user = data.get("u")
         epoch = data.get("e")
         if (user is not None and not isinstance(user, str)) or not isinstance(epoch, int):
-            return None
-        return Session(csrf=data["c"], user_id=user, epoch=epoch)
+            return None, False
+        return Session(csrf=data["c"], user_id=user, epoch=epoch), False
 
 
 def tokens_match(sent: str | None, expected: str) -> bool:
