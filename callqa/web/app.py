@@ -117,7 +117,7 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
                 context = getattr(route, "include_context", None)
                 walk(included.routes, prefix + str(getattr(context, "prefix", "") or ""))
             elif isinstance(route, APIRoute):
-                found.extend((m, prefix + route.path) for m in sorted(route.methods))
+                found.extend((m, prefix + route.path) for m in sorted(route.methods or ()))
             elif isinstance(route, Mount):
                 found.append(("MOUNT", prefix + route.path))
             else:
