@@ -135,8 +135,6 @@ class RegressionExample:
         return f"regression:{self.example_id}"
 
 
-
-
 # -- reviews ---------------------------------------------------------------------------------------
 
 
@@ -347,9 +345,10 @@ def _save_example(
         [target.transcript_id, names]).fetchall()}  # fmt: skip
     payload = {
         "scope": scope,
-        "duration": float(target.duration),
-        "lines": [{"role": r, "start": float(s), "end": float(e), "text": t, "confidence": float(c),
-                   "role_confidence": float(rc)} for r, s, e, t, c, rc in (utterances[i] for i in keep)],
+        "duration": round(float(target.duration), 3),
+        # milliseconds and three digits of confidence: what an author reads, and finer than any rule looks
+        "lines": [{"role": r, "start": round(s, 3), "end": round(e, 3), "text": t, "confidence": round(c, 3),
+                   "role_confidence": round(rc, 3)} for r, s, e, t, c, rc in (utterances[i] for i in keep)],
         "metadata": metadata,
         "metrics": metrics,
     }

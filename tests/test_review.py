@@ -34,7 +34,7 @@ from scorecards.review import (
 )
 from scorecards.scoring import DEFAULT_BANDS, Band, Evidence
 from scorecards.store import Store
-from tests._scores import MINI_V1, Call, _day, build_store, transcript_of
+from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of
 
 SUP1 = Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",))
 SUP2 = Viewer("sup2", UserRole.SUPERVISOR, teams=("T2",))
@@ -292,3 +292,31 @@ def test_exported_yaml_loads_back_through_the_loader(store: Store, tmp_path: Pat
         [result] = run_for_item(loaded, ex.item_id, [as_rule_example(ex)])
         assert (str(result.verdict.verdict), result.ok) == (ex.automatic_verdict, False)
     assert regressions_yaml(()).endswith("{}\n")
+
+
+def test_veto_and_the_checklists_own_bands(tmp_path: Path) -> None:
+    veto = "        points: 10\n        veto: true\n        message: Greet"
+    text = MINI_V1.replace("GREETING", "hello").replace("        points: 10\n        message: Greet", veto)
+    text = text.replace("sections:\n", "bands:\n  - {name: A, min: 95}\n  - {name: B, min: 40}\n  - {name: C, min: 0}\n"
+                        "sections:\n", 1)  # fmt: skip
+    (tmp_path / "veto.yaml").write_text(text, encoding="utf-8")
+    checklist = load_checklist(tmp_path / "veto.yaml")
+    store = Store(tmp_path / "callqa.duckdb")
+    store.start_run("r1", [], "{}", "test")
+    call = next(c for c in CALLS if c.name == "c3")  # no greeting, a goodbye at the end
+    transcript = transcript_of(call)
+    meta = CallMetadata(agent_id=call.agent, team=call.team, started_at=call.started, language="en")
+    card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+    assert (card.total, card.raw_total, card.band, card.veto) == (0.0, 50.0, "C", True)
+    store.save_call("r1", SourceFile("/calls/c3.wav", call.call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
+                    scorecards=[(card, checklist_record(checklist))])
+    card_id = sid(store, "c3")
+    out = review_verdict(store, QA, card_id, CLOSING, decision="overturn", verdict="fail", comment="no real closing")
+    assert (out.total, out.raw_total, out.band, out.veto) == (0.0, 0.0, "C", True)
+    out = review_verdict(store, QA, card_id, GREETING, decision="overturn", verdict="pass", comment="greeted")
+    assert (out.total, out.raw_total, out.band, out.veto, out.reviewed_items) == (50.0, 50.0, "B", False, 2)
+    out = review_verdict(store, QA, card_id, CLOSING, decision="confirm", verdict=None, comment="")
+    assert (out.total, out.band) == (100.0, "A")
+    assert rows(store, "SELECT total, raw_total, band, veto, reviewed_items FROM reviewed_scores") == [
+        (100.0, 100.0, "A", False, 2)]
