@@ -113,13 +113,15 @@ class PreparedCall:
         if "pauses" not in self.cache:
             utterances = self.transcript.utterances
             ends, totals, end, total = [], [0.0], utterances[0].start if utterances else 0.0, 0.0
-            for u in utterances:
-                for start, stop in [(w.start, w.end) for w in u.words] if u.words else [(u.start, u.end)]:
+            for u in utterances:  # the call's hottest loop (every word): plain comparisons, no tuples
+                for w in u.words or (u,):
+                    start = w.start
                     if start - end >= PAUSE_S:
                         total += start - end
                         ends.append(start)
                         totals.append(total)
-                    end = max(end, stop)
+                    if w.end > end:
+                        end = w.end
             following: list[float] = [math.inf] * len(utterances)
             last_seen: dict[Role, float] = {}
             for i in range(len(utterances) - 1, -1, -1):

@@ -19,6 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from callqa.types import Transcript
+from rules.literals import required_literals
 from rules.normalize import at_word_boundary, is_cjk, normalize, sound_fold, sound_fold_regex
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -88,22 +89,30 @@ class PhraseBook:
 
     An Aho–Corasick automaton of all phrases (``pyahocorasick``, in C) reports every occurrence, overlapping
     ones of different predicates included, in one pass; occurrences that cut an English word or a number in
-    two ('hold' inside 'holding') are dropped.
+    two ('hold' inside 'holding') are dropped. The same pass notes which required literals of the
+    checklist's regexes (:mod:`rules.literals`) occur anywhere in the call, so a regex that cannot match
+    is not run.
     """
 
     def __init__(self) -> None:
         self._norms: set[str] = set()
+        self._literals: set[str] = set()
         self._automaton: ahocorasick.Automaton | None = None
 
     def add(self, norms: Iterable[str]) -> None:
         self._norms.update(sound_fold(n) for n in norms)
         self._automaton = None
 
+    def add_literals(self, literals: Iterable[str]) -> None:
+        """Register strings (already sound-folded) whose presence :meth:`present` reports."""
+        self._literals.update(literals)
+        self._automaton = None
+
     def _compile(self) -> ahocorasick.Automaton:
         if self._automaton is None:
             automaton = ahocorasick.Automaton()
-            for norm in self._norms:
-                automaton.add_word(norm, norm)
+            for key in self._norms | self._literals:
+                automaton.add_word(key, key)
             automaton.make_automaton()
             self._automaton = automaton
         return self._automaton
@@ -114,19 +123,32 @@ class PhraseBook:
         Phrases and call are compared by sound (:func:`~rules.normalize.sound_fold`): keys are folded
         phrases, so look a phrase up with ``sound_fold(norm)``.
         """
+        return self._found(call)[0]
+
+    def present(self, call: CallView) -> set[str]:
+        """The registered literals that occur anywhere in the call's folded text (once per call)."""
+        return self._found(call)[1]
+
+    def _found(self, call: CallView) -> tuple[dict[str, list[int]], set[str]]:
         key = ("phrase book", id(self))
-        if key not in call.cache:
-            call.cache[key] = self._scan(sound_fold(call.joined)) if self._norms else {}
-        found: dict[str, list[int]] = call.cache[key]
+        found: tuple[dict[str, list[int]], set[str]] | None = call.cache.get(key)
+        if found is None:
+            empty = not self._norms and not self._literals
+            found = call.cache[key] = ({}, set()) if empty else self._scan(sound_fold(call.joined))
         return found
 
-    def _scan(self, text: str) -> dict[str, list[int]]:
+    def _scan(self, text: str) -> tuple[dict[str, list[int]], set[str]]:
         found: dict[str, list[int]] = {}
-        for end, phrase in self._compile().iter(text):
-            start = end - len(phrase) + 1
-            if at_word_boundary(text, start, end + 1):  # not inside a longer word
-                found.setdefault(phrase, []).append(start)
-        return found
+        present: set[str] = set()
+        norms, literals = self._norms, self._literals
+        for end, key in self._compile().iter(text):
+            if key in literals:
+                present.add(key)
+            if key in norms:
+                start = end - len(key) + 1
+                if at_word_boundary(text, start, end + 1):  # not inside a longer word
+                    found.setdefault(key, []).append(start)
+        return found, present
 
 
 class ExactMatcher(Matcher):
@@ -146,12 +168,16 @@ class ExactMatcher(Matcher):
         self.book = book if book is not None else PhraseBook()
         self.book.add(self.by_norm)
         self.min_length = min((len(n) for n in self.by_norm), default=1)
+        self._folded = [(norm, sound_fold(norm), phrase) for norm, phrase in self.by_norm.items()]
+        self._keys = frozenset(folded for _, folded, _ in self._folded)
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         positions = self.book.positions(call)
+        if self._keys.isdisjoint(positions):  # the usual case: none of this list's phrases is in the call
+            return []
         hits = []
-        for norm, phrase in self.by_norm.items():
-            for pos in positions.get(sound_fold(norm), ()):
+        for norm, folded, phrase in self._folded:
+            for pos in positions.get(folded, ()):
                 if len(norm) < MIN_SOUND_MATCH and call.joined[pos : pos + len(norm)] != norm:
                     continue  # two syllables alike by chance are common (出差今天 ~ 差劲): short ones match exactly
                 utt = bisect_right(call.offsets, pos) - 1
@@ -165,12 +191,40 @@ MIN_SOUND_MATCH = 3  # phrases shorter than this (after normalisation) must matc
 _GROUP_SYNTAX = re.compile(r"\(\?P|\(\?[aiLmsux]|\\[1-9]|\(\?<[a-zA-Z]")
 
 
+class _Branches:
+    """Regexes run as one alternation of named branches (or one regex alone), with the literals each
+    branch needs: a call that has none of a branch's literals is searched without that branch."""
+
+    def __init__(self, sources: list[str], bodies: list[tuple[str, bool]], named: bool) -> None:
+        self.sources = sources
+        self.bodies = [body for body, _ in bodies]
+        self.bounded = [bounded for _, bounded in bodies]
+        self.named = named
+        self.needs = [required_literals(body, re.MULTILINE) for body in self.bodies]
+        self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+
+    def regex(self, present: set[str] | None) -> re.Pattern[str] | None:
+        """The regex of the branches that can match a call whose literals are ``present`` (None: all)."""
+        active = tuple(
+            k for k, need in enumerate(self.needs) if need is None or present is None or not need.isdisjoint(present)
+        )
+        if not active:
+            return None
+        regex = self._compiled.get(active)
+        if regex is None:
+            if len(self._compiled) > 256:  # combinations seen are few; bound them all the same
+                self._compiled.clear()
+            body = "|".join(f"(?P<p{k}>{self.bodies[k]})" for k in active) if self.named else self.bodies[0]
+            regex = self._compiled[active] = re.compile(body, re.MULTILINE)
+        return regex
+
+
 class RegexMatcher(Matcher):
     """Regular expressions run on normalised utterances (``^``/``$`` are an utterance's start and end)."""
 
     kind = "regex"
 
-    def __init__(self, patterns: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], book: PhraseBook | None = None) -> None:
         self.sources = list(patterns)
         # One pass over the call for all patterns: each becomes a named branch of one regex, unless it has
         # groups of its own that renumbering would break (back-references, named groups, inline flags).
@@ -179,29 +233,34 @@ class RegexMatcher(Matcher):
         # Patterns run on text folded by sound, like exact phrases (公号 matches 工号). A leading boundary is
         # checked after the match instead: with it, Python's engine tries the pattern at every position;
         # without it, it skips ahead to the characters a match can start with (2–3 times faster).
-        self.patterns: list[tuple[list[str], re.Pattern[str], list[bool]]] = []
-        for p in alone:
-            body, bounded = _leading_boundary(sound_fold_regex(p))
-            self.patterns.append(([p], re.compile(body, re.MULTILINE), [bounded]))
+        self.groups = [_Branches([p], [_leading_boundary(sound_fold_regex(p))], named=False) for p in alone]
         if joined:
             bodies = [_leading_boundary(sound_fold_regex(p)) for p in joined]
-            branches = "|".join(f"(?P<p{i}>{body})" for i, (body, _) in enumerate(bodies))
-            self.patterns.append((joined, re.compile(branches, re.MULTILINE), [b for _, b in bodies]))
+            self.groups.append(_Branches(joined, bodies, named=True))
+        self.book = book if book is not None else PhraseBook()
+        self.book.add_literals(lit for g in self.groups for need in g.needs if need is not None for lit in need)
+        self.prefiltered = any(need is not None for g in self.groups for need in g.needs)
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
-        hits = []
-        text = sound_fold(scope.text)
-        for sources, regex, bounded in self.patterns:
-            pos = 0
+        hits: list[Hit] = []
+        present = self.book.present(call) if self.prefiltered else None
+        text = None
+        for group in self.groups:
+            regex = group.regex(present)
+            if regex is None:
+                continue  # none of its literals occurs in the call
+            if text is None:
+                text = sound_fold(scope.text)
+            sources, bounded, pos = group.sources, group.bounded, 0
             while (m := regex.search(text, pos)) is not None:
-                k = int(m.lastgroup[1:]) if m.lastgroup else 0
+                k = int(m.lastgroup[1:]) if group.named and m.lastgroup else 0
                 if m.end() == m.start() or (bounded[k] and not _word_start(text, m.start())):
                     pos = m.start() + 1  # not a hit here; a real one may start inside it
                     continue
                 pos = m.end()
                 u, offset = scope.locate(m.start())
                 hits.append(Hit(scope.indices[u], offset, offset + m.end() - m.start(), sources[k]))
-        return _drop_overlaps(hits)
+        return _drop_overlaps(hits) if len(hits) > 1 else hits
 
 
 def _leading_boundary(pattern: str) -> tuple[str, bool]:
@@ -447,7 +506,7 @@ def make_matcher(kind: str, phrases: Sequence[str], threshold: float | None, boo
     if kind == "exact":
         return ExactMatcher(phrases, book)
     if kind == "regex":
-        return RegexMatcher(phrases)
+        return RegexMatcher(phrases, book)
     if kind == "fuzzy":
         return FuzzyMatcher(phrases, 85.0 if threshold is None else threshold)
     if kind == "similar":

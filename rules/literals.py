@@ -1,0 +1,107 @@
+"""Required literals of a regular expression: strings one of which every match must contain.
+
+Rescoring runs every regex item on every call, and most regexes cannot match most calls: "ask your bank"
+needs "bank" (or "store", "courier" …) somewhere in the call. Finding those strings for all regexes of a
+checklist is one Aho–Corasick pass per call (:class:`rules.matching.PhraseBook`); a regex none of whose
+literals occur is not run at all. The literals come from Python's own regex parser, so they are exactly
+what the engine will match; anything the analysis does not understand gives no literals (the regex then
+always runs), so a prefilter can only skip work, never a match.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+try:  # the regex parser the re module itself uses (public as sre_parse before 3.11)
+    import re._parser as _sre_parse  # type: ignore[import-not-found,unused-ignore]
+    from re._constants import (  # type: ignore[import-not-found,unused-ignore]
+        ASSERT,
+        ASSERT_NOT,
+        AT,
+        BRANCH,
+        IN,
+        LITERAL,
+        MAX_REPEAT,
+        MIN_REPEAT,
+        SUBPATTERN,
+    )
+except ImportError:  # pragma: no cover - another interpreter: no prefilter, every regex runs
+    _sre_parse = None
+
+MAX_CLASS = 6  # a class of up to this many single characters ([和跟与]) still counts as a literal choice
+Literals = frozenset[str]
+
+
+def required_literals(pattern: str, flags: int = 0) -> Literals | None:
+    """Strings one of which occurs in every match of ``pattern`` (None when no such set is known).
+
+    Args:
+        pattern: a regular expression, as compiled with ``flags``.
+        flags: the ``re`` flags it is compiled with; case-insensitive patterns get no literals.
+
+    Returns:
+        A set of non-empty strings without newlines (a match never spans them, so a literal found in a
+        text of joined utterances lies inside one utterance), or None.
+    """
+    if _sre_parse is None or flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except (re.error, RecursionError, ValueError):  # the loader reports bad regexes; no prefilter here
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):  # inline (?i) or (?x): leave it alone
+        return None
+    try:
+        return _sequence(list(parsed))
+    except (TypeError, ValueError, IndexError):  # an opcode laid out differently: no prefilter
+        return None
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> Literals | None:
+    """Literals of a concatenation: the best of its parts' sets, where a run of literal characters is one
+    string (zero-width anchors such as ``\\b`` do not break a run: they consume nothing)."""
+    choices: list[Literals] = []
+    run = ""
+    for op, av in items:
+        if op is LITERAL and av != 10:  # 10: a newline, where joined utterances meet
+            run += chr(av)
+            continue
+        if op is AT:
+            continue
+        if run:
+            choices.append(frozenset([run]))
+            run = ""
+        found = _element(op, av)
+        if found:
+            choices.append(found)
+    if run:
+        choices.append(frozenset([run]))
+    if not choices:
+        return None
+    # The rarest-looking choice: longest shortest string, then fewest strings.
+    return max(choices, key=lambda c: (min(len(s) for s in c), -len(c)))
+
+
+def _element(op: Any, av: Any) -> Literals | None:
+    if op is SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        return None if add_flags or del_flags else _sequence(list(sub))
+    if op is BRANCH:
+        out: set[str] = set()
+        for alternative in av[1]:
+            found = _sequence(list(alternative))
+            if found is None:
+                return None  # one alternative can match without any literal
+            out |= found
+        return frozenset(out)
+    if op is IN:
+        if len(av) > MAX_CLASS or any(kind is not LITERAL or code == 10 for kind, code in av):
+            return None
+        return frozenset(chr(code) for _, code in av)
+    if op in (MAX_REPEAT, MIN_REPEAT):
+        low, _high, sub = av
+        return _sequence(list(sub)) if low >= 1 else None
+    if op in (ASSERT, ASSERT_NOT):
+        return None  # lookarounds consume nothing that must be in the match
+    return None
