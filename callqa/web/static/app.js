@@ -71,5 +71,15 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { follow(); sortable(); });
+  // A link to "/calls/ID#t=SECONDS" (the agent home's play buttons) opens the call at that second.
+  function seekFromHash() {
+    var m = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    var audio = player();
+    if (!m || !audio) return;
+    var start = parseFloat(m[1]);
+    var go = function () { audio.currentTime = start; };
+    if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { follow(); sortable(); seekFromHash(); });
 })();
