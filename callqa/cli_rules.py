@@ -75,7 +75,10 @@ def test_command(
         if r.example.todo and r.ok:
             typer.echo(f"{r.where}: {r.item.id}: todo example now gives {r.verdict.verdict}: move it under "
                        f"'{r.example.expect}:'")  # fmt: skip
-    passed, failed = run_regressions(checklists, db)
+    try:
+        passed, failed = run_regressions(checklists, db)
+    except CallQAError as exc:
+        _fail(f"regression examples: {exc}")
     typer.echo(f"{len(results) - len(wrong) + passed} passed, {len(wrong) + failed} failed")
     if wrong or failed:
         raise typer.Exit(1)

@@ -13,7 +13,7 @@ from scorecards.access import UserRole, Viewer
 from scorecards.accounts import authenticate, get_user
 from scorecards.review import regression_examples, review_verdict
 from scorecards.store import Store
-from tests._scores import build_store
+from tests._scores import build_store, write_v2
 
 runner = CliRunner()
 app = typer.Typer()
@@ -120,3 +120,29 @@ def test_demo_users(tmp_path: Path) -> None:
     for role in ("admin", "qa", "supervisor", "agent"):
         user = authenticate(store, role, f"callqa-demo-{role}")
         assert user is not None and user.role == UserRole(role)
+
+
+def test_regressions_run_against_the_current_checklist_file(tmp_path: Path) -> None:
+    store, _ = build_store(tmp_path)
+    with store.reading() as con:
+        (card,) = con.execute("SELECT s.scorecard_id FROM scorecards s JOIN calls c ON c.call_id = s.call_id "
+                              "WHERE c.file_name = 'c1.wav'").fetchone()  # type: ignore[misc]
+    # c1 greets with "Hello": v1 passes it, the reviewer says a bare hello is no greeting
+    review_verdict(store, QA, card, 0, decision="overturn", verdict="fail", comment="hello alone")
+    [ex] = regression_examples(store)
+    db = str(store.path)
+    result = runner.invoke(app, ["rules", "test", str(tmp_path / "v1.yaml"), "--db", db])
+    assert result.exit_code == 1 and f"{ex.name} (mini_en/greeting, call {ex.call_id[:12]}): expected fail, got pass" \
+        in result.output
+    # v2 no longer takes "hello": the example made on v1 now passes against the new file
+    result = runner.invoke(app, ["rules", "test", str(write_v2(tmp_path)), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-3:] == [f"{ex.name} (mini_en/greeting, call {ex.call_id[:12]}): ok, fail",
+                                               f"mini_en: 1 regression example(s) from {db}", "9 passed, 0 failed"]
+    # an item renamed since: its examples are skipped, said so, not failed
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text((tmp_path / "v1.yaml").read_text(encoding="utf-8").replace("id: greeting", "id: welcome"),
+                       encoding="utf-8")  # fmt: skip
+    result = runner.invoke(app, ["rules", "test", str(renamed), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"{ex.name}: skipped: checklist mini_en has no item 'greeting'" in result.output.splitlines()
