@@ -527,6 +527,8 @@ def open_dispute(store: Store, viewer: Viewer, scorecard_id: str, item_idx: int,
     with store.writing() as con:
         target = _target(con, viewer, scorecard_id, item_idx)
         _require_own_call(viewer, target.agent_id, "dispute")
+        if not target.is_current:
+            raise Invalid(f"scorecard_id: scorecard {scorecard_id} was replaced by a rescoring; dispute the new one")
         if not comment.strip():
             raise Invalid("comment: say what the verdict got wrong")
         if con.execute("SELECT 1 FROM disputes WHERE scorecard_id = ? AND item_idx = ? AND status = 'open'",
@@ -546,7 +548,9 @@ def answer_dispute(
 
     Upheld: the verdict is overturned (to ``verdict``, or the opposite of a pass or fail when not given)
     and a regression example is made. Rejected: the verdict that counts now is confirmed with the answer
-    as the comment (an uncertain verdict nobody reviewed stays as it is).
+    as the comment (an uncertain verdict nobody reviewed stays as it is). When the scorecard was replaced
+    by a rescoring since the dispute was opened, only the answer is stored: the disputed verdict no longer
+    counts.
 
     Raises:
         Forbidden: the viewer does not review (an agent).
@@ -562,6 +566,9 @@ def answer_dispute(
         target = _target(con, viewer, scorecard_id, item_idx)
         _open_dispute_of(con, viewer, dispute_id, target)
         current = _current_verdict(con, target)
+        if not target.is_current:  # rescored since: the disputed verdict no longer counts, only the answer is kept
+            _close_dispute(con, viewer, dispute_id, upheld=upheld, answer=answer.strip())
+            return
         if upheld:
             verdict = verdict or {"pass": "fail", "fail": "pass"}.get(current)
             if verdict is None or verdict == current:

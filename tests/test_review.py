@@ -320,3 +320,16 @@ def test_veto_and_the_checklists_own_bands(tmp_path: Path) -> None:
     assert (out.total, out.band) == (100.0, "A")
     assert rows(store, "SELECT total, raw_total, band, veto, reviewed_items FROM reviewed_scores") == [
         (100.0, 100.0, "A", False, 2)]
+
+
+def test_disputes_of_a_rescored_scorecard(store: Store) -> None:
+    card = sid(store, "c3")
+    dispute = open_dispute(store, AGENT_A1, card, GREETING, "I greeted")
+    with store.writing() as con:
+        con.execute("UPDATE scorecards SET is_current = FALSE WHERE scorecard_id = ?", [card])
+    with pytest.raises(Invalid, match="replaced by a rescoring"):
+        open_dispute(store, AGENT_A1, card, CLOSING, "and closed")
+    answer_dispute(store, SUP1, dispute, upheld=True, answer="The new checklist counts your greeting.")
+    assert rows(store, "SELECT status, answer FROM disputes") == [("upheld", "The new checklist counts your greeting.")]
+    assert rows(store, "SELECT count(*) FROM verdict_reviews") == [(0,)]
+    assert regression_examples(store) == ()
