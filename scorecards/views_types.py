@@ -16,6 +16,13 @@ from scorecards.store import CallRow
 
 REASON_KINDS = ("veto", "dispute", "anger", "fail", "uncertain", "sample")
 """Why a call is in the review queue, in the order a row lists its reasons (most urgent first)."""
+ANGER_THRESHOLD = 0.7
+"""Customer anger (``call_metrics.customer_anger_max``) from which a call goes to the queue."""
+SAMPLE_PER_AGENT_WEEK = 2
+"""Calls per agent and ISO week drawn (deterministically) among those with no other reason to be heard."""
+HEAT_BANDS: tuple[tuple[float, str], ...] = ((0.6, "red"), (0.75, "orange"), (0.9, "yellow"))
+"""A pass rate below a bound takes its colour (first match); at or above the last bound it is green."""
+HEAT_TOP = "green"
 
 
 @dataclass(frozen=True, slots=True)

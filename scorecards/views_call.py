@@ -1,0 +1,142 @@
+"""One call for a person: transcript, scorecards with reviews, disputes, the recording; and the dispute list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from scorecards.scoring import SectionScore
+from scorecards.store import CallRow, Store
+from scorecards.views_sql import evidence_spans
+from scorecards.views_types import (
+    CallPage,
+    DisputeRow,
+    ReviewedScore,
+    ReviewView,
+    ScorecardView,
+    UtteranceView,
+    VerdictView,
+)
+
+DISPUTE_STATUSES = ("open", "upheld", "rejected")
+
+_DISPUTE_SELECT = (
+    "SELECT d.dispute_id, d.scorecard_id, d.item_idx, d.item_id, coalesce(v.title, d.item_id), d.call_id, "
+    "c.file_name, d.agent_id, d.comment, d.created_by, d.created_at, d.status, d.answer, d.answered_by, "
+    "d.answered_at, d.seen_by_agent_at FROM disputes d JOIN calls c ON c.call_id = d.call_id "
+    "LEFT JOIN verdicts v ON v.scorecard_id = d.scorecard_id AND v.idx = d.item_idx"
+)
+# Open disputes first (oldest first: they have waited longest), then answered ones, newest first.
+_DISPUTE_ORDER = (" ORDER BY d.status <> 'open', CASE WHEN d.status = 'open' THEN epoch(d.created_at) "
+                  "ELSE -epoch(coalesce(d.answered_at, d.created_at)) END, d.dispute_id")
+
+
+def _call_row(con: Any, viewer: Viewer, call_id: str) -> CallRow:
+    """The call if the viewer may see it; NotFound otherwise (a call outside the scope looks missing)."""
+    cond, params = viewer.call_filter("c")
+    row = con.execute(
+        "SELECT c.call_id, c.file_name, c.source_path, c.agent_id, c.team, c.queue, c.started_at, c.status, "
+        "c.duration, c.language, c.channels, c.failure_reason, (SELECT t.roles_uncertain FROM transcripts t "
+        f"WHERE t.call_id = c.call_id AND t.is_current) FROM calls c WHERE c.call_id = ? AND ({cond})",
+        [call_id, *params]).fetchone()
+    if row is None:
+        raise NotFound(f"call {call_id[:16]}: no such call")
+    return CallRow(*row)
+
+
+def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
+    """One call: transcript with roles, times and emotion, every current scorecard with reviews, disputes.
+
+    Raises:
+        NotFound: no such call, or not visible to the viewer.
+    """
+    with store.reading() as con:
+        call = _call_row(con, viewer, call_id)
+        tid_row = con.execute("SELECT transcript_id FROM transcripts WHERE call_id = ? AND is_current",
+                              [call_id]).fetchone()
+        tid = tid_row[0] if tid_row else None
+        utterances = con.execute(
+            "SELECT u.idx, u.role, u.start_s, u.end_s, u.text, u.confidence, e.label, e.anger FROM utterances u "
+            "LEFT JOIN utterance_emotions e ON e.transcript_id = u.transcript_id AND e.utterance_idx = u.idx "
+            "WHERE u.transcript_id = ? ORDER BY u.idx", [tid]).fetchall()
+        metrics = con.execute("SELECT name, value FROM call_metrics WHERE transcript_id = ? ORDER BY name",
+                              [tid]).fetchall()
+        cards = tuple(_scorecard(con, r) for r in con.execute(
+            "SELECT s.scorecard_id, s.checklist_id, s.checklist_version, s.checklist_hash, s.created_at, s.origin, "
+            "s.total, s.raw_total, s.band, s.veto, s.needs_review, rs.total, rs.raw_total, rs.band, rs.veto, "
+            "rs.reviewed_items, rs.updated_at, rs.updated_by, "
+            "(SELECT min(a.acknowledged_at) FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) "
+            "FROM scorecards s LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
+            "WHERE s.call_id = ? AND s.is_current ORDER BY s.checklist_id", [call_id]).fetchall())
+        disputes = con.execute(
+            _DISPUTE_SELECT + " WHERE d.call_id = ? AND d.scorecard_id IN "
+            "(SELECT scorecard_id FROM scorecards WHERE call_id = ? AND is_current)" + _DISPUTE_ORDER,
+            [call_id, call_id]).fetchall()
+    return CallPage(
+        call=call, transcript_id=tid,
+        utterances=tuple(UtteranceView(*u) for u in utterances),
+        scorecards=cards, metrics=tuple((n, float(v)) for n, v in metrics),
+        disputes=tuple(DisputeRow(*d) for d in disputes),
+    )
+
+
+def _scorecard(con: Any, r: tuple[Any, ...]) -> ScorecardView:
+    sid = r[0]
+    reviews = {row[0]: ReviewView(*row[1:]) for row in con.execute(
+        "SELECT item_idx, review_id, decision, reviewed_verdict, comment, reviewer, created_at, dispute_id "
+        "FROM verdict_reviews WHERE scorecard_id = ? AND is_current", [sid]).fetchall()}
+    verdicts = tuple(
+        VerdictView(idx=v[0], item_id=v[1], section_id=v[2], title=v[3], verdict=v[4], points=v[5], earned=v[6],
+                    veto=v[7], reason=v[8], message=v[9], evidence=evidence_spans(v[10]), review=reviews.get(v[0]))
+        for v in con.execute(
+            "SELECT idx, item_id, section_id, title, verdict, points, earned, veto, reason, message, evidence "
+            "FROM verdicts WHERE scorecard_id = ? ORDER BY idx", [sid]).fetchall()
+    )
+    sections = tuple(SectionScore(*s) for s in con.execute(
+        "SELECT section_id, title, weight, earned, possible, score FROM section_scores WHERE scorecard_id = ? "
+        "ORDER BY rowid", [sid]).fetchall())
+    reviewed = ReviewedScore(*r[11:18]) if r[16] is not None else None
+    return ScorecardView(scorecard_id=sid, checklist_id=r[1], checklist_version=r[2], checklist_hash=r[3],
+                         created_at=r[4], origin=r[5], total=r[6], raw_total=r[7], band=r[8], veto=r[9],
+                         needs_review=r[10], verdicts=verdicts, sections=sections, reviewed=reviewed,
+                         acknowledged_at=r[18])
+
+
+def audio_file(store: Store, viewer: Viewer, call_id: str) -> Path:
+    """The recording of a call (``calls.source_path``) for the audio endpoint.
+
+    Raises:
+        NotFound: no such call, not visible to the viewer, or the file is no longer there.
+    """
+    with store.reading() as con:
+        call = _call_row(con, viewer, call_id)
+    path = Path(call.source_path)
+    if not path.is_file():
+        raise NotFound(f"call {call_id[:16]}: the recording {call.file_name} is no longer at its stored path")
+    return path
+
+
+def disputes(store: Store, viewer: Viewer, *, status: str | None = None, limit: int = 200) -> tuple[DisputeRow, ...]:
+    """Disputes of the calls the viewer sees: open ones first (oldest first), then answered ones, newest first.
+
+    Args:
+        status: only open, upheld or rejected ones.
+        limit: at most this many.
+
+    Raises:
+        Invalid: an unknown ``status`` or a ``limit`` below 1.
+    """
+    if status is not None and status not in DISPUTE_STATUSES:
+        raise Invalid(f"status: {status!r} is not one of {', '.join(DISPUTE_STATUSES)}")
+    if limit < 1:
+        raise Invalid(f"limit: {limit} must be at least 1")
+    cond, params = viewer.call_filter("c")
+    if viewer.role is UserRole.AGENT:  # an agent's disputes are about the agent's own calls
+        cond = f"({cond}) AND d.agent_id = ?"
+        params = [*params, viewer.agent_id]
+    with store.reading() as con:
+        rows = con.execute(
+            _DISPUTE_SELECT + f" WHERE ({cond}) AND (? IS NULL OR d.status = ?)" + _DISPUTE_ORDER + " LIMIT ?",
+            [*params, status, status, limit]).fetchall()
+    return tuple(DisputeRow(*r) for r in rows)

@@ -1,0 +1,261 @@
+"""Pages about many calls at once: the team heat-map, rule health and the nightly run history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from scorecards.store import Store
+from scorecards.views_sql import (
+    CALLS_FROM,
+    DAY,
+    FINAL,
+    WEEK,
+    check_positive,
+    fetch,
+    named_filter,
+    rate,
+    require_staff,
+    weeks_between,
+)
+from scorecards.views_types import (
+    HEAT_BANDS,
+    HEAT_TOP,
+    HeatCell,
+    HeatItem,
+    Heatmap,
+    HeatRow,
+    ItemTrend,
+    RuleHealth,
+    RunFailureRow,
+    RunRow,
+)
+
+SORTS = ("agent", "worst", "best")
+
+# Every verdict of the current scorecards in scope and window, with the verdict that counts now.
+_VERDICTS = (
+    f"FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN {CALLS_FROM} ON c.call_id = s.call_id "
+    "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
+    f"WHERE s.is_current AND {{scope}} AND ($team IS NULL OR c.team = $team) AND {DAY} BETWEEN $since AND $until"
+)
+
+
+def colour(rate_: float | None) -> str | None:
+    """The heat-map colour of a pass rate (:data:`HEAT_BANDS`); None without a rate."""
+    if rate_ is None:
+        return None
+    for bound, name in HEAT_BANDS:
+        if rate_ < bound:
+            return name
+    return HEAT_TOP
+
+
+def _cell(passed: int, failed: int) -> HeatCell:
+    counted = passed + failed
+    share = rate(passed, counted)
+    return HeatCell(passed, failed, counted, share, colour(share))
+
+
+def team_heatmap(
+    store: Store, viewer: Viewer, *, team: str | None = None, days: int = 28, sort: str = "agent"
+) -> Heatmap:
+    """Agents × items pass rates over the last ``days`` days, with a weekly trend per item.
+
+    A cell is passed / (passed + failed) over the agent's current scorecards in the window, a verdict with a
+    current review counting as reviewed; n/a and uncertain verdicts are left out. Calls with no agent id are
+    left out of the rows but counted in the trends.
+
+    Args:
+        team: only this team (it must be one the viewer sees).
+        days: the window, counted back from the latest call day in scope.
+        sort: ``agent`` (by id), ``worst`` / ``best`` (overall rate; agents without one last), or
+            ``item:<checklist_id>/<item_id>`` (that item's rate, worst first; agents without one last).
+
+    Raises:
+        Forbidden: an agent asks.
+        NotFound: ``team`` is not one the viewer sees.
+        Invalid: an unknown ``sort`` or ``days`` below 1.
+    """
+    require_staff(viewer, "the team heat-map")
+    check_positive("days", days)
+    if sort not in SORTS and not sort.startswith("item:"):
+        raise Invalid(f"sort: {sort!r} is not agent, worst, best or item:<checklist>/<item>")
+    if team is not None and viewer.role is UserRole.SUPERVISOR and team not in viewer.teams:
+        raise NotFound(f"team {team}: no such team")
+    scope, named = named_filter(viewer)
+    named["team"] = team
+    sql = _VERDICTS.replace("{scope}", scope)
+    with store.reading() as con:
+        teams = tuple(r[0] for r in fetch(con, f"SELECT DISTINCT c.team FROM calls c WHERE {scope} "
+                                          "AND c.team IS NOT NULL ORDER BY 1", named))
+        last = fetch(con, f"SELECT max({DAY}) FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
+                          f"WHERE s.is_current AND {scope} AND ($team IS NULL OR c.team = $team)", named)[0][0]
+        until: dt.date = last or dt.date.today()
+        named.update(since=until - dt.timedelta(days=days - 1), until=until)
+        cells = fetch(con, "SELECT c.agent_id, mode(c.team), s.checklist_id, v.item_id, any_value(v.title), "
+                      f"min(v.idx), count(*) FILTER (WHERE {FINAL} = 'pass'), count(*) FILTER (WHERE {FINAL} = 'fail') "
+                      f"{sql} GROUP BY c.agent_id, s.checklist_id, v.item_id", named)
+        weekly = fetch(con, f"SELECT {WEEK.format(DAY)} AS week, s.checklist_id, v.item_id, "
+                       f"count(*) FILTER (WHERE {FINAL} = 'pass'), count(*) FILTER (WHERE {FINAL} IN ('pass', 'fail')) "
+                       f"{sql} GROUP BY week, s.checklist_id, v.item_id", named)
+    items = _items(cells)
+    rows = _rows(cells, items)
+    weeks = weeks_between(named["since"], until)
+    by_week = {(w, ck, it): rate(p, n) for w, ck, it, p, n in weekly}
+    trends = tuple(ItemTrend(i.checklist_id, i.item_id, i.title,
+                             tuple(by_week.get((w, i.checklist_id, i.item_id)) for w in weeks)) for i in items)
+    return Heatmap(team=team, teams=teams, since=named["since"], until=until, sort=sort, items=items,
+                   agents=_sorted(rows, items, sort), weeks=weeks, trends=trends)
+
+
+def _items(cells: list[tuple[Any, ...]]) -> tuple[HeatItem, ...]:
+    """The columns: every item seen, by checklist id and then checklist order."""
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for _, _, checklist_id, item_id, title, idx, _, _ in cells:
+        key = (checklist_id, item_id)
+        if key not in seen or idx < seen[key][0]:
+            seen[key] = (idx, title)
+    order = sorted(seen, key=lambda k: (k[0], seen[k][0], k[1]))
+    return tuple(HeatItem(ck, it, seen[(ck, it)][1]) for ck, it in order)
+
+
+def _rows(cells: list[tuple[Any, ...]], items: tuple[HeatItem, ...]) -> list[HeatRow]:
+    counts: dict[str, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
+    teams: dict[str, str | None] = {}
+    for agent_id, team, checklist_id, item_id, _, _, passed, failed in cells:
+        if agent_id is None:
+            continue
+        counts[agent_id][(checklist_id, item_id)] = (passed, failed)
+        teams.setdefault(agent_id, team)
+    rows = []
+    for agent_id, per_item in counts.items():
+        row_cells = tuple(_cell(*per_item.get((i.checklist_id, i.item_id), (0, 0))) for i in items)
+        overall = _cell(sum(c.passed for c in row_cells), sum(c.failed for c in row_cells))
+        rows.append(HeatRow(agent_id, teams[agent_id], row_cells, overall))
+    return rows
+
+
+def _sorted(rows: list[HeatRow], items: tuple[HeatItem, ...], sort: str) -> tuple[HeatRow, ...]:
+    if sort == "agent":
+        return tuple(sorted(rows, key=lambda r: r.agent_id))
+    if sort in ("worst", "best"):
+        sign = 1.0 if sort == "worst" else -1.0
+        return tuple(sorted(rows, key=lambda r: (r.overall.rate is None, sign * (r.overall.rate or 0.0), r.agent_id)))
+    key = sort.removeprefix("item:")
+    keys = [i.key for i in items]
+    if key not in keys:
+        raise Invalid(f"sort: no item {key!r} in the heat-map (items: {', '.join(keys) or 'none'})")
+    col = keys.index(key)
+    return tuple(sorted(rows, key=lambda r: (r.cells[col].rate is None, r.cells[col].rate or 0.0, r.agent_id)))
+
+
+def rule_health(
+    store: Store, viewer: Viewer, *, min_agreement: float = 0.8, min_reviews: int = 5
+) -> tuple[RuleHealth, ...]:
+    """Per checklist item, how reviewers' decisions agreed with the engine (reviews of visible calls only).
+
+    Only current reviews of current scorecards count: a new checklist version starts with no reviews, since
+    its verdicts are new. Every item of the current checklists is listed, reviewed or not. Items are ordered
+    flagged first, then by agreement (lowest first; none last), then by checklist and item id.
+
+    Raises:
+        Forbidden: an agent asks.
+        Invalid: ``min_agreement`` outside 0–1 or ``min_reviews`` below 1.
+    """
+    require_staff(viewer, "rule health")
+    if not 0.0 <= min_agreement <= 1.0:
+        raise Invalid(f"min_agreement: {min_agreement} is not between 0 and 1")
+    check_positive("min_reviews", min_reviews)
+    scope, named = named_filter(viewer)
+    with store.reading() as con:
+        items = fetch(con, "SELECT s.checklist_id, v.item_id, any_value(v.title), min(v.idx) FROM verdicts v "
+                      "JOIN scorecards s ON s.scorecard_id = v.scorecard_id WHERE v.scorecard_id IN ("
+                      f"SELECT min(s.scorecard_id) FROM scorecards s JOIN calls c ON c.call_id = s.call_id "
+                      f"WHERE s.is_current AND {scope} GROUP BY s.checklist_hash) GROUP BY ALL", named)
+        stats = fetch(con, _HEALTH_SQL.format(scope=scope), named)
+    by_item = {(r[0], r[1]): r[2:] for r in stats}
+    out = []
+    for checklist_id, item_id, title, _ in sorted(items, key=lambda r: (r[0], r[3], r[1])):
+        out.append(_health(checklist_id, item_id, title, by_item.get((checklist_id, item_id)), min_agreement,
+                           min_reviews))
+    return tuple(sorted(out, key=lambda h: (not h.flagged, h.agreement is None, h.agreement or 0.0,
+                                            h.checklist_id, h.item_id)))
+
+
+_HEALTH_SQL = (
+    "SELECT s.checklist_id, v.item_id, count(*), "
+    "count(*) FILTER (WHERE v.verdict <> 'uncertain'), "
+    "count(*) FILTER (WHERE v.verdict <> 'uncertain' AND r.reviewed_verdict = v.verdict), "
+    "count(*) FILTER (WHERE v.verdict = 'fail'), "
+    "count(*) FILTER (WHERE v.verdict = 'fail' AND r.reviewed_verdict = 'fail'), "
+    "count(*) FILTER (WHERE v.verdict = 'pass'), "
+    "count(*) FILTER (WHERE v.verdict = 'pass' AND r.reviewed_verdict = 'pass'), "
+    "count(*) FILTER (WHERE v.verdict = 'uncertain'), "
+    "count(*) FILTER (WHERE v.verdict = 'uncertain' AND r.reviewed_verdict = 'pass'), "
+    "count(*) FILTER (WHERE v.verdict = 'uncertain' AND r.reviewed_verdict = 'fail'), "
+    "count(*) FILTER (WHERE v.verdict = 'uncertain' AND r.reviewed_verdict = 'n/a') "
+    "FROM verdict_reviews r JOIN verdicts v ON v.scorecard_id = r.scorecard_id AND v.idx = r.item_idx "
+    "JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN calls c ON c.call_id = s.call_id "
+    "WHERE r.is_current AND s.is_current AND {scope} GROUP BY s.checklist_id, v.item_id"
+)
+
+
+def _health(checklist_id: str, item_id: str, title: str, stats: tuple[Any, ...] | None, min_agreement: float,
+            min_reviews: int) -> RuleHealth:
+    reviewed, definite, confirmed, fails, fails_kept, passes, passes_kept, unc, to_pass, to_fail, to_na = (
+        stats or (0,) * 11)
+    agreement = rate(confirmed, definite)
+    return RuleHealth(
+        checklist_id=checklist_id, item_id=item_id, title=title, reviewed=reviewed, confirmed=confirmed,
+        agreement=agreement, fail_reviewed=fails, fail_precision=rate(fails_kept, fails), pass_reviewed=passes,
+        pass_precision=rate(passes_kept, passes), uncertain_reviewed=unc, uncertain_to_pass=rate(to_pass, unc),
+        uncertain_to_fail=rate(to_fail, unc), uncertain_to_na=rate(to_na, unc),
+        flagged=agreement is not None and agreement < min_agreement and definite >= min_reviews,
+    )
+
+
+def run_history(store: Store, viewer: Viewer, limit: int = 30) -> tuple[RunRow, ...]:
+    """The latest nightly runs, newest first, with failures and the checklist versions used.
+
+    Counts and hours are the run's own figures. Failures are listed with their reasons: all of them for admin
+    and QA, those of the supervisor's teams' calls for a supervisor (a file that failed before it was known as
+    a call belongs to no team).
+
+    Raises:
+        Forbidden: an agent asks.
+        Invalid: ``limit`` below 1.
+    """
+    require_staff(viewer, "the run history")
+    check_positive("limit", limit)
+    scope, named = named_filter(viewer)
+    named["limit"] = limit
+    join = "LEFT JOIN" if viewer.sees_everything else "JOIN"
+    with store.reading() as con:
+        runs = fetch(con, "SELECT run_id, started_at, finished_at, status, done, skipped, failed, audio_seconds, "
+                     "wall_seconds FROM runs ORDER BY started_at DESC, run_id LIMIT $limit", named)
+        named["ids"] = [r[0] for r in runs]
+        failures = fetch(con, f"SELECT f.run_id, f.path, f.call_id, f.stage, f.reason, f.failed_at FROM run_failures f "
+                         f"{join} calls c ON c.call_id = f.call_id WHERE list_contains($ids, f.run_id) AND "
+                         f"(c.call_id IS NULL OR {scope}) ORDER BY f.failed_at, f.path", named)
+        checklists = fetch(con, "SELECT origin, checklist_id, checklist_version, checklist_hash FROM scorecards "
+                           "WHERE list_contains($ids, origin) GROUP BY ALL ORDER BY checklist_id, checklist_version, "
+                           "checklist_hash", named)
+    fails: dict[str, list[RunFailureRow]] = defaultdict(list)
+    for run_id, *rest in failures:
+        fails[run_id].append(RunFailureRow(*rest))
+    used: dict[str, list[str]] = defaultdict(list)
+    for origin, checklist_id, version, digest in checklists:
+        used[origin].append(f"{checklist_id} v{version} ({digest[:8]})")
+    return tuple(_run(r, tuple(fails[r[0]]), tuple(used[r[0]])) for r in runs)
+
+
+def _run(r: tuple[Any, ...], failures: tuple[RunFailureRow, ...], checklists: tuple[str, ...]) -> RunRow:
+    run_id, started, finished, status, done, skipped, failed, audio, wall = r
+    return RunRow(run_id=run_id, started_at=started, finished_at=finished, status=status, done=done or 0,
+                  skipped=skipped or 0, failed=failed or 0,
+                  audio_hours=None if audio is None else round(audio / 3600.0, 3),
+                  wall_seconds=wall, rtf=round(wall / audio, 4) if audio and wall is not None else None,
+                  checklists=checklists, failures=failures)
