@@ -7,13 +7,16 @@ A call's day is ``calls.started_at``, else the start of the run that first saw i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from scorecards.access import Viewer
+from scorecards.access import Invalid, Viewer
 from scorecards.store import Store
+from scorecards.views_sql import CALLS_FROM, DAY, FINAL, check_range, fetch, named_filter
 
 Format = Literal["csv", "parquet"]
+FORMATS = ("csv", "parquet")
 
 SCORECARD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("call_id", "the call (sha256 of the audio)"),
@@ -68,6 +71,35 @@ VERDICT_COLUMNS: tuple[tuple[str, str], ...] = (
 """The columns of :func:`export_verdicts`, in order, with what each holds."""
 
 
+def _scorecards_sql(scope: str) -> str:
+    return (
+        f"SELECT c.call_id, c.file_name, {DAY} AS day, c.started_at, c.agent_id, c.team, s.scorecard_id, "
+        "s.checklist_id, s.checklist_version, s.checklist_hash, s.total, s.raw_total, s.band, s.veto, s.needs_review, "
+        "rs.total AS reviewed_total, rs.band AS reviewed_band, rs.veto AS reviewed_veto, "
+        "coalesce(rs.reviewed_items, 0) AS reviewed_items, "
+        "(SELECT min(a.acknowledged_at) FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) "
+        "AS acknowledged_at, s.created_at AS scored_at, s.origin "
+        f"FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
+        "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
+        f"WHERE s.is_current AND {scope} AND {DAY} BETWEEN $since AND $until "
+        "ORDER BY day, c.started_at NULLS FIRST, c.call_id, s.checklist_id"
+    )
+
+
+def _verdicts_sql(scope: str) -> str:
+    return (
+        f"SELECT c.call_id, {DAY} AS day, c.agent_id, c.team, s.scorecard_id, s.checklist_id, s.checklist_version, "
+        "v.idx AS item_idx, v.item_id, v.section_id, v.title, v.verdict, v.points, v.earned, v.veto, v.reason, "
+        "r.reviewed_verdict, r.decision AS review_decision, r.comment AS review_comment, r.reviewer, "
+        f"r.created_at AS reviewed_at, {FINAL} AS final_verdict "
+        f"FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN {CALLS_FROM} "
+        "ON c.call_id = s.call_id LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id "
+        "AND r.item_idx = v.idx AND r.is_current "
+        f"WHERE s.is_current AND {scope} AND {DAY} BETWEEN $since AND $until "
+        "ORDER BY day, c.started_at NULLS FIRST, c.call_id, s.checklist_id, v.idx"
+    )
+
+
 def export_scorecards(store: Store, viewer: Viewer, *, since: dt.date, until: dt.date, fmt: Format,
                       dest: Path) -> int:
     """Write the current scorecards of the calls of days ``since``..``until`` (inclusive) the viewer sees.
@@ -80,9 +112,9 @@ def export_scorecards(store: Store, viewer: Viewer, *, since: dt.date, until: dt
         The number of rows written (columns: :data:`SCORECARD_COLUMNS`).
 
     Raises:
-        Invalid: ``fmt`` unknown, ``since`` after ``until``, or ``dest`` not a writable file path.
+        Invalid: ``fmt`` unknown, ``since`` after ``until``, or ``dest`` not a file path in an existing folder.
     """
-    raise NotImplementedError
+    return _copy(store, viewer, _scorecards_sql, since=since, until=until, fmt=fmt, dest=dest)
 
 
 def export_verdicts(store: Store, viewer: Viewer, *, since: dt.date, until: dt.date, fmt: Format,
@@ -95,4 +127,33 @@ def export_verdicts(store: Store, viewer: Viewer, *, since: dt.date, until: dt.d
     Raises:
         Invalid: as :func:`export_scorecards`.
     """
-    raise NotImplementedError
+    return _copy(store, viewer, _verdicts_sql, since=since, until=until, fmt=fmt, dest=dest)
+
+
+def _copy(store: Store, viewer: Viewer, query: Callable[[str], str], *, since: dt.date, until: dt.date, fmt: str,
+          dest: Path) -> int:
+    if fmt not in FORMATS:
+        raise Invalid(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
+    check_range(since, until)
+    target = _target(dest)
+    scope, named = named_filter(viewer)
+    named.update(since=since, until=until)
+    options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet"
+    # COPY cannot take its file name as a parameter: the path is checked by _target and quoted here.
+    sql = f"COPY ({query(scope)}) TO '{target.replace(chr(39), chr(39) * 2)}' ({options})"
+    with store.reading() as con:
+        rows = fetch(con, sql, named)
+    return int(rows[0][0]) if rows else 0
+
+
+def _target(dest: Path) -> str:
+    """The destination as an absolute local path, refused when DuckDB could read it as something else."""
+    text = str(dest)
+    if not text or "\0" in text or "://" in text or any(ord(ch) < 32 for ch in text):
+        raise Invalid(f"dest: {text!r} is not a plain file path")
+    path = Path(text).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise Invalid(f"dest: the folder {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise Invalid(f"dest: {path} is a folder; give a file name")
+    return str(path)
