@@ -120,8 +120,10 @@ def build(db: Path) -> dict[str, DemoCall]:
                         scorecards=[(card, checklist_record(checklist))])
         calls[agent] = DemoCall(call_id, agent, team, path)
     now = dt.datetime(2025, 2, 20, 2, 0)
+    broken = CallFailure("/calls/broken.wav", "decode", "not an audio file")
+    store.save_failure("e2e-run-1", broken)
     store.finish_run(RunSummary("e2e-run-1", now, now + dt.timedelta(minutes=3), done=len(plan), skipped=0,
-                                failed=(CallFailure("/calls/broken.wav", "decode", "not an audio file"),),
+                                failed=(broken,),
                                 audio_seconds=sum(t.duration for _, _, _, t, _ in plan), wall_seconds=120.0))
     add_user(store, "admin", "admin", password=PASSWORD)
     add_user(store, "sup", "supervisor", teams=["T1"], password=PASSWORD, display_name="Supervisor T1")

@@ -1,0 +1,148 @@
+"""The pages on the web test database (the real call + two real clips, scored with service_en).
+
+What the pages show comes from scorecards.views (tested there); these tests check what the web layer adds:
+the audio endpoint's range requests, the evidence buttons and transcript rows the player works with, the
+review and dispute forms and their round trip, the charts on the agent page, the heat-map colours, the
+exports as downloads, and Chinese pages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from callqa.web.app import create_app
+from tests.e2e._client import csrf_of, login
+from tests.e2e._db import DemoCall, copy_of_built
+
+
+@pytest.fixture()
+def site(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TestClient, Path, dict[str, DemoCall]]:
+    db, calls = copy_of_built(tmp_path, tmp_path_factory.getbasetemp())
+    return TestClient(create_app(db, secret="pages")), db, calls
+
+
+def test_audio_supports_range_requests(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    chris = calls["ChrisL"]
+    whole = client.get(f"/calls/{chris.call_id}/audio")
+    data = chris.path.read_bytes()
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes" and whole.headers["content-type"] == "audio/wav"
+    part = client.get(f"/calls/{chris.call_id}/audio", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == data[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(data)}"
+    tail = client.get(f"/calls/{chris.call_id}/audio", headers={"Range": "bytes=-100"})
+    assert tail.status_code == 206 and tail.content == data[-100:]
+    beyond = client.get(f"/calls/{chris.call_id}/audio", headers={"Range": f"bytes={len(data) + 10}-"})
+    assert beyond.status_code == 416
+    flac = client.get(f"/calls/{calls['A2'].call_id}/audio", headers={"Range": "bytes=0-3"})
+    assert flac.status_code == 206 and flac.content == b"fLaC" and flac.headers["content-type"] == "audio/flac"
+
+
+def test_call_page_has_the_player_evidence_and_timed_utterances(
+        site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    page = client.get(f"/calls/{calls['ChrisL'].call_id}").text
+    assert f'src="/calls/{calls["ChrisL"].call_id}/audio"' in page
+    starts = [float(s) for s in re.findall(r'data-utt-start="([\d.]+)"', page)]
+    assert len(starts) > 30 and starts == sorted(starts) and starts[0] == pytest.approx(0.75)
+    row = re.search(r"<tr id=\"item-[^\"]+\" data-item=\"no_deflection\">.*?</tr>", page, re.S)
+    assert row, "the failed item is on the page"
+    seeks = [float(s) for s in re.findall(r'class="evidence" data-seek="([\d.]+)"', row.group(0))]
+    assert seeks and 150 < seeks[0] < 160
+    assert 'value="overturn"' in row.group(0) and 'name="csrf"' in row.group(0)
+
+
+def test_overturn_shows_both_verdicts_and_both_totals(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    url = f"/calls/{calls['ChrisL'].call_id}"
+    page = client.get(url).text
+    form = re.search(r'data-item="no_deflection">.*?action="(/scorecards/[^"]+/review)"', page, re.S)
+    assert form
+    response = client.post(form.group(1), data={"csrf": csrf_of(client, url), "decision": "overturn",
+                                                "verdict": "pass", "comment": "transfer offered", "back": url},
+                           follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith(url + "#item-")
+    page = client.get(url).text
+    row = re.search(r'data-item="no_deflection">.*?</tr>', page, re.S)
+    assert row and 'verdict automatic fail' in row.group(0) and 'verdict reviewed pass' in row.group(0)
+    auto = re.search(r'id="auto-total-[^"]+">(\d+)<', page)
+    reviewed = re.search(r'id="reviewed-total-[^"]+">(\d+)<', page)
+    assert auto and reviewed and (auto.group(1), reviewed.group(1)) == ("90", "100")
+
+
+def test_agent_disputes_and_sees_the_answer(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, _ = site
+    login(client, "chris")
+    home = client.get("/me").text
+    form = re.search(r'action="(/scorecards/[^"]+/items/\d+/dispute)"', home)
+    assert form and "<svg" in home and 'data-series="me"' in home
+    response = client.post(form.group(1), data={"csrf": csrf_of(client, "/me"), "comment": "I offered a transfer",
+                                                "back": "/me"}, follow_redirects=False)
+    assert response.status_code == 303
+    supervisor = login(TestClient(client.app), "sup")
+    listing = supervisor.get("/disputes").text
+    answer = re.search(r'action="(/disputes/[^"]+/answer)"', listing)
+    assert answer and "I offered a transfer" in listing
+    response = supervisor.post(answer.group(1), data={"csrf": csrf_of(supervisor, "/disputes"), "upheld": "1",
+                                                      "answer": "Agreed.", "verdict": "pass"},
+                               follow_redirects=False)
+    assert response.status_code == 303
+    home = client.get("/me").text
+    assert "Agreed." in home and 'data-status="upheld"' in home
+
+
+def test_heatmap_cells_carry_their_colour_band(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, _ = site
+    login(client, "sup")
+    page = client.get("/team", params={"days": 3650}).text
+    cells = re.findall(r'class="cell band-(\w+)" data-sort="([-\d.]+)"', page)
+    assert cells
+    for colour, rate in cells:
+        r = float(rate)
+        expected = ("none" if r < 0 else "red" if r < 0.6 else "orange" if r < 0.75 else "yellow" if r < 0.9
+                    else "green")
+        assert colour == expected, (colour, r)
+    assert 'data-agent="ChrisL"' in page and 'data-agent="A2"' in page and 'data-agent="B1"' not in page
+
+
+def test_export_downloads_only_what_the_agent_may_see(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "chris")
+    response = client.get("/exports/download", params={"kind": "verdicts", "fmt": "csv", "since": "2025-01-01",
+                                                       "until": "2025-12-31"})
+    assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and {r["call_id"] for r in rows} == {calls["ChrisL"].call_id}
+    bad = client.get("/exports/download", params={"kind": "verdicts", "fmt": "xlsx", "since": "2025-01-01",
+                                                  "until": "2025-12-31"})
+    assert bad.status_code == 422 and "fmt" in bad.text
+
+
+def test_pages_in_chinese(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    assert "复核队列" in client.get("/queue", headers=zh).text
+    page = client.get(f"/calls/{calls['ChrisL'].call_id}", headers=zh).text
+    assert "自动评分" in page and "坐席" in page and "Automatic score" not in page
+
+
+def test_run_history_and_rule_health(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, _ = site
+    login(client, "admin")
+    runs = client.get("/runs").text
+    assert 'data-run="e2e-run-1"' in runs and "not an audio file" in runs
+    health = client.get("/rules/health").text
+    assert 'class="rulehealth sortable"' in health
+    agent = login(TestClient(client.app), "chris")
+    assert agent.get("/runs").status_code == 404 and agent.get("/team").status_code == 404
