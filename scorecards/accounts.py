@@ -8,6 +8,7 @@ ends every session of the user.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import secrets
@@ -26,9 +27,16 @@ LANGUAGES = ("zh", "en")
 _NAME = re.compile(r"[a-z0-9._-]{1,64}")
 # argon2-cffi's defaults (RFC 9106 low-memory profile: argon2id, t=3, m=64 MiB, p=4).
 _HASHER = PasswordHasher()
-# Verified against for unknown names so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 _COLUMNS = "user_id, display_name, role, agent_id, teams, language, session_epoch, disabled, created_at"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown names, so a wrong name costs as much time as a wrong password.
+
+    Made on first use, not at import: every ``callqa`` command imports this module.
+    """
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +154,7 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
     user_id = name.strip().lower()
     with store.reading() as con:
         row = con.execute("SELECT password_hash, disabled FROM users WHERE user_id = ?", [user_id]).fetchone()
-    stored = row[0] if row else _DUMMY_HASH
+    stored = row[0] if row else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
