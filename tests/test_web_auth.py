@@ -13,12 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from callqa.types import Role
 from callqa.web.app import create_app
 from callqa.web.context import WebSettings
 from callqa.web.i18n import CATALOGUE, language_from_header, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec, load_secret
 from scorecards.accounts import disable_user, set_language, set_password
 from scorecards.store import Store
+from scorecards.views_types import REASON_KINDS
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import PASSWORD, copy_of_built
 
@@ -126,6 +128,7 @@ def test_expired_session_goes_to_login(db: Path) -> None:
     app = create_app(db, secret="s", settings=WebSettings(session_max_age_s=60))
     client = login(TestClient(app), "sup")
     assert client.get("/queue", follow_redirects=False).status_code == 200
+    client.cookies.clear()
     client.cookies.set(COOKIE_NAME, _forged("s", {"c": "t", "u": "sup", "e": 0}, 61))
     response = client.get("/queue", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=%2Fqueue")
@@ -233,8 +236,13 @@ def test_every_template_key_is_in_the_catalogue_in_both_languages() -> None:
     used = set()
     for path in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*['"]([a-z0-9_./-]+)['"]""", path.read_text(encoding="utf-8")))
+    families = {key for key in used if key.endswith(".")}  # t('verdict.' ~ v.verdict) and the like
+    assert families == {"dispute.", "reason.", "role.", "verdict."}
     assert len(used) > 40
-    assert sorted(used - set(CATALOGUE)) == []
+    assert sorted(used - families - set(CATALOGUE)) == []
+    dynamic = [f"reason.{k}" for k in REASON_KINDS] + [f"verdict.{v}" for v in ("pass", "fail", "n/a", "uncertain")]
+    dynamic += [f"role.{r}" for r in Role] + [f"dispute.{s}" for s in ("open", "upheld", "rejected")]
+    assert [k for k in dynamic if k not in CATALOGUE] == []
     for key, (en, zh) in CATALOGUE.items():
         assert en.strip() and zh.strip(), key
         assert re.findall(r"{\w+}", en) == re.findall(r"{\w+}", zh), key

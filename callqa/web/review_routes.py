@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from callqa.web.context import Person, person, web
 from scorecards import review
-from scorecards.access import Invalid
+from scorecards.access import Invalid, NotFound
 
 router = APIRouter()
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -27,6 +27,12 @@ def _back(to: str, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(to + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
+def _reviewers_only(who: Person) -> None:
+    """An agent has no review forms: answered like a missing page, whatever the id (nothing to learn)."""
+    if not who.viewer.reviews:
+        raise NotFound("not found")
+
+
 def _optional(value: str) -> str | None:
     return value.strip() or None
 
@@ -36,6 +42,7 @@ def post_review(request: Request, who: Annotated[Person, Depends(person)], score
                 decision: Annotated[str, Form()], comment: Annotated[str, Form()] = "",
                 verdict: Annotated[str, Form()] = "", dispute_id: Annotated[str, Form()] = "",
                 back: Annotated[str, Form()] = "/queue") -> Response:
+    _reviewers_only(who)
     if decision not in ("confirm", "overturn"):
         raise Invalid(f"decision: {decision!r} is not confirm or overturn")
     review.review_verdict(web(request).store, who.viewer, scorecard_id, item_idx, decision=decision,  # type: ignore[arg-type]
@@ -61,6 +68,7 @@ def post_acknowledge(request: Request, who: Annotated[Person, Depends(person)], 
 def post_answer(request: Request, who: Annotated[Person, Depends(person)], dispute_id: str,
                 upheld: Annotated[str, Form()], answer: Annotated[str, Form()] = "",
                 verdict: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "/disputes") -> Response:
+    _reviewers_only(who)
     if upheld not in ("1", "0"):
         raise Invalid(f"upheld: {upheld!r} is not 1 (uphold) or 0 (reject)")
     review.answer_dispute(web(request).store, who.viewer, dispute_id, upheld=upheld == "1", answer=answer.strip(),
