@@ -163,7 +163,7 @@ def create_demo_users(store: Store) -> list[str]:
     supervisor sees every team of the demo calls, the agent account the real call's agent (ChrisL).
     """
     teams = known_teams(store) or ("demo",)
-    lines = []
+    lines = [f"  {'user':<11} {'password':<24} sees"]
     for role, extra in (("admin", {}), ("qa", {}), ("supervisor", {"teams": teams}), ("agent", {"agent_id": "ChrisL"})):
         password = DEMO_PASSWORD.format(role=role)
         user = get_user(store, role)

@@ -112,7 +112,8 @@ def test_regressions_export_and_list(tmp_path: Path) -> None:
 def test_demo_users(tmp_path: Path) -> None:
     store, _ = build_store(tmp_path)
     lines = cli_users.create_demo_users(store)
-    assert lines == ["  admin       callqa-demo-admin        every call",
+    assert lines == ["  user        password                 sees",
+                     "  admin       callqa-demo-admin        every call",
                      "  qa          callqa-demo-qa           every call",
                      "  supervisor  callqa-demo-supervisor   teams T1, T2",
                      "  agent       callqa-demo-agent        agent ChrisL"]
