@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from callqa.errors import CallQAError
-from scorecards.reports import AgentReport, ItemRate, agent_report, report_to_dict
+from scorecards.reports import UPSET_AT_START, AgentReport, EmotionFigures, ItemRate, agent_report, report_to_dict
 from scorecards.rescore import (
     Backtest,
     backtest,
@@ -94,15 +94,35 @@ def render_agent(report: AgentReport) -> str:
     out = [f"Agent {report.agent_id} — {report.since} to {report.until}, compared with {team}",
            f"{report.calls} calls, mean {_num(report.mean_total)} (team {_num(report.team_mean_total)} over "
            f"{report.team_calls} calls); needs review {_pct(report.needs_review_share)}",
-           f"Trend: {trend}"]  # fmt: skip
+           f"Trend: {trend}", *_emotion_lines(report.emotion, report.team_emotion)]  # fmt: skip
     for heading, periods in (("Per week", report.weeks), ("Per day", report.days)):
-        out += ["", f"{heading}:", f"  {'':<10} {'calls':>5} {'mean':>6} {'team':>6} {'review':>6}"]
+        out += ["", f"{heading} (angry: calls with an angry customer; calmer: upset customers who ended calmer; "
+                "tone: agent negative tone):",
+                f"  {'':<10} {'calls':>5} {'mean':>6} {'team':>6} {'review':>6} {'angry':>5} {'team':>5} "
+                f"{'calmer':>6} {'team':>5} {'tone':>5} {'team':>5}"]  # fmt: skip
         out += [f"  {p.period:<10} {p.calls:>5} {_num(p.mean_total):>6} {_num(p.team_mean_total):>6} "
-                f"{_pct(p.needs_review_share):>6}" for p in periods]  # fmt: skip
+                f"{_pct(p.needs_review_share):>6} {_pct(p.emotion.angry_customer_share):>5} "
+                f"{_pct(p.team_emotion.angry_customer_share):>5} {_pct(p.emotion.calmer_share):>6} "
+                f"{_pct(p.team_emotion.calmer_share):>5} {_pct(p.emotion.negative_tone_share):>5} "
+                f"{_pct(p.team_emotion.negative_tone_share):>5}" for p in periods]  # fmt: skip
     out += ["", "Items, worst first (pass rate = pass / (pass + fail)):",
             f"  {'item':<34} {'pass':>5} {'fail':>5} {'?':>3} {'rate':>5} {'team':>5}"]  # fmt: skip
     out += [_item_line(r) for r in report.items]
     return "\n".join(out)
+
+
+def _emotion_lines(mine: EmotionFigures, team: EmotionFigures) -> list[str]:
+    """The agent's emotion figures beside the team's, each share with what it is a share of."""
+    if not team.calls:
+        return ["Customer emotion: no call has an emotion summary"]
+    return [
+        f"Angry customer: {_pct(mine.angry_customer_share)} of {mine.customer_calls} calls with customer speech "
+        f"(team {_pct(team.angry_customer_share)} of {team.customer_calls})",
+        f"Ended calmer: {_pct(mine.calmer_share)} of {mine.upset_at_start} calls whose customer was upset at the "
+        f"start, anger ≥ {UPSET_AT_START:g} (team {_pct(team.calmer_share)} of {team.upset_at_start})",
+        f"Agent negative tone: {_pct(mine.negative_tone_share)} of {mine.calls} calls "
+        f"(team {_pct(team.negative_tone_share)} of {team.calls})",
+    ]
 
 
 def _item_line(r: ItemRate) -> str:
@@ -117,7 +137,8 @@ def agent_command(
     days: Annotated[int, typer.Option("--days", help="Days covered, ending on the agent's latest call.")] = 28,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """An agent's scores per day and week beside the team's, pass rate per item, trend and review share."""
+    """An agent's scores per day and week beside the team's: pass rate per item, trend, review share, and how
+    often the customer was angry and ended calmer, and the agent's negative tone."""
     try:
         report = agent_report(Store(db), agent_id, days=days)
     except CallQAError as exc:

@@ -5,6 +5,18 @@ its ``started_at`` (the metadata), or the day it was scored when the call centre
 agent's team is the team named on most of the agent's calls; an agent with no team is compared with
 every call in the store. The report ends on the agent's latest call day (``until``), so an old export
 still gives a report; ``days`` counts back from there.
+
+Emotion figures come from each call's stored emotion summary (``call_metrics``, written by the nightly flow);
+calls stored without one are left out of them, and each call counts once however many checklists scored it:
+
+* **angry customer share**: of the calls with customer speech, those whose customer reached the anger
+  threshold of the emotion stage (``angry_customer``, anger ≥ 0.7 by default) in any utterance;
+* **ended calmer**: of the calls whose customer was *upset at the start* — the length-weighted anger of the
+  customer's first utterances (``customer_anger_start``) at least :data:`UPSET_AT_START` (0.4: what a mostly
+  frustrated utterance scores, P(frustrated) 0.8 → 0.4; neutral speech stays near 0) — the share whose
+  trajectory is ``improved`` (``customer_calmer_by_end``: the end anger at least 0.15 below the start anger);
+* **agent negative tone share**: of the calls with an emotion summary, those where an agent utterance reached
+  :data:`NEGATIVE_TONE` (0.7) on the same anger scale (``agent_negative_tone_max``).
 """
 
 from __future__ import annotations
@@ -18,6 +30,30 @@ from typing import Any
 from callqa.errors import StoreError
 from scorecards.store import Store
 
+UPSET_AT_START = 0.4
+NEGATIVE_TONE = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionFigures:
+    """How a set of calls went emotionally (see the module docstring for the exact definitions).
+
+    Attributes:
+        calls: calls with an emotion summary (the denominator of ``negative_tone_share``).
+        customer_calls: of those, calls with customer speech (the denominator of ``angry_customer_share``).
+        angry_customer_share: share of ``customer_calls`` with an angry customer; None without any.
+        upset_at_start: of ``customer_calls``, those whose customer was upset at the start.
+        calmer_share: share of ``upset_at_start`` calls whose customer ended calmer; None without any.
+        negative_tone_share: share of ``calls`` where the agent's anger reached :data:`NEGATIVE_TONE`.
+    """
+
+    calls: int
+    customer_calls: int
+    angry_customer_share: float | None
+    upset_at_start: int
+    calmer_share: float | None
+    negative_tone_share: float | None
+
 
 @dataclass(frozen=True, slots=True)
 class PeriodFigures:
@@ -29,6 +65,8 @@ class PeriodFigures:
     team_calls: int
     team_mean_total: float | None
     needs_review_share: float  # of the agent's calls
+    emotion: EmotionFigures
+    team_emotion: EmotionFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +116,8 @@ class AgentReport:
     weeks: tuple[PeriodFigures, ...]
     items: tuple[ItemRate, ...]  # worst pass rate first
     trend: Trend
+    emotion: EmotionFigures
+    team_emotion: EmotionFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +127,12 @@ class _Row:
     day: dt.date
     total: float | None
     needs_review: bool
+    # The call's stored emotion summary; all None when it was stored without one.
+    angry_customer: float | None = None
+    anger_start: float | None = None
+    calmer: float | None = None
+    agent_tone: float | None = None
+    customer_utterances: float | None = None
 
 
 def week_of(day: dt.date) -> str:
@@ -112,6 +158,12 @@ _SCOPE = (
     "FROM scorecards s JOIN calls c ON c.call_id = s.call_id WHERE s.is_current "
     "AND (? IS NULL OR c.team = ?) AND CAST(coalesce(c.started_at, s.created_at) AS DATE) BETWEEN ? AND ?"
 )
+_EMOTION_NAMES = ("angry_customer", "customer_anger_start", "customer_calmer_by_end", "agent_negative_tone_max",
+                  "utterances_customer")
+# One row per transcript with its emotion figures side by side (call_metrics holds one row per name).
+_EMOTION_JOIN = "LEFT JOIN (SELECT transcript_id, " + ", ".join(
+    f"max(value) FILTER (WHERE name = '{n}') AS {n}" for n in _EMOTION_NAMES
+) + " FROM call_metrics GROUP BY transcript_id) m ON m.transcript_id = s.transcript_id "
 
 
 def _agent_span(con: Any, agent_id: str) -> tuple[str | None, dt.date]:
@@ -148,7 +200,8 @@ def agent_report(store: Store, agent_id: str, *, days: int = 28, until: dt.date 
         scope = [team, team, earliest, until]
         rows = [_Row(*r) for r in con.execute(
             "SELECT s.call_id, coalesce(c.agent_id, ''), CAST(coalesce(c.started_at, s.created_at) AS DATE), "
-            "s.total, s.needs_review " + _SCOPE, scope).fetchall()]
+            "s.total, s.needs_review, " + ", ".join(f"m.{n}" for n in _EMOTION_NAMES) + " "
+            + _SCOPE.replace(" WHERE ", " " + _EMOTION_JOIN + "WHERE ", 1), scope).fetchall()]
         verdicts = con.execute(
             "SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, s.checklist_id, v.item_id, any_value(v.title), "
             "v.verdict, count(*) FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id "
@@ -163,6 +216,7 @@ def agent_report(store: Store, agent_id: str, *, days: int = 28, until: dt.date 
         team_mean_total=_mean([r.total for r in window]), needs_review_share=_share(mine),
         days=_periods(window, agent_id, lambda d: d.isoformat()), weeks=_periods(window, agent_id, week_of),
         items=_item_rates(verdicts), trend=_trend(rows, agent_id, until),
+        emotion=emotion_figures(mine), team_emotion=emotion_figures(window),
     )  # fmt: skip
 
 
@@ -175,8 +229,26 @@ def _periods(rows: Sequence[_Row], agent_id: str, key: Any) -> tuple[PeriodFigur
         mine = [r for r in group if r.agent_id == agent_id]
         if mine:  # the team's figures only beside a period the agent worked
             out.append(PeriodFigures(period, len(mine), _mean([r.total for r in mine]), len(group),
-                                     _mean([r.total for r in group]), _share(mine)))  # fmt: skip
+                                     _mean([r.total for r in group]), _share(mine), emotion_figures(mine),
+                                     emotion_figures(group)))  # fmt: skip
     return tuple(out)
+
+
+def emotion_figures(rows: Sequence[_Row]) -> EmotionFigures:
+    """The emotion figures of the calls in ``rows`` (each call once; calls without an emotion summary left out)."""
+    calls = list({r.call_id: r for r in rows if r.angry_customer is not None}.values())
+    customer = [r for r in calls if (r.customer_utterances or 0.0) > 0]
+    upset = [r for r in customer if (r.anger_start or 0.0) >= UPSET_AT_START]
+    return EmotionFigures(
+        calls=len(calls), customer_calls=len(customer),
+        angry_customer_share=_fraction(sum(r.angry_customer == 1.0 for r in customer), len(customer)),
+        upset_at_start=len(upset), calmer_share=_fraction(sum(r.calmer == 1.0 for r in upset), len(upset)),
+        negative_tone_share=_fraction(sum((r.agent_tone or 0.0) >= NEGATIVE_TONE for r in calls), len(calls)),
+    )  # fmt: skip
+
+
+def _fraction(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
 
 
 def _item_rates(verdicts: Sequence[tuple[Any, ...]]) -> tuple[ItemRate, ...]:

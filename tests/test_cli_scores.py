@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from callqa import cli_rules, cli_scores
 from callqa.types import CallFailure, SourceFile
 from tests._scores import CALLS, build_store, write_v2
+from tests.test_reports import with_emotion
 
 ID = {c.name: c.call_id for c in CALLS}
 runner = CliRunner()
@@ -80,12 +81,30 @@ def test_agent_text_and_json(tmp_path: Path) -> None:
     assert lines[:3] == ["Agent A1 — 2025-01-29 to 2025-02-25, compared with team T1",
                          "3 calls, mean 66.67 (team 80 over 5 calls); needs review 0%",
                          "Trend: 50 in 2025-W09 vs 75 in 2025-W08 (-25)"]
-    assert "  2025-W08       2     75  83.33     0%" in lines
+    assert "  2025-W08       2     75  83.33     0%     —     —      —     —     —     —" in lines
+    assert "Customer emotion: no call has an emotion summary" in lines
     items = lines[lines.index("Items, worst first (pass rate = pass / (pass + fail)):") + 2 :]
     assert [line.split()[0] for line in items] == ["closing", "greeting"]
     doc = json.loads(runner.invoke(app, ["agent", "A2", "--days", "14", "--json", "--db", db]).output)
     assert (doc["calls"], doc["needs_review_share"], doc["team"]) == (2, 0.5, "T1")
     assert runner.invoke(app, ["agent", "nobody", "--db", db]).exit_code == 1
+
+
+def test_agent_shows_emotion_beside_the_team(tmp_path: Path) -> None:
+    with_emotion(tmp_path)
+    db = str(tmp_path / "callqa.duckdb")
+    result = runner.invoke(app, ["agent", "A1", "--db", db])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[3:6] == [
+        "Angry customer: 50% of 2 calls with customer speech (team 67% of 3)",
+        "Ended calmer: 50% of 2 calls whose customer was upset at the start, anger ≥ 0.4 (team 33% of 3)",
+        "Agent negative tone: 50% of 2 calls (team 50% of 4)"]
+    assert "  2025-W09       1     50     75     0%     —  100%      —    0%     —    0%" in lines
+    assert "  2025-02-18     1     50     75     0%    0%    0%     0%    0%  100%  100%" in lines
+    doc = json.loads(runner.invoke(app, ["agent", "A1", "--json", "--db", db]).output)
+    assert (doc["emotion"]["calmer_share"], doc["team_emotion"]["calmer_share"]) == (0.5, 0.333)
+    assert doc["weeks"][1]["team_emotion"]["negative_tone_share"] == 0.667
 
 
 def test_dry_run_writes_nothing_and_reports_the_flip(tmp_path: Path) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from callqa.errors import StoreError
-from scorecards.reports import agent_report, report_to_dict, week_of
-from tests._scores import build_store
+from scorecards.reports import EmotionFigures, agent_report, report_to_dict, week_of
+from scorecards.store import ChecklistRecord, Store
+from tests._scores import CALLS, build_store
 
 
 def test_agent_a1_beside_team_t1(tmp_path: Path) -> None:
@@ -57,3 +59,71 @@ def test_other_team_and_unknown_agent(tmp_path: Path) -> None:
 
 def test_iso_weeks_cross_the_year() -> None:
     assert week_of(dt.date(2024, 12, 30)) == "2025-W01" and week_of(dt.date(2025, 2, 23)) == "2025-W08"
+
+
+# Emotion summaries as the nightly flow stores them (call_metrics), per call: angry_customer,
+# customer_anger_start, customer_calmer_by_end, agent_negative_tone_max, utterances_customer.
+# c3 has none (stored without the emotion stage); c5 has no customer speech; c2's start anger and c5's agent
+# tone sit exactly on the thresholds (0.4 and 0.7), which count.
+EMOTION = {
+    "c1": (1.0, 0.8, 1.0, 0.2, 1.0),
+    "c2": (0.0, 0.4, 0.0, 0.75, 1.0),
+    "c4": (1.0, 0.9, 0.0, 0.1, 2.0),
+    "c5": (0.0, 0.0, 0.0, 0.7, 0.0),
+    "c6": (1.0, 0.8, 1.0, 0.0, 1.0),
+}
+NAMES = ("angry_customer", "customer_anger_start", "customer_calmer_by_end", "agent_negative_tone_max",
+         "utterances_customer")
+
+
+def with_emotion(tmp_path: Path) -> Store:
+    store, _ = build_store(tmp_path)
+    ids = {c.call_id: c.name for c in CALLS}
+    current = store.current_transcript_ids()
+    with store.writing() as con:
+        for call_id, tid in current:
+            for name, value in zip(NAMES, EMOTION.get(ids[call_id], ()), strict=False):
+                con.execute("INSERT INTO call_metrics VALUES (?, ?, ?, 'test')", [tid, name, value])
+    return store
+
+
+def figures(e: EmotionFigures) -> tuple[object, ...]:
+    return (e.calls, e.customer_calls, e.angry_customer_share, e.upset_at_start, e.calmer_share,
+            e.negative_tone_share)
+
+
+def test_emotion_figures_per_agent_period_and_team(tmp_path: Path) -> None:
+    r = agent_report(with_emotion(tmp_path), "A1")
+    # A1: c1 (angry, upset, calmer), c2 (upset, not calmer, agent tone 0.75); c3 has no emotion summary.
+    assert figures(r.emotion) == (2, 2, 0.5, 2, 0.5, 0.5)
+    # Team T1: c1, c2, c4 (angry, upset, not calmer), c5 (no customer speech; agent tone 0.7).
+    assert figures(r.team_emotion) == (4, 3, 0.667, 3, 0.333, 0.5)
+    weeks = {p.period: (figures(p.emotion), figures(p.team_emotion)) for p in r.weeks}
+    assert weeks == {"2025-W09": ((0, 0, None, 0, None, None), (1, 1, 1.0, 1, 0.0, 0.0)),
+                     "2025-W08": ((2, 2, 0.5, 2, 0.5, 0.5), (3, 2, 0.5, 2, 0.5, 0.667))}
+    assert [(p.period, figures(p.emotion)) for p in r.days] == [
+        ("2025-02-25", (0, 0, None, 0, None, None)), ("2025-02-18", (1, 1, 0.0, 1, 0.0, 1.0)),
+        ("2025-02-17", (1, 1, 1.0, 1, 1.0, 0.0))]
+    doc = report_to_dict(r)
+    assert doc["emotion"] == {"calls": 2, "customer_calls": 2, "angry_customer_share": 0.5, "upset_at_start": 2,
+                              "calmer_share": 0.5, "negative_tone_share": 0.5}
+    assert doc["weeks"][0]["team_emotion"]["angry_customer_share"] == 1.0  # type: ignore[index]
+
+
+def test_a_call_counts_once_however_many_checklists_scored_it(tmp_path: Path) -> None:
+    store = with_emotion(tmp_path)
+    c1 = next(c for c in CALLS if c.name == "c1")
+    (card,) = store.current_scorecards(c1.call_id)
+    (tid,) = [t for c, t in store.current_transcript_ids() if c == c1.call_id]
+    other = dataclasses.replace(card, checklist_id="mini_en_b", checklist_hash="b" * 64)
+    record = ChecklistRecord("mini_en_b", "1", "B", "b" * 64, "/b.yaml", "id: mini_en_b")
+    assert store.save_scorecards([(other, record, tid)], "test", "test") == 1
+    r = agent_report(store, "A1")
+    assert r.calls == 4  # scorecards, as before
+    assert figures(r.emotion) == (2, 2, 0.5, 2, 0.5, 0.5)
+
+
+def test_no_emotion_summaries_gives_no_shares(tmp_path: Path) -> None:
+    store, _ = build_store(tmp_path)
+    r = agent_report(store, "A2")
+    assert figures(r.emotion) == figures(r.team_emotion) == (0, 0, None, 0, None, None)
