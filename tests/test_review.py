@@ -6,6 +6,7 @@ first 15 s) and ``closing`` (an agent phrase in the last three utterances). Band
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from callqa.transcript_io import transcript_hash
-from callqa.types import AudioInfo, CallMetadata, SourceFile
+from callqa.transcript_io import read_transcript, transcript_hash
+from callqa.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
 from rules.examples import run_for_item
-from rules.loader import load_checklist
+from rules.loader import CHECKLIST_DIR, load_checklist
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.rescore import checklist_record
 from scorecards.review import (
@@ -39,6 +40,7 @@ from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of
 SUP1 = Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",))
 SUP2 = Viewer("sup2", UserRole.SUPERVISOR, teams=("T2",))
 QA = Viewer("qa", UserRole.QA)
+SUP_AUTO = Viewer("boss", UserRole.SUPERVISOR, teams=("auto-dealer",))
 AGENT_A1 = Viewer("sam", UserRole.AGENT, agent_id="A1")
 AGENT_A2 = Viewer("ana", UserRole.AGENT, agent_id="A2")
 GREETING, CLOSING = 0, 1
@@ -333,3 +335,54 @@ def test_disputes_of_a_rescored_scorecard(store: Store) -> None:
     assert rows(store, "SELECT status, answer FROM disputes") == [("upheld", "The new checklist counts your greeting.")]
     assert rows(store, "SELECT count(*) FROM verdict_reviews") == [(0,)]
     assert regression_examples(store) == ()
+
+
+REAL = Path(__file__).parent / "rules"
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
+    """The real call in data/ (its committed transcript) scored with the shipped English checklist."""
+    loaded = read_transcript(REAL / "real_call_en.json")
+    transcript = replace(loaded.transcript, model=ModelInfo("whisper-test", "m" * 64), options="{}", code_version="t")
+    checklist = load_checklist(CHECKLIST_DIR / "service_en.yaml")
+    meta = replace(loaded.metadata, team="auto-dealer", queue="service")
+    call_id = "ab" * 32
+    card = checklist.score(transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
+    store = Store(tmp_path_factory.mktemp("real") / "callqa.duckdb")
+    store.start_run("r1", [], "{}", "test")
+    store.save_call("r1", SourceFile("/calls/real.wav", call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 1, transcript.duration), transcript, "o",
+                    scorecards=[(card, checklist_record(checklist))])
+    return store, sid(store, "real")
+
+
+def test_real_call_overturn(real_store: tuple[Store, str]) -> None:
+    store, card = real_store
+    checklist = load_checklist(CHECKLIST_DIR / "service_en.yaml")
+    items = [i.id for i in checklist.items]
+    utterances = read_transcript(REAL / "real_call_en.json").transcript.utterances
+    # "we don't handle" and "giving them a call": the agent refers the customer to a partner (fail)
+    out = review_verdict(store, SUP_AUTO, card, items.index("no_deflection"), decision="overturn", verdict="pass",
+                         comment="The oil change is done by the partner: referring her is right.")
+    # by hand: opening 100, verification 100, listening and care 80, compliance 50 → 100, closing 100
+    assert (out.total, out.band) == ((20 * 100 + 15 * 100 + 35 * 80 + 20 * 100 + 10 * 100) / 100, "优秀")
+    out = review_verdict(store, SUP_AUTO, card, items.index("closing"), decision="overturn", verdict="fail",
+                         comment="No offer of further help.")
+    assert (out.total, out.band) == ((20 * 100 + 15 * 100 + 35 * 80 + 20 * 100 + 10 * 0) / 100, "良好")
+    by_item = {e.item_id: e for e in regression_examples(store)}
+    deflection, closing = by_item["no_deflection"], by_item["closing"]
+    # the referral: the two quoted utterances with two either side, as transcribed
+    quoted = [i for i, u in enumerate(utterances) if "we don't handle" in u.text or "giving them a call" in u.text]
+    keep = sorted({k for i in quoted for k in range(i - 2, i + 3)})
+    assert deflection.scope == "local" and len(quoted) == 2
+    assert [(x.role, x.start, x.text) for x in deflection.lines] == [
+        (str(utterances[k].role), round(utterances[k].start, 3), utterances[k].text) for k in keep]
+    # the closing rule looks at the end of the call relative to its length: the whole call
+    assert closing.scope == "call" and len(closing.lines) == len(utterances) == 49
+    assert dict(closing.metadata) == {"agent_id": "ChrisL", "team": "auto-dealer", "queue": "service",
+                                      "language": "en"}  # fmt: skip
+    # each excerpt still makes the rule give the verdict the reviewer corrected: a true regression test
+    for ex in (deflection, closing):
+        [result] = run_for_item(checklist, ex.item_id, [as_rule_example(ex)])
+        assert (str(result.verdict.verdict), result.ok) == (ex.automatic_verdict, False)
