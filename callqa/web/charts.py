@@ -40,8 +40,11 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
         return Markup("")
     cx = cy = size / 2
     r = size / 2 - 60
-    parts = [f'<svg class="chart radar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 30}" '
-             f'width="{size}" height="{size + 30}" role="img" aria-label="{escape(title)}">']
+    pad = 70  # room for the axis labels left and right of the circle
+    legend_h = 18 * _legend_rows(series, size + 2 * pad)
+    parts = [f'<svg class="chart radar" xmlns="http://www.w3.org/2000/svg" '
+             f'viewBox="{-pad} 0 {size + 2 * pad} {size + legend_h}" width="{size + 2 * pad}" '
+             f'height="{size + legend_h}" role="img" aria-label="{escape(title)}">']
 
     def point(i: int, fraction: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * i / n
@@ -65,7 +68,7 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
         poly = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in corners)
         parts.append(f'<polygon class="series" data-series="{escape(s.name)}" points="{poly}" fill="{s.colour}" '
                      f'fill-opacity="0.15" stroke="{s.colour}" stroke-width="2"/>')
-    parts.append(_legend(series, 10, size + 15))
+    parts.append(_legend(series, 10 - pad, size + 5, size + 2 * pad))
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -77,13 +80,14 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: floa
         return Markup("")
     left, right, top, bottom = 40, 10, 10, 50
     plot_w, plot_h = width - left - right, height - top - bottom
+    legend_h = 18 * max(_legend_rows(series, width) - 1, 0)  # the first row fits in ``bottom``
     step = plot_w / max(len(labels) - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
         return left + i * step, top + plot_h * (1 - max(0.0, min(v / maximum, 1.0)))
 
-    parts = [f'<svg class="chart line" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">']
+    parts = [f'<svg class="chart line" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend_h}" '
+             f'width="{width}" height="{height + legend_h}" role="img" aria-label="{escape(title)}">']
     for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = top + plot_h * (1 - frac)
         tick = f"{frac * 100:.0f}%" if percent else f"{frac * maximum:.0f}"
@@ -93,8 +97,9 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: floa
     every = max(1, math.ceil(len(labels) / 8))
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
+            anchor = "end" if i == len(labels) - 1 and i > 0 else "middle"
             parts.append(f'<text x="{_fmt(left + i * step)}" y="{height - bottom + 14}" font-size="10" '
-                         f'text-anchor="middle">{escape(label)}</text>')
+                         f'text-anchor="{anchor}">{escape(label)}</text>')
     for s in series:
         runs: list[list[tuple[float, float]]] = [[]]
         for i, v in enumerate(s.values):
@@ -108,15 +113,34 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: floa
                 parts.append(f'<polyline points="{pts}" fill="none" stroke="{s.colour}" stroke-width="2"/>')
             for x, y in run:
                 parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="3" fill="{s.colour}"/>')
-    parts.append(_legend(series, left, height - 12))
+    parts.append(_legend(series, left, height - 22, width - left))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _legend(series: Sequence[Series], x: float, y: float) -> str:
-    out = []
+def _legend_width(name: str) -> float:
+    # CJK characters are about twice as wide as Latin ones at the same font size
+    return 24 + sum(11 if ord(ch) > 0x2E80 else 6.5 for ch in name)
+
+
+def _legend_rows(series: Sequence[Series], width: float) -> int:
+    rows, x = 1, 0.0
     for s in series:
-        out.append(f'<rect x="{_fmt(x)}" y="{_fmt(y - 8)}" width="10" height="10" fill="{s.colour}"/>'
-                   f'<text x="{_fmt(x + 14)}" y="{_fmt(y)}" font-size="11">{escape(s.name)}</text>')
-        x += 24 + 7 * len(s.name)
+        w = _legend_width(s.name)
+        if x > 0 and x + w > width:
+            rows, x = rows + 1, 0.0
+        x += w
+    return rows
+
+
+def _legend(series: Sequence[Series], x0: float, y: float, width: float) -> str:
+    """Colour keys in rows of at most ``width``: one row per 18 px from ``y``."""
+    out, x = [], x0
+    for s in series:
+        w = _legend_width(s.name)
+        if x > x0 and x + w > x0 + width:
+            x, y = x0, y + 18
+        out.append(f'<rect x="{_fmt(x)}" y="{_fmt(y)}" width="10" height="10" fill="{s.colour}"/>'
+                   f'<text x="{_fmt(x + 14)}" y="{_fmt(y + 9)}" font-size="11">{escape(s.name)}</text>')
+        x += w
     return "".join(out)

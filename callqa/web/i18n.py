@@ -92,6 +92,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "call.acknowledged": ("Acknowledged", "已确认"),
     "call.acknowledge": ("Acknowledge this scorecard", "确认此评分卡"),
     "call.dispute": ("Dispute this item", "对此项申诉"),
+    "call.looked_in": ("looked in", "检索范围"),
+    "call.unreliable": ("low confidence", "置信度低"),
     "call.no_audio": ("The recording is not available.", "录音不可用。"),
     "dispute.open": ("open", "待处理"),
     "dispute.upheld": ("upheld", "已支持"),

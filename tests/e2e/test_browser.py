@@ -59,9 +59,10 @@ def _sign_in(browser: object, url: str, name: str):  # type: ignore[no-untyped-d
     return page
 
 
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _shot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 def test_review_dispute_and_regression_scenario(site: tuple[str, Path, dict[str, DemoCall]], browser: object) -> None:
@@ -89,7 +90,7 @@ def test_review_dispute_and_regression_scenario(site: tuple[str, Path, dict[str,
     playing = sup.locator(".utt.current")
     assert float(playing.get_attribute("data-utt-start") or 0) <= start + 1.0
     sup.evaluate("document.getElementById('call-audio').pause()")
-    _shot(sup, "call.png")
+    _shot(sup, "call.png", full_page=False)
 
     # -- supervisor overturns a pass: the reviewed score changes, the automatic verdict stays ------------------
     auto_total = sup.locator("[id^=auto-total-]").first.inner_text()
@@ -112,8 +113,8 @@ def test_review_dispute_and_regression_scenario(site: tuple[str, Path, dict[str,
     text = agent.content()
     assert chris.call_id in text and calls["A2"].call_id not in text and calls["A2"].path.name not in text
     _shot(agent, "agent_home.png")
-    missed = agent.locator("tr[id] >> text=push the customer").first
-    missed_row = agent.locator("table.missed tr", has=missed)
+    missed_row = agent.locator("table.missed tbody tr", has_text="push the customer")
+    assert missed_row.count() == 1
     missed_row.locator("summary").click()
     missed_row.locator("textarea[name=comment]").fill("I offered to transfer the customer, listen at 2:40.")
     missed_row.locator("button[type=submit]").click()
@@ -138,8 +139,10 @@ def test_review_dispute_and_regression_scenario(site: tuple[str, Path, dict[str,
 
     # -- callqa rules test runs the regression example made by the upheld dispute ------------------------------
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "callqa.cli", "rules", "test", "--db", str(db)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    checklist = ROOT / "rules" / "checklists" / "service_en.yaml"
+    done = subprocess.run([sys.executable, "-m", "callqa.cli", "rules", "test", str(checklist), "--db", str(db)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     out = done.stdout + done.stderr
     assert re.search(r"service_en: [12] regression example\(s\)", out), out[-2000:]
     assert "regression:" in out and "no_deflection" in out, out[-2000:]
+    print(out[-1500:])
