@@ -8,6 +8,7 @@ hit back to the words as heard, with their times and probabilities, is the call'
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -241,26 +242,50 @@ class RegexMatcher(Matcher):
         self.book.add_literals(lit for g in self.groups for need in g.needs if need is not None for lit in need)
         self.prefiltered = any(need is not None for g in self.groups for need in g.needs)
 
-    def find(self, scope: Scope, call: CallView) -> list[Hit]:
-        hits: list[Hit] = []
+    def find(self, scope: Scope, call: CallView) -> Iterator[Hit]:  # type: ignore[override]
+        """Hits one utterance at a time, in call order: the engine stops asking once it has enough (an
+        "okay" regex hits most of a call's utterances, and the engine needs three)."""
         present = self.book.present(call) if self.prefiltered else None
-        text = None
+        scans: list[Iterator[Hit]] = []
+        text = ""
         for group in self.groups:
             regex = group.regex(present)
             if regex is None:
                 continue  # none of its literals occurs in the call
-            if text is None:
+            if not scans:
                 text = sound_fold(scope.text)
-            sources, bounded, pos = group.sources, group.bounded, 0
-            while (m := regex.search(text, pos)) is not None:
-                k = int(m.lastgroup[1:]) if group.named and m.lastgroup else 0
-                if m.end() == m.start() or (bounded[k] and not _word_start(text, m.start())):
-                    pos = m.start() + 1  # not a hit here; a real one may start inside it
-                    continue
-                pos = m.end()
-                u, offset = scope.locate(m.start())
-                hits.append(Hit(scope.indices[u], offset, offset + m.end() - m.start(), sources[k]))
-        return _drop_overlaps(hits) if len(hits) > 1 else hits
+            scans.append(_scan(group, regex, text, scope))
+        if not scans:
+            return
+        # Each scan runs in text order, so utterance by utterance; merged by utterance (ties: in the order
+        # of the groups, as one list of all hits would have them), overlaps are dropped per utterance.
+        stream = scans[0] if len(scans) == 1 else heapq.merge(*scans, key=_utterance_of)
+        batch: list[Hit] = []
+        for hit in stream:
+            if batch and hit.utt != batch[0].utt:
+                yield from _drop_overlaps(batch) if len(batch) > 1 else batch
+                batch = []
+            batch.append(hit)
+        if batch:
+            yield from _drop_overlaps(batch) if len(batch) > 1 else batch
+
+
+def _utterance_of(hit: Hit) -> int:
+    return hit.utt
+
+
+def _scan(group: _Branches, regex: re.Pattern[str], text: str, scope: Scope) -> Iterator[Hit]:
+    """The hits of one compiled regex in a scope's (folded) text, in text order."""
+    sources, bounded, named, pos = group.sources, group.bounded, group.named, 0
+    while (m := regex.search(text, pos)) is not None:
+        start, end = m.span()
+        k = int(m.lastgroup[1:]) if named and m.lastgroup else 0
+        if end == start or (bounded[k] and not _word_start(text, start)):
+            pos = start + 1  # not a hit here; a real one may start inside it
+            continue
+        pos = end
+        u, offset = scope.locate(start)
+        yield Hit(scope.indices[u], offset, offset + end - start, sources[k])
 
 
 def _leading_boundary(pattern: str) -> tuple[str, bool]:

@@ -66,6 +66,7 @@ _EN_TENS = {
 }  # fmt: skip
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _NUMBER_WORDS = frozenset([*_EN_UNITS, *_EN_TENS, *_EN_SCALES])
+_SPECIAL_WORDS = _NUMBER_WORDS | frozenset(_CONTRACTIONS)
 
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}  # fmt: skip
@@ -166,24 +167,30 @@ def _chinese_number(match: re.Match[str]) -> str:
 
 
 def _english_words(text: str) -> str:
-    """Contractions and number words, in one pass over the words (a regex per step costs more)."""
-    words = [w for w in text.replace(SEPARATOR, " \n ").split(" ") if w]
-    out: list[str] = []
-    run: list[str] = []  # consecutive number words
-    for word in words:
-        if word in _NUMBER_WORDS:
-            run.append(word)
-            continue
-        if run:
-            out.append(_english_number(" ".join(run)))
-            run = []
-        if word in _CONTRACTIONS or "'" in word:
-            out.append(_expand_contraction(word))
-        else:
-            out.append(word)
-    if run:
-        out.append(_english_number(" ".join(run)))
-    return " ".join(out).replace(" \n ", SEPARATOR).replace("\n ", SEPARATOR).replace(" \n", SEPARATOR)
+    """Contractions and number words. Most words need neither: find the few that do (one comprehension),
+    then copy the stretches between them as they are."""
+    words = list(filter(None, text.replace(SEPARATOR, " \n ").split(" ")))
+    special = [i for i, w in enumerate(words) if w in _SPECIAL_WORDS or "'" in w]
+    if special:
+        out: list[str] = []
+        copied = k = 0  # words[copied:] are still to be copied; special[k] is the next word to change
+        while k < len(special):
+            i = special[k]
+            out.extend(words[copied:i])
+            if words[i] in _NUMBER_WORDS:  # a run of consecutive number words is one number
+                last = i
+                while k + 1 < len(special) and special[k + 1] == last + 1 and words[last + 1] in _NUMBER_WORDS:
+                    k, last = k + 1, last + 1
+                out.append(_english_number(" ".join(words[i : last + 1])))
+                copied = last + 1
+            else:
+                out.append(_expand_contraction(words[i]))
+                copied = i + 1
+            k += 1
+        out.extend(words[copied:])
+        words = out
+    return " ".join(words).replace(" \n ", SEPARATOR).replace("\n ", SEPARATOR).replace(" \n", SEPARATOR)
+
 
 def normalize(text: str) -> str:
     """Normalise one text (a phrase, a word or an utterance) for matching.
