@@ -35,13 +35,13 @@ import numpy as np
 
 from callqa.errors import CallQAError
 from callqa.types import ModelInfo, Role, Transcript
-from models.emotion import LABELS, TextEmotionModel, load_text_model
+from models.emotion import LABELS, NO_EVIDENCE_PRIOR, TextEmotionModel, load_text_model
 from pipeline.acoustics import AcousticOptions, Arousal, call_arousal
 from pipeline.emotion_lexicon import Lexicon, LexiconEntry, packaged_lexicon, read_lexicon
 from pipeline.metrics import speech_units
 
-# What a word or two says on its own: mostly nothing (neutral).
-SHORT_PRIOR = np.array([0.02, 0.05, 0.88, 0.05])
+# What a word or two says on its own: mostly nothing (neutral), as a text near no prototype.
+SHORT_PRIOR = NO_EVIDENCE_PRIOR
 TRAJECTORIES = ("improved", "unchanged", "worsened")
 
 
@@ -78,7 +78,7 @@ class EmotionOptions:
     label_map: tuple[tuple[str, str], ...] = ()
     prototypes: tuple[str, ...] = ()
     lexicon: str = ""
-    lexicon_scale: float = 1.238
+    lexicon_scale: float = 1.236
     angry_bias: float = 0.45
     arousal_angry: float = 0.25
     arousal_frustrated: float = 0.15

@@ -52,17 +52,18 @@ def test_test_half_figures(model: PrototypeModel) -> None:
     assert len(test) == 208
     predicted = predict(test, model, EmotionOptions())
     s = score([r.label for r in test], predicted, 0.7)
-    assert s.macro_f1 >= 0.86, s  # measured 0.880
-    assert s.anger_recall >= 0.90 and s.anger_precision >= 0.79, s  # 0.923 / 0.814
+    assert s.macro_f1 >= 0.86, s  # measured 0.885
+    assert s.anger_recall >= 0.90 and s.anger_precision >= 0.81, s  # 0.923 / 0.842
     assert s.flag_recall >= 0.86 and s.flag_precision >= 0.90, s  # anger >= 0.7: 0.885 / 0.920
-    for lang, floor in (("en", 0.87), ("zh", 0.84)):  # 0.894, 0.866
+    for lang, floor in (("en", 0.87), ("zh", 0.85)):  # 0.894, 0.876
         mine = [i for i, r in enumerate(test) if r.language == lang]
         f1 = score([test[i].label for i in mine], [predicted[i] for i in mine], 0.7).macro_f1
         assert f1 >= floor, (lang, f1)
 
 
 def test_packaged_assets_are_the_data_files_and_the_fair_lexicon() -> None:
-    for name in ("prototypes_en.csv", "prototypes_zh.csv", "prototypes_calls_en.csv", "prototypes_calls_zh.csv"):
+    for name in ("prototypes_en.csv", "prototypes_zh.csv", "prototypes_calls_en.csv", "prototypes_calls_zh.csv",
+                 "plain_speech_en.csv", "plain_speech_zh.csv"):
         assert (ASSETS / f"emotion_{name}").read_bytes() == (EMOTION / name).read_bytes(), name
     full = parse_lexicon((EMOTION / "lexicon.yaml").read_text(encoding="utf-8"), "lexicon.yaml")
     packaged = load_lexicon()
@@ -119,6 +120,49 @@ def test_prototype_errors_name_file_and_line(tmp_path: Path) -> None:
     f.write_text("sentence,label\nGreat job,satisfied\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"mine\.csv:1: the header must name the columns text,label"):
         read_prototypes(f)
+
+
+# --- Plain speech: text from outside customer service carries no evidence --------------------------------------
+
+# What Whisper heard on the Mandarin sample clips (news read aloud; data/clips): before the plain-speech pull
+# the fitted biases decided them, and the first three read angry at 0.71-0.75 as customer utterances.
+NEWS_AS_HEARD = ["地产中间协会分析", "认定从中国健口的长用车和清醒卡车轮胎存在切销行为", "广州市佛",
+                 "富士康在印度工厂出现大规模感染", "目前工厂产量以下降超50%"]
+
+
+def test_news_read_aloud_is_neutral_not_angry(model: PrototypeModel) -> None:
+    out = classify_texts(NEWS_AS_HEARD, model, load_lexicon())
+    assert [x.label for x in out] == ["neutral"] * len(out)
+    assert max(x.anger for x in out) < 0.2, [x.anger for x in out]
+    _, weight = model.scores(NEWS_AS_HEARD)
+    assert weight.tolist() == [0.0] * len(NEWS_AS_HEARD)  # nearer to plain speech than to any class
+    # Without plain sentences the same texts read as before: angry for the first two.
+    bare = PrototypeModel(model.prototypes, model.embedder, plain=())
+    before = classify_texts(NEWS_AS_HEARD[:2], bare, load_lexicon())
+    assert [x.label for x in before] == ["angry", "angry"] and min(x.anger for x in before) >= 0.7
+    assert bare.info.sha256 != model.info.sha256  # a stored emotion says which of the two made it
+
+
+def test_the_plain_speech_pull_leaves_every_emotional_tune_row_alone(model: PrototypeModel) -> None:
+    _, rows = read_labelled(EMOTION / "eval.csv")
+    tune = [r for r in rows if r.split == "tune"]
+    _, weight = model.scores([r.text for r in tune])
+    pulled = sorted((r.label, round(float(w), 2)) for r, w in zip(tune, weight, strict=True) if w < 1)
+    assert [label for label, _ in pulled] == ["neutral", "neutral"], pulled
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_plain_speech_is_neutral_outside_calls_and_not_eval_rows(lang: str) -> None:
+    from rapidfuzz import fuzz, process
+
+    plain = read_prototypes(EMOTION / f"plain_speech_{lang}.csv")
+    assert len(plain) >= 30 and {p.label for p in plain} == {"neutral"}
+    with (EMOTION / "eval.csv").open(encoding="utf-8") as f:
+        evals = [r["text"] for r in csv.DictReader(f)]
+    for p in plain:
+        match = process.extractOne(p.text, evals, scorer=fuzz.ratio)
+        assert match is not None and match[1] < 70, f"plain sentence {p.text!r} is close to eval row {match[0]!r}"
+        assert p.text not in NEWS_AS_HEARD
 
 
 # --- Fusion -----------------------------------------------------------------------------------------------------
@@ -253,10 +297,11 @@ def test_one_embedding_batch_per_call_and_a_cache_per_text() -> None:
     m = PrototypeModel(protos, E5Embedder(model=fake))
     transcript = call([*ANGRY_THEN_THANKFUL, (Role.CUSTOMER, "太好了，非常感谢你的帮助。")])
     analyse_emotion(transcript, None, m)
-    assert len(fake.batches) == 2 and len(fake.batches[0]) == len(protos)  # prototypes once, then the call
-    assert sorted(fake.batches[1]) == sorted({u.text for u in transcript.utterances})
+    # The prototypes and the plain-speech sentences once, then the call.
+    assert [len(b) for b in fake.batches[:2]] == [len(protos), len(m.plain)] and len(m.plain) >= 60
+    assert len(fake.batches) == 3 and sorted(fake.batches[2]) == sorted({u.text for u in transcript.utterances})
     analyse_emotion(transcript, None, m)
-    assert len(fake.batches) == 2  # every text was cached
+    assert len(fake.batches) == 3  # every text was cached
 
 
 def test_label_map() -> None:

@@ -36,13 +36,14 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.embedding import E5Embedder  # noqa: E402
-from models.emotion import LABELS, PrototypeModel, read_prototypes  # noqa: E402
+from models.emotion import LABELS, PrototypeModel, prototype_probabilities, read_prototypes  # noqa: E402
 from pipeline.emotion import EmotionOptions, fused_probabilities  # noqa: E402
 from pipeline.emotion_lexicon import Lexicon, LexiconEntry, normalise, parse_lexicon  # noqa: E402
 from pipeline.metrics import speech_units  # noqa: E402
 
 ASSETS = ROOT / "models" / "assets"
 PROTOTYPE_FILES = ("prototypes_en.csv", "prototypes_zh.csv", "prototypes_calls_en.csv", "prototypes_calls_zh.csv")
+PLAIN_FILES = ("plain_speech_en.csv", "plain_speech_zh.csv")
 RECALL = 0.85
 BASE = EmotionOptions()
 
@@ -120,9 +121,8 @@ def fit(sims: np.ndarray, lex: np.ndarray, units: np.ndarray, gold: np.ndarray, 
 
 def probabilities(theta: np.ndarray, angry_bias: float, sims: np.ndarray, lex: np.ndarray,
                   units: np.ndarray, base: EmotionOptions | None = None) -> np.ndarray:
-    logits = theta[0] * sims + np.r_[0.0, theta[2:]]
-    text_p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    text_p /= text_p.sum(axis=1, keepdims=True)
+    # ``sims``: the four class similarities and, last, the evidence weight (PrototypeModel.scores).
+    text_p = prototype_probabilities(sims[:, :-1], sims[:, -1], theta[0], np.r_[0.0, theta[2:]])
     opts = replace(base or BASE, lexicon_scale=float(theta[1]), angry_bias=angry_bias)
     return fused_probabilities(text_p, lex, units, np.zeros(len(sims)), opts)
 
@@ -168,8 +168,12 @@ def main() -> None:
         for name in PROTOTYPE_FILES:
             shutil.copyfile(HERE / name, ASSETS / f"emotion_{name}")
         print(f"wrote {ASSETS}: prototypes and lexicon ({write_fair_lexicon(withheld)} entries)")
-    model = PrototypeModel(protos, E5Embedder(num_threads=2))
-    sims = model.similarities([r["text"] for r in rows])
+    plain = [p for name in PLAIN_FILES for p in read_prototypes(HERE / name)]
+    if args.write:
+        for name in PLAIN_FILES:
+            shutil.copyfile(HERE / name, ASSETS / f"emotion_{name}")
+    model = PrototypeModel(protos, E5Embedder(num_threads=2), plain=plain)
+    sims = np.column_stack(model.scores([r["text"] for r in rows]))
     gold = np.array([LABELS.index(r["label"]) for r in rows])
     units = np.array([speech_units(r["text"]) for r in rows])
     tune = np.array([r["split"] == "tune" for r in rows])
