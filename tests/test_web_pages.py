@@ -99,6 +99,7 @@ def test_agent_disputes_and_sees_the_answer(site: tuple[TestClient, Path, dict[s
     assert response.status_code == 303
     home = client.get("/me").text
     assert "Agreed." in home and 'data-status="upheld"' in home
+    assert "seen by the agent" in supervisor.get("/disputes").text  # opening the page marked the answer seen
 
 
 def test_heatmap_cells_carry_their_colour_band(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
@@ -146,3 +147,18 @@ def test_run_history_and_rule_health(site: tuple[TestClient, Path, dict[str, Dem
     assert 'class="rulehealth sortable"' in health
     agent = login(TestClient(client.app), "chris")
     assert agent.get("/runs").status_code == 404 and agent.get("/team").status_code == 404
+
+
+def test_regression_examples_download_for_qa_only(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    url = f"/calls/{calls['ChrisL'].call_id}"
+    form = re.search(r'data-item="no_deflection">.*?action="(/scorecards/[^"]+/review)"', client.get(url).text, re.S)
+    assert form
+    client.post(form.group(1), data={"csrf": csrf_of(client, url), "decision": "overturn", "verdict": "pass",
+                                     "comment": "transfer offered"})
+    assert client.get("/rules/regressions.yaml").status_code == 404  # a supervisor sees only their teams
+    admin = login(TestClient(client.app), "admin")
+    response = admin.get("/rules/regressions.yaml")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/yaml")
+    assert "service_en:" in response.text and "no_deflection:" in response.text and "pass:" in response.text

@@ -62,6 +62,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("GET", "/team"): Expect(staff=True),
     ("GET", "/rules/health"): Expect(staff=True),
     ("GET", "/runs"): Expect(staff=True),
+    ("GET", "/rules/regressions.yaml"): Expect(staff=True),
     ("GET", "/disputes"): Expect(),
     ("GET", "/exports"): Expect(),
     ("GET", "/exports/download"): Expect(),

@@ -20,8 +20,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from callqa.web import charts
 from callqa.web.context import Person, person, render, text, web
-from scorecards import exports, views
-from scorecards.access import Invalid, UserRole
+from scorecards import exports, review, views
+from scorecards.access import Invalid, NotFound, UserRole
 
 router = APIRouter()
 Who = Annotated[Person, Depends(person)]
@@ -45,8 +45,6 @@ def _opt(value: str | None) -> str | None:
 def _staff_only(who: Person) -> None:
     """Agents have their own pages; a staff page answers them like a missing page (nothing to learn)."""
     if who.viewer.role is UserRole.AGENT:
-        from scorecards.access import NotFound
-
         raise NotFound("not found")
 
 
@@ -92,7 +90,13 @@ def agent_page(request: Request, who: Who, agent_id: str) -> Response:
 
 
 def _agent_page(request: Request, who: Person, agent_id: str) -> Response:
-    home = views.agent_home(web(request).store, who.viewer, agent_id)
+    store = web(request).store
+    home = views.agent_home(store, who.viewer, agent_id)
+    if who.viewer.role is UserRole.AGENT:
+        # The answers shown on this page now count as seen by the agent (the supervisor's queue shows it).
+        for dispute in home.disputes:
+            if dispute.status != "open" and dispute.seen_by_agent_at is None:
+                review.mark_dispute_seen(store, who.viewer, dispute.dispute_id)
     radar = charts.radar([s.title for s in home.radar], [
         charts.Series(text(request, "me.you"), tuple(s.agent for s in home.radar), charts.AGENT_COLOUR),
         charts.Series(text(request, "me.team_average"), tuple(s.team for s in home.radar), charts.TEAM_COLOUR),
@@ -125,6 +129,19 @@ def rules_health(request: Request, who: Who, min_agreement: float | None = None)
         raise Invalid(f"min_agreement: {threshold} is not between 0 and 1")
     rows = views.rule_health(web(request).store, who.viewer, min_agreement=threshold)
     return render(request, "rules.html", rows=rows, min_agreement=threshold)
+
+
+@router.get("/rules/regressions.yaml")
+def regressions_download(request: Request, who: Who, checklist: str | None = None) -> Response:
+    """The regression examples made by reviews and upheld disputes, as YAML to paste into a checklist.
+
+    The excerpts come from calls of every team, so only admin and QA (who see every call) get them.
+    """
+    if not who.viewer.sees_everything:
+        raise NotFound("not found")
+    examples = review.regression_examples(web(request).store, _opt(checklist))
+    return Response(review.regressions_yaml(examples), media_type="application/yaml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="regressions.yaml"'})
 
 
 @router.get("/runs")
