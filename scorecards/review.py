@@ -18,18 +18,22 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
+from pathlib import Path
 from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from callqa.errors import CallQAError
 from callqa.types import CallMetadata
-from rules.loader import transcript_from_lines
-from rules.model import Example
+from rules.engine import judge_item
+from rules.loader import load_checklist, transcript_from_lines
+from rules.model import Checklist, Example
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.scoring import DEFAULT_BANDS, Band, ItemVerdict, Verdict, build_scorecard, evidence_from_json
 from scorecards.store import Store
@@ -330,12 +334,12 @@ def _save_example(
     con: Any, viewer: Viewer, target: _Target, expect: str, source: str, comment: str, now: dt.datetime
 ) -> str:
     example_id = _example_id(target)
-    rule = _item_rule(_yaml_data(_checklist_content(con, target.checklist_hash)), target.item_id)
+    content = _checklist_content(con, target.checklist_hash)
+    rule = _item_rule(_yaml_data(content), target.item_id)
     utterances = con.execute(
         "SELECT role, start_s, end_s, text, confidence, role_confidence FROM utterances WHERE transcript_id = ? "
         "ORDER BY idx", [target.transcript_id]).fetchall()
     keep = excerpt_indices(rule, evidence_from_json(target.evidence), len(utterances))
-    scope = "call" if len(keep) == len(utterances) else "local"
     meta = con.execute(f"SELECT {', '.join(_EXAMPLE_METADATA[:-1])} FROM calls WHERE call_id = ?",
                        [target.call_id]).fetchone()  # fmt: skip
     metadata = {k: str(v) for k, v in zip(_EXAMPLE_METADATA, [*meta, target.language], strict=True) if v}
@@ -343,15 +347,13 @@ def _save_example(
     metrics = {n: float(v) for n, v in con.execute(
         "SELECT name, value FROM call_metrics WHERE transcript_id = ? AND list_contains(?, name)",
         [target.transcript_id, names]).fetchall()}  # fmt: skip
-    payload = {
-        "scope": scope,
-        "duration": round(float(target.duration), 3),
-        # milliseconds and three digits of confidence: what an author reads, and finer than any rule looks
-        "lines": [{"role": r, "start": round(s, 3), "end": round(e, 3), "text": t, "confidence": round(c, 3),
-                   "role_confidence": round(rc, 3)} for r, s, e, t, c, rc in (utterances[i] for i in keep)],
-        "metadata": metadata,
-        "metrics": metrics,
-    }
+    # milliseconds and three digits of confidence: what an author reads, and finer than any rule looks
+    lines = [{"role": r, "start": round(s, 3), "end": round(e, 3), "text": t, "confidence": round(c, 3),
+              "role_confidence": round(rc, 3)} for r, s, e, t, c, rc in utterances]  # fmt: skip
+    payload = {"scope": "local", "duration": round(float(target.duration), 3), "lines": [lines[i] for i in keep],
+               "metadata": metadata, "metrics": metrics}  # fmt: skip
+    if len(keep) == len(lines) or not _excerpt_reproduces(target, content, payload):
+        payload.update(scope="call", lines=lines)
     con.execute("DELETE FROM regression_examples WHERE example_id = ?", [example_id])
     con.execute("INSERT INTO regression_examples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)",
                 [example_id, target.checklist_id, target.checklist_hash, target.item_id, target.language, expect,
@@ -366,7 +368,9 @@ def excerpt_indices(rule: Mapping[str, Any] | None, evidence: Sequence[Any], cou
     The utterances the evidence quotes, ``CONTEXT_UTTERANCES`` either side, when the verdict rests on what
     was heard there. The whole call when it rests on what was *not* heard (a stretch searched in vain,
     metadata, a metric), or when the rule counts utterances from the call's edges or relative to another
-    phrase (``first/last_utterances``, ``within``): an excerpt would change what the rule sees.
+    phrase (``first/last_utterances``, ``within``): an excerpt would change what the rule sees. An
+    overturn keeps the excerpt only if the rule, run on it alone, still makes the mistake (see
+    ``_excerpt_reproduces``); otherwise the example is the whole call.
 
     Args:
         rule: the item's mapping from the checklist YAML (None when the checklist is not known).
@@ -505,12 +509,54 @@ def as_rule_example(example: RegressionExample) -> Example:
     """The example as the rule engine runs it (what ``callqa rules test`` judges)."""
     lines = [{"role": x.role, "start": x.start, "end": x.end, "text": x.text, "confidence": x.confidence,
               "role_confidence": x.role_confidence} for x in example.lines]  # fmt: skip
-    transcript = transcript_from_lines(lines, example.duration)
-    m = example.metadata
-    metadata = CallMetadata(agent_id=m.get("agent_id"), team=m.get("team"), queue=m.get("queue"),
-                            direction=m.get("direction"), hangup_by=m.get("hangup_by"), language=m.get("language"),
-                            source="example")  # fmt: skip
-    return Example(example.expect, False, transcript, metadata, dict(example.metrics), 0)
+    return _rule_example(example.expect, lines, example.duration, example.metadata, example.metrics)
+
+
+def _rule_example(
+    expect: str,
+    lines: Sequence[Mapping[str, Any]],
+    duration: float,
+    meta: Mapping[str, str],
+    metrics: Mapping[str, float],
+) -> Example:
+    transcript = transcript_from_lines(lines, duration)
+    metadata = CallMetadata(agent_id=meta.get("agent_id"), team=meta.get("team"), queue=meta.get("queue"),
+                            direction=meta.get("direction"), hangup_by=meta.get("hangup_by"),
+                            language=meta.get("language"), source="example")  # fmt: skip
+    return Example(expect, False, transcript, metadata, dict(metrics), 0)
+
+
+_COMPILED: dict[str, Checklist | None] = {}
+
+
+def _compiled(checklist_hash: str, content: str) -> Checklist | None:
+    """The stored checklist compiled by the current loader, once per process (None if it no longer loads)."""
+    if checklist_hash not in _COMPILED:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "checklist.yaml"
+            path.write_text(content, encoding="utf-8")
+            try:
+                _COMPILED[checklist_hash] = load_checklist(path)
+            except CallQAError:
+                _COMPILED[checklist_hash] = None
+    return _COMPILED[checklist_hash]
+
+
+def _excerpt_reproduces(target: _Target, content: str, payload: Mapping[str, Any]) -> bool:
+    """Whether the rule, run on the excerpt alone, still gives the verdict the reviewer corrected.
+
+    An excerpt that does not would pass as a test at once while the rule stays wrong on the call. Rules
+    matching by sentence similarity are not run here (that loads the embedding model into a web request):
+    their examples keep the whole call.
+    """
+    checklist = _compiled(target.checklist_hash, content) if content else None
+    if checklist is None or checklist.uses_similar:
+        return False
+    item = next((i for i in checklist.items if i.id == target.item_id), None)
+    if item is None:
+        return False
+    ex = _rule_example("", payload["lines"], payload["duration"], payload["metadata"], payload["metrics"])
+    return str(judge_item(checklist, item, ex.transcript, ex.metadata, ex.metrics).verdict) == target.verdict
 
 
 # -- disputes and acknowledgements -----------------------------------------------------------------

@@ -386,3 +386,60 @@ def test_real_call_overturn(real_store: tuple[Store, str]) -> None:
     for ex in (deflection, closing):
         [result] = run_for_item(checklist, ex.item_id, [as_rule_example(ex)])
         assert (str(result.verdict.verdict), result.ok) == (ex.automatic_verdict, False)
+
+
+APOLOGY = """\
+id: apology_en
+version: 1
+title: Apology checklist
+language: en
+sections:
+  - id: care
+    title: Care
+    weight: 100
+    items:
+      - id: apology
+        title: Apologises when the customer asks for a refund
+        points: 10
+        message: Say sorry when the customer asks for a refund.
+        applies_when:
+          says: {role: customer, phrases: [refund]}
+        condition:
+          says: {role: agent, phrases: [sorry]}
+        examples:
+          pass:
+            - ["CUSTOMER: I want a refund.", "AGENT: Sorry about that."]
+            - ["CUSTOMER: A refund please.", "AGENT: I am sorry."]
+          fail:
+            - ["CUSTOMER: I want a refund.", "AGENT: Okay."]
+            - ["CUSTOMER: A refund please.", "AGENT: Fine."]
+"""
+
+
+def test_an_excerpt_that_loses_what_the_rule_needs_becomes_the_whole_call(tmp_path: Path) -> None:
+    (tmp_path / "apology.yaml").write_text(APOLOGY, encoding="utf-8")
+    checklist = load_checklist(tmp_path / "apology.yaml")
+    call = Call("c8", "A1", "T1", _day(26, 10), (
+        ("agent", "Hello, support.", 0.95), ("customer", "I want a refund for this.", 0.9),
+        ("agent", "Let me look.", 0.9), ("customer", "Okay.", 0.9), ("agent", "One moment.", 0.9),
+        ("customer", "Sure.", 0.9), ("agent", "Found it.", 0.9), ("agent", "I am sorry about the delay.", 0.9),
+        ("customer", "Thanks.", 0.9)))
+    transcript = transcript_of(call)
+    meta = CallMetadata(agent_id="A1", team="T1", started_at=call.started, language="en")
+    card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+    store = Store(tmp_path / "callqa.duckdb")
+    store.start_run("r1", [], "{}", "test")
+    store.save_call("r1", SourceFile("/calls/c8.wav", call.call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
+                    scorecards=[(card, checklist_record(checklist))])
+    verdict = card.item("apology")
+    # the verdict quotes only the apology; the refund that makes the item apply is six utterances earlier
+    assert [(e.kind, e.utterance) for e in verdict.evidence] == [("hit", 7)]
+    rule = {"all": [{"says": {"role": "agent", "phrases": ["sorry"]}}]}
+    assert excerpt_indices(rule, verdict.evidence, 9) == [5, 6, 7, 8]
+    review_verdict(store, QA, sid(store, "c8"), 0, decision="overturn", verdict="fail",
+                   comment="sorry for the delay, not for the refund")
+    [ex] = regression_examples(store)
+    assert (ex.scope, len(ex.lines)) == ("call", 9)
+    [result] = run_for_item(checklist, "apology", [as_rule_example(ex)])
+    assert (str(result.verdict.verdict), result.ok) == ("pass", False)
