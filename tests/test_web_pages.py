@@ -162,3 +162,21 @@ def test_regression_examples_download_for_qa_only(site: tuple[TestClient, Path, 
     response = admin.get("/rules/regressions.yaml")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/yaml")
     assert "service_en:" in response.text and "no_deflection:" in response.text and "pass:" in response.text
+
+
+def test_queue_filters_and_reasons(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    page = client.get("/queue").text
+    assert calls["ChrisL"].call_id in page and calls["A2"].call_id in page and calls["B1"].call_id not in page
+    assert 'title="' in page and "failed item: no_deflection" in page
+    only_a2 = client.get("/queue", params={"agent": "A2", "reason": "fail"}).text
+    assert calls["A2"].call_id in only_a2 and calls["ChrisL"].call_id not in only_a2
+    by_item = client.get("/queue", params={"item": "no_deflection"}).text
+    assert calls["ChrisL"].call_id in by_item and calls["A2"].call_id not in by_item
+    by_day = client.get("/queue", params={"since": "2025-02-19", "until": "2025-02-19"}).text
+    assert calls["ChrisL"].call_id in by_day and calls["A2"].call_id not in by_day
+    bad = client.get("/queue", params={"since": "19/02/2025"})
+    assert bad.status_code == 422 and "since" in bad.text
+    other_team = client.get("/queue", params={"team": "T2"})  # not this supervisor's team: nothing of it
+    assert other_team.status_code in (200, 404) and calls["B1"].call_id not in other_team.text
