@@ -19,6 +19,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to serve the network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     session_hours: Annotated[float, typer.Option(help="A session ends this many hours after sign-in.")] = 8.0,
+    sample_per_week: Annotated[int, typer.Option(
+        help="Calls per agent and week put in the review queue at random, so good calls are heard too.",
+    )] = 2,
+    anger: Annotated[float, typer.Option(help="Customer anger (0-1) from which a call goes to the queue.")] = 0.7,
+    min_agreement: Annotated[float, typer.Option(
+        help="Rule health flags items whose reviewers agreed less often than this (0-1).",
+    )] = 0.8,
     secure_cookies: Annotated[bool, typer.Option(
         help="Always mark the session cookie Secure (behind an https proxy); default: when the request is https.",
     )] = False,
@@ -38,7 +45,12 @@ def serve(
         typer.echo(f"callqa: {db}: no database here; run `callqa demo` or `callqa run PATH` first, or pass --db",
                    err=True)
         raise typer.Exit(1)
-    settings = WebSettings(session_max_age_s=int(session_hours * 3600), secure_cookies=True if secure_cookies else None)
+    if sample_per_week < 0 or not 0.0 <= anger <= 1.0 or not 0.0 <= min_agreement <= 1.0 or session_hours <= 0:
+        typer.echo("callqa: --sample-per-week must be ≥ 0, --anger and --min-agreement between 0 and 1, "
+                   "--session-hours above 0", err=True)
+        raise typer.Exit(1)
+    settings = WebSettings(session_max_age_s=int(session_hours * 3600), secure_cookies=True if secure_cookies else None,
+                           sample_per_agent_week=sample_per_week, anger_threshold=anger, min_agreement=min_agreement)
     try:
         app = create_app(db, settings=settings)
     except CallQAError as exc:

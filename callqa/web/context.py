@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from callqa.web.i18n import pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
+from scorecards import views
 from scorecards.access import Viewer
 from scorecards.accounts import User, get_user
 from scorecards.store import Store
@@ -32,6 +33,8 @@ class WebSettings:
         lock_timeout_s: how long a page waits for the nightly run to release the database.
         min_agreement: rule-health items below this reviewer agreement are flagged.
         queue_page_size: rows per review-queue page.
+        sample_per_agent_week: calls per agent and week put in the queue at random (good calls heard too).
+        anger_threshold: customer anger from which a call goes to the queue.
     """
 
     session_max_age_s: int = 8 * 3600
@@ -39,6 +42,8 @@ class WebSettings:
     lock_timeout_s: float = 60.0
     min_agreement: float = 0.8
     queue_page_size: int = 50
+    sample_per_agent_week: int = views.SAMPLE_PER_AGENT_WEEK
+    anger_threshold: float = views.ANGER_THRESHOLD
 
 
 @dataclass(slots=True)

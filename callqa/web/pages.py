@@ -52,11 +52,14 @@ def _staff_only(who: Person) -> None:
 def queue(request: Request, who: Who, since: str | None = None, until: str | None = None, team: str | None = None,
           agent: str | None = None, item: str | None = None, reason: str | None = None, page: int = 1) -> Response:
     _staff_only(who)
-    size = web(request).settings.queue_page_size
+    settings = web(request).settings
+    size = settings.queue_page_size
     page = max(page, 1)
     result = views.review_queue(web(request).store, who.viewer, since=_date("since", since),
                                 until=_date("until", until), team=_opt(team), agent=_opt(agent), item=_opt(item),
-                                reason=_opt(reason), limit=size, offset=(page - 1) * size)
+                                reason=_opt(reason), limit=size, offset=(page - 1) * size,
+                                anger_threshold=settings.anger_threshold,
+                                sample_per_agent_week=settings.sample_per_agent_week)
     filters = {"since": since or "", "until": until or "", "team": team or "", "agent": agent or "",
                "item": item or "", "reason": reason or ""}
     return render(request, "queue.html", q=result, filters=filters, page=page, size=size)
