@@ -15,7 +15,10 @@ Definitions (seconds from the start of the call):
 * **hold**: an agent utterance that announces a wait ("please hold", "let me check", 请稍等, 稍候 …) followed,
   within ``hold_announce_window_s``, by a stretch without agent speech that holds at least ``min_hold_s`` of
   silence; the hold runs to the next agent utterance (a customer's "ok" does not end it) or to the end of the
-  call.
+  call. Speech of unknown role longer than a backchannel, once the wait has lasted ``min_hold_s``, ends it too:
+  the role labeller leaves unclear stretches unassigned, and on the sample call the agent's return from the
+  hold ("their number is …") is one of them; without this the hold ran on for 16 s through the agent reading
+  out the number.
 * **overtalk**: both parties speaking at once for at least ``min_overtalk_s``. On stereo calls it is measured
   from the time spans of the two channels. On mono calls both parties share one channel, the recogniser
   rarely produces overlapping utterances and overlaps hide in segment boundaries, so it is *estimated*: word
@@ -378,6 +381,9 @@ def _holds(segs: Sequence[_Seg], speech: list[Span], duration: float, opts: Metr
     not a hold)."""
     regex = _hold_regex(opts.hold_patterns)
     agent = _union((s.s0, s.s1) for s in segs if s.role is Role.AGENT)
+    # Unassigned speech longer than a backchannel: once a wait has lasted min_hold_s it is taken as the agent
+    # coming back (at the very start of a wait it is as likely the agent's tail or the customer's "ok").
+    unassigned = sorted(s.s0 for s in segs if s.role is Role.UNKNOWN and s.s1 - s.s0 > opts.backchannel_max_s)
     holds: list[Hold] = []
     for seg in segs:
         if seg.role is not Role.AGENT or (holds and seg.s0 < holds[-1].end):
@@ -387,9 +393,10 @@ def _holds(segs: Sequence[_Seg], speech: list[Span], duration: float, opts: Metr
         # Silences in agent speech after the announcement, the last one running to the end of the call.
         ends = [end for _, end in agent if end >= seg.s1]
         starts = [start for start, _ in agent if start > seg.s1] + [duration]
-        for quiet_start, quiet_end in zip(ends, starts, strict=False):
+        for quiet_start, agent_back in zip(ends, starts, strict=False):
             if quiet_start - seg.s1 > opts.hold_announce_window_s:
                 break
+            quiet_end = min([agent_back, *(t for t in unassigned if quiet_start + opts.min_hold_s <= t < agent_back)])
             talk = _length(
                 (max(a, quiet_start), min(b, quiet_end)) for a, b in speech if a < quiet_end and b > quiet_start
             )

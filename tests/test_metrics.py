@@ -184,6 +184,19 @@ def test_hold_to_the_end_of_the_call_and_part_of_a_gap_as_dead_air() -> None:
     assert [(g.start, g.end, g.dead_air) for g in m.silences] == [(2.0, 15.0, True)]
 
 
+def test_unassigned_speech_ends_a_hold_but_a_short_unknown_ok_does_not() -> None:
+    m = compute_metrics(call(
+        utt(A, 0.0, 2.0, "Let me check that for you."),
+        utt(U, 9.0, 9.6, "okay"),  # a backchannel-length scrap of unknown role: still on hold
+        utt(C, 12.0, 13.0, "hello?"),
+        utt(U, 20.0, 22.0, "so their number is"),  # unassigned, longer than a backchannel: the agent is back
+        utt(A, 30.0, 33.0, "anything else?"),
+        duration=35.0, channels=1,
+    ))
+    assert [(h.start, h.end) for h in m.holds] == [(2.0, 20.0)]
+    assert m.as_dict()["dead_air_count"] == 0.0  # 22 → 30 is 8 s
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -417,6 +430,54 @@ def test_real_call() -> None:
     # The only unannounced pause of 10 s or more: 138.91 → 149.9 s, while the agent reads up on the warranty.
     assert [(g.start, g.end) for g in m.silences if g.dead_air] == [(138.91, 149.9)]
     assert m.estimated and m.duration_s == 277.66
+
+
+def real_call_all_words() -> Transcript:
+    """The real call with every word Whisper heard: hand-labelled spans keep their role and bounds, the words
+    the labels leave out become utterances of unknown role (split at pauses over 1 s), as a stored transcript
+    of a mono call has them."""
+    whisper = json.loads((DATA / "real_call_whisper.json").read_text())
+    labels = json.loads((DATA / "real_call_roles.json").read_text())
+    words = [Word(s, e, t, p) for seg in whisper["segments"] for s, e, t, p in seg["words"]]
+
+    def span_of(w: Word) -> int | None:
+        mid = (w.start + w.end) / 2
+        return next((i for i, lab in enumerate(labels) if lab["start"] - 0.01 <= mid <= lab["end"] + 0.01), None)
+
+    groups: list[tuple[int | None, list[Word]]] = []
+    for w in words:
+        key = span_of(w)
+        if groups and groups[-1][0] == key and (key is not None or w.start - groups[-1][1][-1].end <= 1.0):
+            groups[-1][1].append(w)
+        else:
+            groups.append((key, [w]))
+    utts = []
+    for key, ws in groups:
+        text = "".join(w.text for w in ws).strip()
+        if key is None:
+            utts.append(utt(U, ws[0].start, ws[-1].end, text, tuple(ws)))
+        else:
+            lab = labels[key]
+            utts.append(utt(Role(lab["role"]), lab["start"], lab["end"], text, tuple(ws)))
+    return Transcript(tuple(utts), duration=whisper["duration"], language="en", channels=1)
+
+
+def test_real_call_metrics_match_the_audio() -> None:
+    """Every figure inside the bounds established from the audio (tests/data/real_call_metrics.json)."""
+    spec = json.loads((DATA / "real_call_metrics.json").read_text())["expected"]
+    t = real_call_all_words()
+    assert sum(len(u.words) for u in t.utterances) == sum(
+        len(s["words"]) for s in json.loads((DATA / "real_call_whisper.json").read_text())["segments"])
+    m = compute_metrics(t)
+    check_invariants(m)
+    d = m.as_dict()
+    (hold,) = m.holds
+    measured = {**d, "hold_start_s": hold.start, "hold_end_s": hold.end,
+                "speech_rate_ratio_agent_customer": d["speech_rate_agent"] / d["speech_rate_customer"]}
+    outside = {name: (round(measured[name], 3), b["min"], b["max"]) for name, b in spec.items()
+               if not b["min"] <= measured[name] <= b["max"]}
+    assert outside == {}, outside
+    assert len(spec) == 12 and hold.announcement.startswith("Give me a second")
 
 
 def test_synthetic_stereo_bank_call() -> None:
