@@ -41,10 +41,11 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
     cx = cy = size / 2
     r = size / 2 - 60
     pad = 70  # room for the axis labels left and right of the circle
-    legend_h = 18 * _legend_rows(series, size + 2 * pad)
+    legend_y = cy + r + 36  # below the lowest axis label
+    height = legend_y + 18 * _legend_rows(series, size + 2 * pad)
     parts = [f'<svg class="chart radar" xmlns="http://www.w3.org/2000/svg" '
-             f'viewBox="{-pad} 0 {size + 2 * pad} {size + legend_h}" width="{size + 2 * pad}" '
-             f'height="{size + legend_h}" role="img" aria-label="{escape(title)}">']
+             f'viewBox="{-pad} 0 {size + 2 * pad} {_fmt(height)}" width="{size + 2 * pad}" '
+             f'height="{_fmt(height)}" role="img" aria-label="{escape(title)}">']
 
     def point(i: int, fraction: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * i / n
@@ -68,7 +69,7 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
         poly = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in corners)
         parts.append(f'<polygon class="series" data-series="{escape(s.name)}" points="{poly}" fill="{s.colour}" '
                      f'fill-opacity="0.15" stroke="{s.colour}" stroke-width="2"/>')
-    parts.append(_legend(series, 10 - pad, size + 5, size + 2 * pad))
+    parts.append(_legend(series, 10 - pad, legend_y, size + 2 * pad))
     parts.append("</svg>")
     return Markup("".join(parts))
 
