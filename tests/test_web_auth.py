@@ -268,3 +268,18 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_crash_is_a_500_page_in_the_same_shape_and_logged(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    from scorecards import views
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views, "run_history", broken)
+    login(client, "admin")
+    crashing = TestClient(client.app, raise_server_exceptions=False, cookies=client.cookies)
+    response = crashing.get("/runs")
+    assert response.status_code == 500 and 'data-status="500"' in response.text and "boom" not in response.text
+    assert any("GET /runs failed" in r.getMessage() for r in caplog.records)

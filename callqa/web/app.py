@@ -190,6 +190,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
         return error_response(request, status, str(detail))
 
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, lang_text(request, "error.500"))
+
+    app.add_exception_handler(Exception, crashed)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Forbidden, forbidden)
