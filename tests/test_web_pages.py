@@ -180,3 +180,16 @@ def test_queue_filters_and_reasons(site: tuple[TestClient, Path, dict[str, DemoC
     assert bad.status_code == 422 and "since" in bad.text
     other_team = client.get("/queue", params={"team": "T2"})  # not this supervisor's team: nothing of it
     assert other_team.status_code in (200, 404) and calls["B1"].call_id not in other_team.text
+
+
+def test_what_people_type_is_escaped(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, _ = site
+    login(client, "chris")
+    form = re.search(r'action="(/scorecards/[^"]+/items/\d+/dispute)"', client.get("/me").text)
+    assert form
+    attack = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    client.post(form.group(1), data={"csrf": csrf_of(client, "/me"), "comment": attack, "back": "/me"})
+    supervisor = login(TestClient(client.app), "sup")
+    page = supervisor.get("/disputes").text
+    assert attack not in page and "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
