@@ -9,33 +9,36 @@ in the window; an agent with no team is compared with every call.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from scorecards.access import NotFound, Viewer
 from scorecards.store import Store
-from scorecards.views_call import _DISPUTE_SELECT
+from scorecards.views_call import dispute_rows
 from scorecards.views_sql import (
     CALLS_FROM,
     DAY,
     FINAL,
-    WEEK,
     check_positive,
     evidence_spans,
     fetch,
+    mean,
     named_filter,
+    rate,
+    week_of,
     weeks_between,
 )
-from scorecards.views_types import AgentCall, AgentHome, DisputeRow, EmotionShares, MissedItem, RadarPoint, WeekPoint
-
-# The team's side of a comparison: the team's calls (or every call when the agent has no team) in the window.
-_TEAM = "($team IS NULL OR c.team = $team)"
-_WINDOW = f"{DAY} BETWEEN $since AND $until"
+from scorecards.views_types import AgentCall, AgentHome, EmotionShares, MissedItem, RadarPoint, WeekPoint
 
 
 def agent_home(
     store: Store, viewer: Viewer, agent_id: str, *, days: int = 28, latest: int = 10, only_missed: bool = True
 ) -> AgentHome:
     """An agent's page: latest calls with missed items, section radar and weekly trend against the team.
+
+    The window ends on the agent's latest call day. Totals in the trend are the reviewed totals where a
+    scorecard was reviewed, the automatic ones otherwise; the radar uses the automatic section scores.
 
     Args:
         agent_id: the agent.
@@ -53,59 +56,93 @@ def agent_home(
     mine = f"(c.agent_id = $agent AND {cond})"
     named["agent"] = agent_id
     with store.reading() as con:
-        seen = fetch(con, f"SELECT count(*), max({DAY}) FROM {CALLS_FROM} WHERE {mine}", named)[0]
-        if not seen[0]:
+        calls = fetch(con, f"SELECT {DAY}, c.team FROM {CALLS_FROM} WHERE {mine}", named)
+        if not calls:
             raise NotFound(f"agent {agent_id}: no calls of this agent")
-        until: dt.date = seen[1] or dt.date.today()
+        until: dt.date = max(day for day, _ in calls)
         since = until - dt.timedelta(days=days - 1)
-        named.update(since=since, until=until)
-        named["team"] = fetch(con, f"SELECT mode(c.team) FROM {CALLS_FROM} WHERE {mine} AND {_WINDOW}", named)[0][0]
-        calls = _latest_calls(con, mine, named, latest, only_missed)
-        radar = _radar(con, mine, named)
-        trend = _trend(con, mine, named, since, until)
-        emotion = _emotion(con, mine, named)
-        # The agent's disputes: open ones first, then answered ones, newest answer first.
-        disputes = fetch(con, _DISPUTE_SELECT + f" WHERE {mine} AND d.agent_id = $agent ORDER BY d.status <> 'open', "
-                         "coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
-        unack = fetch(con,
-            f"SELECT count(*) FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id WHERE s.is_current "
-            f"AND {mine} AND {_WINDOW} AND NOT EXISTS (SELECT 1 FROM acknowledgements a "
-            "WHERE a.scorecard_id = s.scorecard_id)", named)[0][0]
-    return AgentHome(agent_id=agent_id, team=named["team"], since=since, until=until, calls=calls, radar=radar,
-                     trend=trend, emotion=emotion, disputes=tuple(DisputeRow(*d) for d in disputes),
-                     unacknowledged=int(unack))
+        teams = Counter(team for day, team in calls if day >= since and team is not None)
+        team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
+        named.update(since=since, until=until, team=team)
+        rows = [_Card(*r) for r in fetch(con, _CARDS.format(mine=mine), named)]
+        own = [r for r in rows if r.mine]
+        sections = fetch(con, "SELECT scorecard_id, section_id, title, score FROM section_scores "
+                         "WHERE scorecard_id IN (SELECT unnest($ids)) AND score IS NOT NULL ORDER BY section_id",
+                         {"ids": [r.scorecard_id for r in rows]})
+        metrics = fetch(con, "SELECT transcript_id, name, value FROM call_metrics WHERE transcript_id IN "
+                        "(SELECT unnest($ids)) AND name IN ('angry_customer', 'customer_calmer_by_end')",
+                        {"ids": sorted({r.transcript_id for r in rows})})
+        missed = _missed(con, [r.scorecard_id for r in own])
+        disputes = dispute_rows(con, f"{mine} AND d.agent_id = $agent",
+                                "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
+    return AgentHome(agent_id=agent_id, team=team, since=since, until=until,
+                     calls=_latest(own, missed, latest, only_missed), radar=_radar(rows, sections),
+                     trend=_trend(rows, since, until), emotion=_emotion(rows, metrics), disputes=disputes,
+                     unacknowledged=sum(not r.acknowledged for r in own))
 
 
-def _latest_calls(con: Any, mine: str, named: dict[str, Any], latest: int, only_missed: bool) -> tuple[AgentCall, ...]:
-    missed_filter = (f"AND EXISTS (SELECT 1 FROM verdicts v LEFT JOIN verdict_reviews r ON r.scorecard_id = "
-                     f"v.scorecard_id AND r.item_idx = v.idx AND r.is_current WHERE v.scorecard_id = s.scorecard_id "
-                     f"AND {FINAL} = 'fail')") if only_missed else ""
-    cards = fetch(con,
-        "SELECT s.scorecard_id, s.call_id, s.checklist_id, c.file_name, c.started_at, s.total, rs.total, s.band, "
-        "EXISTS (SELECT 1 FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) "
-        f"FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
-        "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-        f"WHERE s.is_current AND {mine} AND {_WINDOW} {missed_filter} "
-        f"ORDER BY {DAY} DESC, c.started_at DESC NULLS LAST, s.call_id, s.checklist_id LIMIT $latest",
-        {**named, "latest": latest})
-    if not cards:
-        return ()
-    ids = [c[0] for c in cards]
-    missed: dict[str, list[MissedItem]] = {}
-    for sid, idx, item_id, title, veto, message, evidence, did, dstatus in con.execute(
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """A current scorecard in the window: the agent's own (``mine``) or the team's (``team``), or both."""
+
+    scorecard_id: str
+    call_id: str
+    transcript_id: str
+    checklist_id: str
+    file_name: str
+    started_at: dt.datetime | None
+    day: dt.date
+    mine: bool
+    team: bool
+    total: float | None
+    reviewed_total: float | None
+    band: str
+    acknowledged: bool
+
+    @property
+    def counted_total(self) -> float | None:
+        return self.reviewed_total if self.reviewed_total is not None else self.total
+
+
+# One pass over the scorecards for the agent's and the team's cards of the window (the team's side is read as
+# aggregates only: see the module docstring).
+_CARDS = (
+    f"SELECT s.scorecard_id, s.call_id, s.transcript_id, s.checklist_id, c.file_name, c.started_at, {DAY}, "
+    "{mine}, ($team IS NULL OR c.team = $team), s.total, rs.total, s.band, ack.scorecard_id IS NOT NULL "
+    f"FROM {CALLS_FROM} JOIN scorecards s ON s.call_id = c.call_id AND s.is_current "
+    "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
+    "LEFT JOIN (SELECT DISTINCT scorecard_id FROM acknowledgements) ack ON ack.scorecard_id = s.scorecard_id "
+    f"WHERE {DAY} BETWEEN $since AND $until AND ({{mine}} OR $team IS NULL OR c.team = $team)"
+)
+
+
+def _missed(con: Any, ids: list[str]) -> dict[str, list[MissedItem]]:
+    """The verdicts that count as fail now, per scorecard, with the agent's latest dispute of each."""
+    out: dict[str, list[MissedItem]] = {}
+    rows = fetch(con,
         "SELECT v.scorecard_id, v.idx, v.item_id, v.title, v.veto, v.message, v.evidence, d.dispute_id, d.status "
         "FROM verdicts v LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx "
         "AND r.is_current LEFT JOIN (SELECT scorecard_id, item_idx, arg_max(dispute_id, created_at) AS dispute_id, "
-        "arg_max(status, created_at) AS status FROM disputes WHERE list_contains($ids, scorecard_id) "
+        "arg_max(status, created_at) AS status FROM disputes WHERE scorecard_id IN (SELECT unnest($ids)) "
         "GROUP BY ALL) d ON d.scorecard_id = v.scorecard_id AND d.item_idx = v.idx "
-        f"WHERE list_contains($ids, v.scorecard_id) AND {FINAL} = 'fail' ORDER BY v.scorecard_id, v.idx",
-        {"ids": ids}).fetchall():
+        f"WHERE v.scorecard_id IN (SELECT unnest($ids)) AND {FINAL} = 'fail' ORDER BY v.scorecard_id, v.idx",
+        {"ids": ids})
+    for sid, idx, item_id, title, veto, message, evidence, did, dstatus in rows:
         quote, start, end = _where(evidence)
-        missed.setdefault(sid, []).append(MissedItem(idx, item_id, title, "fail", veto, quote, start, end, message,
-                                                     did, dstatus))
-    return tuple(AgentCall(call_id=c[1], scorecard_id=c[0], checklist_id=c[2], file_name=c[3], started_at=c[4],
-                           total=c[5], reviewed_total=c[6], band=c[7], acknowledged=bool(c[8]),
-                           missed=tuple(missed.get(c[0], ()))) for c in cards)
+        out.setdefault(sid, []).append(MissedItem(idx, item_id, title, "fail", veto, quote, start, end, message,
+                                                  did, dstatus))
+    return out
+
+
+def _latest(own: list[_Card], missed: dict[str, list[MissedItem]], latest: int,
+            only_missed: bool) -> tuple[AgentCall, ...]:
+    cards = sorted(own, key=lambda r: (r.call_id, r.checklist_id))
+    cards.sort(key=lambda r: (r.day, r.started_at or dt.datetime.min), reverse=True)  # stable: newest first
+    chosen = [r for r in cards if r.scorecard_id in missed or not only_missed][:latest]
+    return tuple(AgentCall(call_id=r.call_id, scorecard_id=r.scorecard_id, checklist_id=r.checklist_id,
+                           file_name=r.file_name, started_at=r.started_at, total=r.total,
+                           reviewed_total=r.reviewed_total, band=r.band, acknowledged=r.acknowledged,
+                           missed=tuple(missed.get(r.scorecard_id, ()))) for r in chosen)
 
 
 def _where(evidence_json: str) -> tuple[str | None, float | None, float | None]:
@@ -120,50 +157,51 @@ def _where(evidence_json: str) -> tuple[str | None, float | None, float | None]:
     return None, None, None
 
 
-def _radar(con: Any, mine: str, named: dict[str, Any]) -> tuple[RadarPoint, ...]:
-    rows = fetch(con,
-        "SELECT x.section_id, any_value(x.title), avg(x.score) FILTER (WHERE x.is_mine), avg(x.score) FILTER "
-        f"(WHERE x.in_team) FROM (SELECT ss.section_id, ss.title, ss.score, {mine} AS is_mine, {_TEAM} AS in_team "
-        f"FROM section_scores ss JOIN scorecards s ON s.scorecard_id = ss.scorecard_id JOIN {CALLS_FROM} "
-        f"ON c.call_id = s.call_id WHERE s.is_current AND {_WINDOW} AND ({mine} OR {_TEAM})) x "
-        "GROUP BY x.section_id HAVING count(*) FILTER (WHERE x.is_mine) > 0 ORDER BY min(x.section_id)",
-        named)
-    return tuple(RadarPoint(sid, title, _r(a), _r(t)) for sid, title, a, t in rows)
+def _radar(rows: list[_Card], sections: list[tuple[Any, ...]]) -> tuple[RadarPoint, ...]:
+    card = {r.scorecard_id: r for r in rows}
+    titles: dict[str, str] = {}
+    agent: dict[str, list[float]] = defaultdict(list)
+    team: dict[str, list[float]] = defaultdict(list)
+    for sid, section_id, title, score in sections:
+        titles.setdefault(section_id, title)
+        if card[sid].mine:
+            agent[section_id].append(score)
+        if card[sid].team:
+            team[section_id].append(score)
+    return tuple(RadarPoint(s, titles[s], mean(agent[s]), mean(team[s])) for s in titles if agent[s])
 
 
-def _trend(con: Any, mine: str, named: dict[str, Any], since: dt.date, until: dt.date) -> tuple[WeekPoint, ...]:
-    rows = fetch(con,
-        f"SELECT {WEEK.format(DAY)} AS week, avg(coalesce(rs.total, s.total)) FILTER (WHERE {mine}), "
-        f"avg(coalesce(rs.total, s.total)) FILTER (WHERE {_TEAM}), count(DISTINCT s.call_id) FILTER (WHERE {mine}) "
-        f"FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
-        "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-        f"WHERE s.is_current AND {_WINDOW} AND ({mine} OR {_TEAM}) GROUP BY week", named)
-    by_week = {w: (a, t, n) for w, a, t, n in rows}
-    return tuple(WeekPoint(w, _r(by_week[w][0]), _r(by_week[w][1]), by_week[w][2]) if w in by_week
-                 else WeekPoint(w, None, None, 0) for w in weeks_between(since, until))
+def _trend(rows: list[_Card], since: dt.date, until: dt.date) -> tuple[WeekPoint, ...]:
+    agent: dict[str, list[float]] = defaultdict(list)
+    team: dict[str, list[float]] = defaultdict(list)
+    calls: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        week = week_of(r.day)
+        total = r.counted_total
+        if r.mine:
+            calls[week].add(r.call_id)
+            if total is not None:
+                agent[week].append(total)
+        if r.team and total is not None:
+            team[week].append(total)
+    return tuple(WeekPoint(w, mean(agent[w]), mean(team[w]), len(calls[w])) for w in weeks_between(since, until))
 
 
-def _emotion(con: Any, mine: str, named: dict[str, Any]) -> EmotionShares:
+def _emotion(rows: list[_Card], metrics: list[tuple[Any, ...]]) -> EmotionShares:
     """Each call once (however many checklists scored it), from its current transcript's emotion summary."""
-    row = fetch(con,
-        "SELECT count(*) FILTER (WHERE is_mine), avg(angry) FILTER (WHERE is_mine), "
-        "avg(calmer) FILTER (WHERE is_mine AND angry = 1), count(*) FILTER (WHERE in_team), "
-        "avg(angry) FILTER (WHERE in_team), avg(calmer) FILTER (WHERE in_team AND angry = 1) FROM ("
-        f"SELECT {mine} AS is_mine, {_TEAM} AS in_team, "
-        "max(m.value) FILTER (WHERE m.name = 'angry_customer') AS angry, "
-        "max(m.value) FILTER (WHERE m.name = 'customer_calmer_by_end') AS calmer "
-        f"FROM {CALLS_FROM} JOIN transcripts t ON t.call_id = c.call_id AND t.is_current "
-        "JOIN call_metrics m ON m.transcript_id = t.transcript_id "
-        f"AND m.name IN ('angry_customer', 'customer_calmer_by_end') WHERE {_WINDOW} AND ({mine} OR {_TEAM}) "
-        "AND EXISTS (SELECT 1 FROM scorecards s WHERE s.call_id = c.call_id AND s.is_current) "
-        "GROUP BY c.call_id, is_mine, in_team) WHERE angry IS NOT NULL", named)[0]
-    return EmotionShares(calls=int(row[0]), angry_customer=_s(row[1]), calmer_by_end=_s(row[2]),
-                         team_calls=int(row[3]), team_angry_customer=_s(row[4]), team_calmer_by_end=_s(row[5]))
-
-
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 2)
-
-
-def _s(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 4)
+    values: dict[str, dict[str, float]] = defaultdict(dict)
+    for tid, name, value in metrics:
+        values[tid][name] = value
+    sides: dict[str, tuple[bool, bool]] = {}
+    for r in rows:
+        if "angry_customer" in values.get(r.transcript_id, {}):
+            sides[r.transcript_id] = (r.mine, r.team)
+    figures = []
+    for side in (0, 1):
+        angry = [values[t]["angry_customer"] >= 0.5 for t, s in sides.items() if s[side]]
+        calmer = [values[t].get("customer_calmer_by_end", 0.0) >= 0.5 for t, s in sides.items()
+                  if s[side] and values[t]["angry_customer"] >= 0.5]
+        figures.append((len(angry), rate(sum(angry), len(angry)), rate(sum(calmer), len(calmer))))
+    (n, a, c), (tn, ta, tc) = figures
+    return EmotionShares(calls=n, angry_customer=a, calmer_by_end=c, team_calls=tn, team_angry_customer=ta,
+                         team_calmer_by_end=tc)

@@ -8,7 +8,7 @@ from typing import Any
 from scorecards.access import Invalid, NotFound, UserRole, Viewer
 from scorecards.scoring import SectionScore
 from scorecards.store import CallRow, Store
-from scorecards.views_sql import evidence_spans
+from scorecards.views_sql import evidence_spans, fetch, named_filter
 from scorecards.views_types import (
     CallPage,
     DisputeRow,
@@ -22,14 +22,35 @@ from scorecards.views_types import (
 DISPUTE_STATUSES = ("open", "upheld", "rejected")
 
 _DISPUTE_SELECT = (
-    "SELECT d.dispute_id, d.scorecard_id, d.item_idx, d.item_id, coalesce(v.title, d.item_id), d.call_id, "
-    "c.file_name, d.agent_id, d.comment, d.created_by, d.created_at, d.status, d.answer, d.answered_by, "
-    "d.answered_at, d.seen_by_agent_at FROM disputes d JOIN calls c ON c.call_id = d.call_id "
-    "LEFT JOIN verdicts v ON v.scorecard_id = d.scorecard_id AND v.idx = d.item_idx"
+    "SELECT d.dispute_id, d.scorecard_id, d.item_idx, d.item_id, d.item_id, d.call_id, c.file_name, d.agent_id, "
+    "d.comment, d.created_by, d.created_at, d.status, d.answer, d.answered_by, d.answered_at, d.seen_by_agent_at "
+    "FROM disputes d JOIN calls c ON c.call_id = d.call_id"
 )
 # Open disputes first (oldest first: they have waited longest), then answered ones, newest first.
-_DISPUTE_ORDER = (" ORDER BY d.status <> 'open', CASE WHEN d.status = 'open' THEN epoch(d.created_at) "
+_DISPUTE_ORDER = ("d.status <> 'open', CASE WHEN d.status = 'open' THEN epoch(d.created_at) "
                   "ELSE -epoch(coalesce(d.answered_at, d.created_at)) END, d.dispute_id")
+
+
+def dispute_rows(con: Any, where: str, order: str, named: dict[str, Any], limit: int | None = None,
+                 ) -> tuple[DisputeRow, ...]:
+    """Disputes matching ``where`` (on ``disputes d`` and ``calls c``), with their items' titles.
+
+    The titles are looked up afterwards for the few disputes found, so the verdicts table is read by its
+    scorecard index instead of joined whole.
+    """
+    sql = f"{_DISPUTE_SELECT} WHERE {where} ORDER BY {order}" + (" LIMIT $limit" if limit is not None else "")
+    rows = fetch(con, sql, {**named, "limit": limit})
+    if not rows:
+        return ()
+    titles = {(sid, idx): title for sid, idx, title in fetch(
+        con, "SELECT scorecard_id, idx, title FROM verdicts WHERE scorecard_id IN (SELECT unnest($ids))",
+        {"ids": sorted({r[1] for r in rows})})}
+    out = []
+    for row in rows:
+        fields = list(row)
+        fields[4] = titles.get((row[1], row[2]), row[3])  # the item id when the verdict is gone
+        out.append(DisputeRow(*fields))
+    return tuple(out)
 
 
 def _call_row(con: Any, viewer: Viewer, call_id: str) -> CallRow:
@@ -69,15 +90,13 @@ def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
             "(SELECT min(a.acknowledged_at) FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) "
             "FROM scorecards s LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
             "WHERE s.call_id = ? AND s.is_current ORDER BY s.checklist_id", [call_id]).fetchall())
-        disputes = con.execute(
-            _DISPUTE_SELECT + " WHERE d.call_id = ? AND d.scorecard_id IN "
-            "(SELECT scorecard_id FROM scorecards WHERE call_id = ? AND is_current)" + _DISPUTE_ORDER,
-            [call_id, call_id]).fetchall()
+        disputes = dispute_rows(con, "d.call_id = $call AND d.scorecard_id IN (SELECT scorecard_id FROM scorecards "
+                                "WHERE call_id = $call AND is_current)", _DISPUTE_ORDER, {"call": call_id})
     return CallPage(
         call=call, transcript_id=tid,
         utterances=tuple(UtteranceView(*u) for u in utterances),
         scorecards=cards, metrics=tuple((n, float(v)) for n, v in metrics),
-        disputes=tuple(DisputeRow(*d) for d in disputes),
+        disputes=disputes,
     )
 
 
@@ -131,12 +150,11 @@ def disputes(store: Store, viewer: Viewer, *, status: str | None = None, limit: 
         raise Invalid(f"status: {status!r} is not one of {', '.join(DISPUTE_STATUSES)}")
     if limit < 1:
         raise Invalid(f"limit: {limit} must be at least 1")
-    cond, params = viewer.call_filter("c")
+    cond, named = named_filter(viewer)
     if viewer.role is UserRole.AGENT:  # an agent's disputes are about the agent's own calls
-        cond = f"({cond}) AND d.agent_id = ?"
-        params = [*params, viewer.agent_id]
+        cond = f"{cond} AND d.agent_id = $agent"
+        named["agent"] = viewer.agent_id
+    named["status"] = status
     with store.reading() as con:
-        rows = con.execute(
-            _DISPUTE_SELECT + f" WHERE ({cond}) AND (? IS NULL OR d.status = ?)" + _DISPUTE_ORDER + " LIMIT ?",
-            [*params, status, status, limit]).fetchall()
-    return tuple(DisputeRow(*r) for r in rows)
+        return dispute_rows(con, f"{cond} AND ($status IS NULL OR d.status = $status)", _DISPUTE_ORDER, named,
+                            limit)

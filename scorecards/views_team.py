@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from scorecards.access import Invalid, NotFound, UserRole, Viewer
@@ -87,34 +87,38 @@ def team_heatmap(
         raise NotFound(f"team {team}: no such team")
     scope, named = named_filter(viewer)
     named["team"] = team
-    sql = _VERDICTS.replace("{scope}", scope)
     with store.reading() as con:
         teams = tuple(r[0] for r in fetch(con, f"SELECT DISTINCT c.team FROM calls c WHERE {scope} "
                                           "AND c.team IS NOT NULL ORDER BY 1", named))
-        last = fetch(con, f"SELECT max({DAY}) FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
-                          f"WHERE s.is_current AND {scope} AND ($team IS NULL OR c.team = $team)", named)[0][0]
+        last = fetch(con, f"SELECT max({DAY}) FROM {CALLS_FROM} WHERE {scope} AND ($team IS NULL OR c.team = $team) "
+                          "AND EXISTS (SELECT 1 FROM scorecards s WHERE s.call_id = c.call_id AND s.is_current)",
+                     named)[0][0]
         until: dt.date = last or dt.date.today()
-        named.update(since=until - dt.timedelta(days=days - 1), until=until)
-        cells = fetch(con, "SELECT c.agent_id, mode(c.team), s.checklist_id, v.item_id, any_value(v.title), "
-                      f"min(v.idx), count(*) FILTER (WHERE {FINAL} = 'pass'), count(*) FILTER (WHERE {FINAL} = 'fail') "
-                      f"{sql} GROUP BY c.agent_id, s.checklist_id, v.item_id", named)
-        weekly = fetch(con, f"SELECT {WEEK.format(DAY)} AS week, s.checklist_id, v.item_id, "
-                       f"count(*) FILTER (WHERE {FINAL} = 'pass'), count(*) FILTER (WHERE {FINAL} IN ('pass', 'fail')) "
-                       f"{sql} GROUP BY week, s.checklist_id, v.item_id", named)
-    items = _items(cells)
-    rows = _rows(cells, items)
-    weeks = weeks_between(named["since"], until)
-    by_week = {(w, ck, it): rate(p, n) for w, ck, it, p, n in weekly}
-    trends = tuple(ItemTrend(i.checklist_id, i.item_id, i.title,
-                             tuple(by_week.get((w, i.checklist_id, i.item_id)) for w in weeks)) for i in items)
-    return Heatmap(team=team, teams=teams, since=named["since"], until=until, sort=sort, items=items,
-                   agents=_sorted(rows, items, sort), weeks=weeks, trends=trends)
+        since = until - dt.timedelta(days=days - 1)
+        named.update(since=since, until=until)
+        # One pass over the verdicts: per agent, week and item; the cells and the trends are sums of these.
+        counts = fetch(con, f"SELECT c.agent_id, c.team, {WEEK.format(DAY)}, s.checklist_id, v.item_id, "
+                       f"any_value(v.title), min(v.idx), count(*) FILTER (WHERE {FINAL} = 'pass'), "
+                       f"count(*) FILTER (WHERE {FINAL} = 'fail') {_VERDICTS.replace('{scope}', scope)} "
+                       "GROUP BY ALL", named)
+    items = _items(counts)
+    weeks = weeks_between(since, until)
+    passed: dict[tuple[str, str, str], int] = defaultdict(int)
+    counted: dict[tuple[str, str, str], int] = defaultdict(int)
+    for _, _, week, checklist_id, item_id, _, _, p, f in counts:
+        passed[(week, checklist_id, item_id)] += p
+        counted[(week, checklist_id, item_id)] += p + f
+    trends = tuple(ItemTrend(i.checklist_id, i.item_id, i.title, tuple(
+        rate(passed[(w, i.checklist_id, i.item_id)], counted[(w, i.checklist_id, i.item_id)]) for w in weeks))
+        for i in items)
+    return Heatmap(team=team, teams=teams, since=since, until=until, sort=sort, items=items,
+                   agents=_sorted(_rows(counts, items), items, sort), weeks=weeks, trends=trends)
 
 
 def _items(cells: list[tuple[Any, ...]]) -> tuple[HeatItem, ...]:
     """The columns: every item seen, by checklist id and then checklist order."""
     seen: dict[tuple[str, str], tuple[int, str]] = {}
-    for _, _, checklist_id, item_id, title, idx, _, _ in cells:
+    for _, _, _, checklist_id, item_id, title, idx, _, _ in cells:
         key = (checklist_id, item_id)
         if key not in seen or idx < seen[key][0]:
             seen[key] = (idx, title)
@@ -123,18 +127,22 @@ def _items(cells: list[tuple[Any, ...]]) -> tuple[HeatItem, ...]:
 
 
 def _rows(cells: list[tuple[Any, ...]], items: tuple[HeatItem, ...]) -> list[HeatRow]:
-    counts: dict[str, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
-    teams: dict[str, str | None] = {}
-    for agent_id, team, checklist_id, item_id, _, _, passed, failed in cells:
+    counts: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(dict)
+    teams: dict[str, Counter[str]] = defaultdict(Counter)
+    for agent_id, team, _, checklist_id, item_id, _, _, passed, failed in cells:
         if agent_id is None:
             continue
-        counts[agent_id][(checklist_id, item_id)] = (passed, failed)
-        teams.setdefault(agent_id, team)
+        pair = counts[agent_id].setdefault((checklist_id, item_id), [0, 0])
+        pair[0] += passed
+        pair[1] += failed
+        if team is not None:
+            teams[agent_id][team] += passed + failed
     rows = []
     for agent_id, per_item in counts.items():
+        team = min(teams[agent_id], key=lambda t: (-teams[agent_id][t], t)) if teams[agent_id] else None
         row_cells = tuple(_cell(*per_item.get((i.checklist_id, i.item_id), (0, 0))) for i in items)
         overall = _cell(sum(c.passed for c in row_cells), sum(c.failed for c in row_cells))
-        rows.append(HeatRow(agent_id, teams[agent_id], row_cells, overall))
+        rows.append(HeatRow(agent_id, team, row_cells, overall))
     return rows
 
 
