@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field
 from itertools import accumulate
 from typing import Any
 
 from callqa.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
 from rules.model import Window
-from rules.normalize import is_cjk, normalize, normalize_many
+from rules.normalize import is_cjk, normalize, normalize_many, sound_fold
 
 _TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
 
@@ -45,6 +45,7 @@ class PreparedCall:
     metadata: CallMetadata
     metrics: Mapping[str, float]
     embedder: Callable[[], Embedder] | None = None
+    normalized: InitVar[Sequence[str] | None] = None  # the utterances already normalised (a bulk loader's)
     norm: list[str] = field(init=False)
     joined: str = field(init=False)
     offsets: list[int] = field(init=False)
@@ -56,9 +57,15 @@ class PreparedCall:
     _ends: list[float] = field(init=False)
     _ordered: bool = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, normalized: Sequence[str] | None) -> None:
         utterances = self.transcript.utterances
-        self.norm = normalize_many([u.text for u in utterances])
+        if normalized is None:
+            self.norm = normalize_many([u.text for u in utterances])
+        elif len(normalized) == len(utterances) and not any("\n" in n for n in normalized):
+            self.norm = list(normalized)
+        else:
+            raise ValueError(f"normalized: {len(normalized)} texts for {len(utterances)} utterances (or one with "
+                             "a newline); pass rules.normalize.normalize_many of the utterance texts, or None")
         self.joined = "\n".join(self.norm)
         self.offsets = [0, *accumulate(len(n) + 1 for n in self.norm)][: len(self.norm)]
         self.turns = []
@@ -143,12 +150,7 @@ class PreparedCall:
         key = ("followed by silence", scope.indices, seconds)
         if key not in self.cache:
             pauses = self._pauses_after()
-            keep = [i for i in scope.indices if pauses[i] >= seconds]
-            offsets, pos = [], 0
-            for i in keep:
-                offsets.append(pos)
-                pos += len(self.norm[i]) + 1
-            self.cache[key] = Scope(tuple(keep), "\n".join(self.norm[i] for i in keep), tuple(offsets), frozenset(keep))
+            self.cache[key] = self.scope_of([i for i in scope.indices if pauses[i] >= seconds])
         found: Scope = self.cache[key]
         return found
 
@@ -170,26 +172,58 @@ class PreparedCall:
         if windows:
             allowed = set().union(*(self._window_indices(w) for w in windows))
             indices = [i for i in indices if i in allowed]
-        offsets, pos = [], 0
-        for i in indices:
-            offsets.append(pos)
-            pos += len(self.norm[i]) + 1
-        text = "\n".join([self.norm[i] for i in indices])
-        return Scope(tuple(indices), text, tuple(offsets), frozenset(indices)), unsure
+        return self.scope_of(indices), unsure
+
+    def scope_of(self, indices: list[int]) -> Scope:
+        """The scope of these utterances (in call order)."""
+        if len(indices) == len(self.norm):  # the whole call: its text is already joined
+            return Scope(tuple(indices), self.joined, tuple(self.offsets), frozenset(indices))
+        texts = [self.norm[i] for i in indices]
+        offsets = [0, *accumulate([len(t) + 1 for t in texts])]
+        offsets.pop()
+        return Scope(tuple(indices), "\n".join(texts), tuple(offsets), frozenset(indices))
+
+    def folded_joined(self) -> str:
+        """``joined`` folded by sound (:func:`~rules.normalize.sound_fold`), computed once per call."""
+        whole: str | None = self.cache.get("folded")
+        if whole is None:
+            whole = self.cache["folded"] = sound_fold(self.joined)
+        return whole
+
+    def folded(self, scope: Scope) -> str:
+        """The scope's text folded by sound: the call is folded once, a scope's text is joined from it
+        (folding keeps lengths and never touches the newlines)."""
+        whole = self.folded_joined()
+        if whole is self.joined or scope.text is self.joined:
+            return whole if scope.text is self.joined else scope.text  # ASCII: nothing to fold
+        parts: list[str] | None = self.cache.get("folded parts")
+        if parts is None:
+            parts = self.cache["folded parts"] = whole.split("\n")
+        return "\n".join([parts[i] for i in scope.indices])
 
     def _by_role(self, role: str, min_role: float) -> tuple[list[int], frozenset[int]]:
         key = ("role", role, min_role)
         if key not in self.cache:
-            indices, unsure = [], []
-            for i, u in enumerate(self.transcript.utterances):
-                doubtful = u.role is Role.UNKNOWN or u.role_confidence < min_role
-                if role == "any" or u.role == role or doubtful:
-                    indices.append(i)
-                    if doubtful and role != "any":
-                        unsure.append(i)
-            self.cache[key] = (indices, frozenset(unsure))
+            utterances = self.transcript.utterances
+            if role == "any":
+                self.cache[key] = (list(range(len(utterances))), frozenset())
+            else:
+                doubtful = self._doubtful_roles(min_role)
+                indices = [i for i, u in enumerate(utterances) if u.role == role or i in doubtful]
+                self.cache[key] = (indices, doubtful)
         result: tuple[list[int], frozenset[int]] = self.cache[key]
         return result
+
+    def _doubtful_roles(self, min_role: float) -> frozenset[int]:
+        """Utterances whose speaker is unknown or uncertain: in every role's scope, as unreliable hits."""
+        key = ("doubtful roles", min_role)
+        if key not in self.cache:
+            self.cache[key] = frozenset(
+                i for i, u in enumerate(self.transcript.utterances)
+                if u.role is Role.UNKNOWN or u.role_confidence < min_role
+            )
+        doubtful: frozenset[int] = self.cache[key]
+        return doubtful
 
     def _window_indices(self, window: Window) -> range | set[int]:
         """The utterances overlapping a window (by binary search when the transcript is in time order)."""

@@ -69,6 +69,10 @@ class CallView(Protocol):
     embedder: Callable[[], Embedder] | None
     cache: dict[object, Any]  # per-call memo for matchers (e.g. content tokens of each utterance)
 
+    def folded_joined(self) -> str: ...  # ``joined`` folded by sound, once per call
+
+    def folded(self, scope: Scope) -> str: ...  # a scope's text folded by sound
+
 
 class Matcher:
     """Base of the matchers: ``kind`` names the match type shown in evidence.
@@ -135,7 +139,7 @@ class PhraseBook:
         found: tuple[dict[str, list[int]], set[str]] | None = call.cache.get(key)
         if found is None:
             empty = not self._norms and not self._literals
-            found = call.cache[key] = ({}, set()) if empty else self._scan(sound_fold(call.joined))
+            found = call.cache[key] = ({}, set()) if empty else self._scan(call.folded_joined())
         return found
 
     def _scan(self, text: str) -> tuple[dict[str, list[int]], set[str]]:
@@ -253,7 +257,7 @@ class RegexMatcher(Matcher):
             if regex is None:
                 continue  # none of its literals occurs in the call
             if not scans:
-                text = sound_fold(scope.text)
+                text = call.folded(scope)
             scans.append(_scan(group, regex, text, scope))
         if not scans:
             return

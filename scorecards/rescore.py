@@ -25,6 +25,7 @@ from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
 from rules.matching import Embedder
 from rules.model import Checklist
+from rules.normalize import normalize_many
 from scorecards.scoring import CallScorecard, Evidence, Verdict
 from scorecards.store import ChecklistRecord, Store
 
@@ -41,6 +42,9 @@ class StoredCall:
     metadata: CallMetadata
     metrics: dict[str, float]
     transcript_hash: str  # the version the stored scorecards name ('' when none was stored)
+    # The utterances normalised for matching (rules.normalize.normalize_many), done by the bulk loader once
+    # per call whatever the number of checklists and rescoring passes; None: scoring normalises them.
+    norm: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +197,8 @@ def _assemble(
         metadata = CallMetadata(external_id=h[14], agent_id=h[15], team=h[16], customer_number=h[17],
                                 started_at=h[18], direction=h[19], queue=h[20], hangup_by=h[21],
                                 language=transcript.language, source=h[22])  # fmt: skip
-        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, "")))
+        norm = tuple(normalize_many([u.text for u in transcript.utterances]))
+        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, ""), norm))
     return sorted(calls, key=lambda c: c.call_id)
 
 
@@ -289,7 +294,7 @@ def score_calls(
         key = tuple(c.content_hash for c in checklists)
         if key not in factories:
             factories[key] = embedder or _embedder(checklists)
-        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, factories[key])
+        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, factories[key], call.norm)
         version = call.transcript_hash or transcript_hash(call.transcript)
         for checklist in checklists:
             card = score_prepared(checklist, prepared, call_id=call.call_id, transcript_hash=version)
