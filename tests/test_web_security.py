@@ -226,3 +226,14 @@ def test_expired_session_is_sent_to_login(world: World, method: str, path: str) 
     assert response.status_code == 303, f"{url}: {response.status_code}"
     location = response.headers["location"]
     assert location.startswith("/login?next=") and location.endswith("expired=1")
+
+
+def test_a_supervisor_sees_nothing_of_another_team(world: World) -> None:
+    client = login(_client(world), "sup")  # team T1; B1 is in T2
+    b1 = world.calls["B1"]
+    for url in (f"/calls/{b1.call_id}", f"/calls/{b1.call_id}/audio", "/agents/B1"):
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/calls/{b1.call_id}/audio", headers={"Range": "bytes=0-9"}).status_code == 404
+    assert b1.call_id not in client.get("/queue").text and 'data-agent="B1"' not in client.get("/team").text
+    other = login(_client(world), "sup2")
+    assert other.get(f"/calls/{b1.call_id}").status_code == 200
