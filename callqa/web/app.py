@@ -7,7 +7,9 @@ too long by a run → 503. Pages get an HTML error page, ``/api/`` paths ``{"err
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -93,6 +95,7 @@ def create_app(db_path: str | Path, *, secret: str | None = None, settings: WebS
         throttle=throttle or LoginThrottle(),
         templates=templates,
         settings=settings,
+        audio_cache=Path(tempfile.gettempdir()) / f"callqa-audio-{_digest(db_path)}",
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth_routes.router)
@@ -101,6 +104,10 @@ def create_app(db_path: str | Path, *, secret: str | None = None, settings: WebS
     _install_error_handlers(app)
     app.middleware("http")(_session_and_headers)
     return app
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class WebContext:
     throttle: LoginThrottle
     templates: Jinja2Templates
     settings: WebSettings
-    extra: dict[str, Any] = field(default_factory=dict)
+    audio_cache: Path  # recordings converted for browsers (GSM, ADPCM WAV …)
 
 
 class LoginRequired(Exception):

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from callqa.web import charts
-from callqa.web.context import Person, person, render, text, web
+from callqa.errors import CallQAError
+from callqa.web import charts, playback
+from callqa.web.context import Person, log, person, render, text, web
 from scorecards import exports, review, views
 from scorecards.access import Invalid, NotFound, UserRole
 
@@ -75,7 +76,12 @@ def call_page(request: Request, who: Who, call_id: str) -> Response:
 @router.get("/calls/{call_id}/audio")
 def call_audio(request: Request, who: Who, call_id: str) -> Response:
     """The recording, with HTTP range requests (206 + Content-Range) so the player can seek."""
-    path = views.audio_file(web(request).store, who.viewer, call_id)
+    ctx = web(request)
+    path = views.audio_file(ctx.store, who.viewer, call_id)
+    try:
+        path = playback.playable(path, ctx.audio_cache)
+    except CallQAError as exc:
+        log.warning("call %s: cannot convert %s for the browser (%s); serving it as it is", call_id, path, exc)
     media = _AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
