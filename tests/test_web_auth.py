@@ -254,10 +254,10 @@ def test_every_template_key_is_in_the_catalogue_in_both_languages() -> None:
 def test_unknown_pages_and_bad_fields_use_the_one_error_shape(client: TestClient) -> None:
     login(client, "sup")
     missing = client.get("/no/such/page")
-    assert missing.status_code == 404 and 'data-status="404"' in missing.text
+    assert missing.status_code == 404 and 'data-error-status="404"' in missing.text
     token = csrf_of(client, "/settings")
     bad = client.post("/settings", data={"language": "fr", "csrf": token})
-    assert bad.status_code == 422 and "language" in bad.text and 'data-status="422"' in bad.text
+    assert bad.status_code == 422 and "language" in bad.text and 'data-error-status="422"' in bad.text
     api = client.get("/api/nothing")
     assert api.status_code == 404
     assert api.json() == {"error": {"status": 404, "message": "Not found, or not yours to see."}}
@@ -281,5 +281,5 @@ def test_a_crash_is_a_500_page_in_the_same_shape_and_logged(client: TestClient, 
     login(client, "admin")
     crashing = TestClient(client.app, raise_server_exceptions=False, cookies=client.cookies)
     response = crashing.get("/runs")
-    assert response.status_code == 500 and 'data-status="500"' in response.text and "boom" not in response.text
+    assert response.status_code == 500 and 'data-error-status="500"' in response.text and "boom" not in response.text
     assert any("GET /runs failed" in r.getMessage() for r in caplog.records)
