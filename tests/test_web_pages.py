@@ -193,3 +193,15 @@ def test_what_people_type_is_escaped(site: tuple[TestClient, Path, dict[str, Dem
     page = supervisor.get("/disputes").text
     assert attack not in page and "<script>alert" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_agent_disputes_from_the_call_page_once_per_item(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "chris")
+    url = f"/calls/{calls['ChrisL'].call_id}"
+    page = client.get(url).text
+    forms = re.findall(r'action="(/scorecards/[^"]+/items/(\d+)/dispute)"', page)
+    assert len(forms) == 1 and "/review" not in page  # the one failed item; no review forms for an agent
+    client.post(forms[0][0], data={"csrf": csrf_of(client, url), "comment": "listen again", "back": url})
+    page = client.get(url).text
+    assert "/dispute\"" not in page and "listen again" in page

@@ -69,7 +69,8 @@ def queue(request: Request, who: Who, since: str | None = None, until: str | Non
 @router.get("/calls/{call_id}")
 def call_page(request: Request, who: Who, call_id: str) -> Response:
     page = views.call_page(web(request).store, who.viewer, call_id)
-    return render(request, "call.html", page=page, reviews=who.viewer.reviews,
+    open_disputes = {(d.scorecard_id, d.item_idx) for d in page.disputes if d.status == "open"}
+    return render(request, "call.html", page=page, reviews=who.viewer.reviews, open_disputes=open_disputes,
                   is_agent=who.viewer.role is UserRole.AGENT)
 
 
