@@ -16,6 +16,7 @@ An item's verdict:
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
@@ -146,14 +147,35 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
 
 
-_DESCRIPTIONS: dict[Condition, str] = {}
+# By identity, holding the condition so its id stays its own: hashing a frozen condition walks its whole
+# tree (every phrase) on each lookup, which cost more than the description saved.
+_DESCRIPTIONS: dict[int, tuple[Condition, str]] = {}
 
 
 def _describe(condition: Condition) -> str:
     """A condition in words (built once per condition: checklists live as long as the process)."""
-    if condition not in _DESCRIPTIONS:
-        _DESCRIPTIONS[condition] = condition.describe()
-    return _DESCRIPTIONS[condition]
+    known = _DESCRIPTIONS.get(id(condition))
+    if known is None or known[0] is not condition:
+        known = _DESCRIPTIONS[id(condition)] = (condition, condition.describe())
+    return known[1]
+
+
+_WANTED: dict[int, tuple[MetadataTest, frozenset[str]]] = {}
+
+
+def _wanted(test: MetadataTest) -> frozenset[str]:
+    """The values an equality test on metadata accepts, normalised (once per test)."""
+    known = _WANTED.get(id(test))
+    if known is None or known[0] is not test:
+        values = test.value if isinstance(test.value, list | tuple) else [test.value]
+        known = _WANTED[id(test)] = (test, frozenset(normalize(str(w)) for w in values))
+    return known[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized_value(value: str) -> str:
+    """A metadata value normalised: a few distinct values ("customer", "投诉") recur on every call."""
+    return normalize(value)
 
 
 def _verdict(item: Item, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...]) -> ItemVerdict:
@@ -412,23 +434,22 @@ def _metadata_outcome(test: MetadataTest, ctx: _Context) -> Outcome:
     call = ctx.call
     value: object = call.duration if test.field == "duration" else getattr(call.metadata, test.field)
     if value is None or value == "":
-        return Outcome(ctx.missing, (_field_evidence("metadata", test.field, "(unknown)", test.describe()),))
+        return Outcome(ctx.missing, (_field_evidence("metadata", test.field, "(unknown)", _describe(test)),))
     if test.op in ("at_least", "at_most"):
         number = float(value)  # type: ignore[arg-type]  # the loader allows these ops on numeric fields only
         ok = number >= test.value if test.op == "at_least" else number <= test.value
     else:
-        wanted = test.value if isinstance(test.value, list | tuple) else [test.value]
-        ok = normalize(str(value)) in {normalize(str(w)) for w in wanted}
+        ok = _normalized_value(str(value)) in _wanted(test)
     shown = f"{value:.1f} s" if test.field == "duration" else str(value)
-    return Outcome(Tri.TRUE if ok else Tri.FALSE, (_field_evidence("metadata", test.field, shown, test.describe()),))
+    return Outcome(Tri.TRUE if ok else Tri.FALSE, (_field_evidence("metadata", test.field, shown, _describe(test)),))
 
 
 def _metric_outcome(test: MetricTest, ctx: _Context) -> Outcome:
     value = metric_registry.value(test.name, ctx.call)
     if value is None:
-        return Outcome(ctx.missing, (_field_evidence("metric", test.name, "(not measured)", test.describe()),))
+        return Outcome(ctx.missing, (_field_evidence("metric", test.name, "(not measured)", _describe(test)),))
     ok = (test.at_least is None or value >= test.at_least) and (test.at_most is None or value <= test.at_most)
-    evidence = _field_evidence("metric", test.name, f"{value:g}", test.describe())
+    evidence = _field_evidence("metric", test.name, f"{value:g}", _describe(test))
     return Outcome(Tri.TRUE if ok else Tri.FALSE, (evidence,))
 
 

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from callqa.types import Transcript
 from rules.literals import required_literals
-from rules.normalize import at_word_boundary, is_cjk, normalize, sound_fold, sound_fold_regex
+from rules.normalize import is_cjk, normalize, sound_fold, sound_fold_regex
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -116,8 +116,8 @@ class PhraseBook:
     def _compile(self) -> ahocorasick.Automaton:
         if self._automaton is None:
             automaton = ahocorasick.Automaton()
-            for key in self._norms | self._literals:
-                automaton.add_word(key, key)
+            for key in self._norms | self._literals:  # with what the scan does with it: no set lookups there
+                automaton.add_word(key, (key, key in self._norms, key in self._literals))
             automaton.make_automaton()
             self._automaton = automaton
         return self._automaton
@@ -145,13 +145,17 @@ class PhraseBook:
     def _scan(self, text: str) -> tuple[dict[str, list[int]], set[str]]:
         found: dict[str, list[int]] = {}
         present: set[str] = set()
-        norms, literals = self._norms, self._literals
-        for end, key in self._compile().iter(text):
-            if key in literals:
+        last = len(text) - 1
+        for end, (key, phrase, literal) in self._compile().iter(text):
+            if literal:
                 present.add(key)
-            if key in norms:
+            if phrase:
                 start = end - len(key) + 1
-                if at_word_boundary(text, start, end + 1):  # not inside a longer word
+                # at_word_boundary(text, start, end + 1), inlined (a report per phrase found in the call):
+                # an occurrence must not cut an English word or a number in two ('hold' in 'holding')
+                if (start == 0 or text[start - 1] not in _WORD_CHARS or text[start] not in _WORD_CHARS) and (
+                    end >= last or text[end + 1] not in _WORD_CHARS or text[end] not in _WORD_CHARS
+                ):
                     found.setdefault(key, []).append(start)
         return found, present
 

@@ -71,11 +71,13 @@ _SPECIAL_WORDS = _NUMBER_WORDS | frozenset(_CONTRACTIONS)
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}  # fmt: skip
 _ZH_SCALES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-_ZH_NUMBER_RUN = re.compile("[零〇一幺二两三四五六七八九十百千万]+")
+# A run of numerals; a lone 一 (一下, 一直: a word, left as it is) is not a run, which saves a call per 一.
+_ZH_NUMERALS = "零〇一幺二两三四五六七八九十百千万"
+_ZH_NUMBER_RUN = re.compile(f"[{_ZH_NUMERALS.replace('一', '')}][{_ZH_NUMERALS}]*|一[{_ZH_NUMERALS}]+")
 
 _SPACE_RUN = re.compile(r"[ \t\r\f\v]+")
 # Spaces between Chinese characters or digits carry no meaning ("工号 1024", "5 5 5").
-_CJK_GAP = re.compile(f"([{_CJK}0-9]) (?=[{_CJK}0-9])")
+_CJK_GAP = re.compile(f"(?<=[{_CJK}0-9]) (?=[{_CJK}0-9])")  # a deletion: sub() needs no template
 _DIGIT_GAP = re.compile(r"(\d) (?=\d)")
 _DIGIT_SPACE = re.compile(r"\d \d")
 _HAS_LATIN = re.compile("[a-z]")
@@ -169,7 +171,9 @@ def _chinese_number(match: re.Match[str]) -> str:
 def _english_words(text: str) -> str:
     """Contractions and number words. Most words need neither: find the few that do (one comprehension),
     then copy the stretches between them as they are."""
-    words = list(filter(None, text.replace(SEPARATOR, " \n ").split(" ")))
+    # Translation left no whitespace but spaces and the separators, so split() finds the words; the separator
+    # becomes a NUL word (translation maps NULs to spaces) so that it stays a word that breaks number runs.
+    words = text.replace(SEPARATOR, " \0 ").split()
     special = [i for i, w in enumerate(words) if w in _SPECIAL_WORDS or "'" in w]
     if special:
         out: list[str] = []
@@ -189,7 +193,8 @@ def _english_words(text: str) -> str:
             k += 1
         out.extend(words[copied:])
         words = out
-    return " ".join(words).replace(" \n ", SEPARATOR).replace("\n ", SEPARATOR).replace(" \n", SEPARATOR)
+    joined = " ".join(words).replace("\0", SEPARATOR)
+    return joined.replace(" \n ", SEPARATOR).replace("\n ", SEPARATOR).replace(" \n", SEPARATOR)
 
 
 def normalize(text: str) -> str:
@@ -208,7 +213,7 @@ def normalize(text: str) -> str:
     text = _english_words(text) if _HAS_LATIN.search(text) else _SPACE_RUN.sub(" ", text)
     if chinese:  # skipped for English calls: every step costs a pass over the call
         text = _ZH_NUMBER_RUN.sub(_chinese_number, text)
-        text = _CJK_GAP.sub(r"\1", text)
+        text = _CJK_GAP.sub("", text)
     elif _DIGIT_SPACE.search(text):
         text = _DIGIT_GAP.sub(r"\1", text)
     return text.replace(" \n", SEPARATOR).replace("\n ", SEPARATOR).strip(" ")
