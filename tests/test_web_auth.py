@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import stat
@@ -204,11 +205,14 @@ def test_passwords_never_reach_the_logs(client: TestClient, caplog: pytest.LogCa
     caplog.set_level(logging.DEBUG)
     token = csrf_of(client)
     client.post("/login", data={"name": "sup", "password": "a-wrong-secret-9", "csrf": token})
+    client.post("/login", data={"name": "my-Password-in-the-name-box", "password": "x", "csrf": token})
     client.post("/login", data={"name": "sup", "password": PASSWORD, "csrf": token})
     text = "\n".join(r.getMessage() for r in caplog.records)
-    assert "sign-in failed: name='sup'" in text and "signed in: sup" in text
-    assert "POST /login 401" in text
-    assert "a-wrong-secret-9" not in text and PASSWORD not in text
+    tag = hashlib.sha256(b"sup").hexdigest()[:10]
+    assert f"sign-in failed: name#{tag} from testclient" in text and "signed in: sup from testclient" in text
+    assert text.count("POST /login 401") == 2 and "POST /login 303" in text
+    for secret in ("a-wrong-secret-9", PASSWORD, "my-Password-in-the-name-box", "Password"):
+        assert secret not in text
 
 
 # --- languages -------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -28,6 +29,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _tag(name: str) -> str:
+    """A short digest of a failed login name: people type passwords into the name field, so it is never
+    logged as typed; the digest still lets an operator see repeated attempts at one name."""
+    return hashlib.sha256(name.strip().lower().encode()).hexdigest()[:10]
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -46,7 +53,7 @@ def login(request: Request, name: Annotated[str, Form()], password: Annotated[st
     address = _client(request)
     wait = ctx.throttle.retry_after(name, address)
     if wait > 0:
-        log.warning("sign-in throttled: name=%r from %s for %d s", name[:64], address, wait)
+        log.warning("sign-in throttled: name#%s from %s for %d s", _tag(name), address, wait)
         response = render(request, "login.html", status_code=429, next=_safe_next(next), name=name,
                           message=text(request, "login.throttled", seconds=wait))
         response.headers["Retry-After"] = str(wait)
@@ -54,7 +61,7 @@ def login(request: Request, name: Annotated[str, Form()], password: Annotated[st
     user = authenticate(ctx.store, name, password)
     if user is None:
         ctx.throttle.failed(name, address)
-        log.info("sign-in failed: name=%r from %s", name[:64], address)
+        log.info("sign-in failed: name#%s from %s", _tag(name), address)
         return render(request, "login.html", status_code=401, next=_safe_next(next), name=name,
                       message=text(request, "login.failed"))
     ctx.throttle.succeeded(name)
