@@ -58,12 +58,14 @@ def _call_row(con: Any, viewer: Viewer, call_id: str) -> CallRow:
     cond, params = viewer.call_filter("c")
     row = con.execute(
         "SELECT c.call_id, c.file_name, c.source_path, c.agent_id, c.team, c.queue, c.started_at, c.status, "
-        "c.duration, c.language, c.channels, c.failure_reason, (SELECT t.roles_uncertain FROM transcripts t "
-        f"WHERE t.call_id = c.call_id AND t.is_current) FROM calls c WHERE c.call_id = ? AND ({cond})",
+        f"c.duration, c.language, c.channels, c.failure_reason FROM calls c WHERE c.call_id = ? AND ({cond})",
         [call_id, *params]).fetchone()
     if row is None:
         raise NotFound(f"call {call_id[:16]}: no such call")
-    return CallRow(*row)
+    # Looked up apart: a correlated subquery here would be joined against every transcript.
+    uncertain = [r[0] for r in con.execute("SELECT roles_uncertain, is_current FROM transcripts WHERE call_id = ?",
+                                           [call_id]).fetchall() if r[1]]
+    return CallRow(*(*row, uncertain[0] if uncertain else None))
 
 
 def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
@@ -74,9 +76,10 @@ def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
     """
     with store.reading() as con:
         call = _call_row(con, viewer, call_id)
-        tid_row = con.execute("SELECT transcript_id FROM transcripts WHERE call_id = ? AND is_current",
-                              [call_id]).fetchone()
-        tid = tid_row[0] if tid_row else None
+        # Filtering is_current in Python keeps DuckDB on the call_id index (a second condition made it scan).
+        tids = [r[0] for r in con.execute("SELECT transcript_id, is_current FROM transcripts WHERE call_id = ?",
+                                          [call_id]).fetchall() if r[1]]
+        tid = tids[0] if tids else None
         utterances = con.execute(
             "SELECT u.idx, u.role, u.start_s, u.end_s, u.text, u.confidence, e.label, e.anger FROM utterances u "
             "LEFT JOIN utterance_emotions e ON e.transcript_id = u.transcript_id AND e.utterance_idx = u.idx "
@@ -84,12 +87,9 @@ def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
         metrics = con.execute("SELECT name, value FROM call_metrics WHERE transcript_id = ? ORDER BY name",
                               [tid]).fetchall()
         cards = tuple(_scorecard(con, r) for r in con.execute(
-            "SELECT s.scorecard_id, s.checklist_id, s.checklist_version, s.checklist_hash, s.created_at, s.origin, "
-            "s.total, s.raw_total, s.band, s.veto, s.needs_review, rs.total, rs.raw_total, rs.band, rs.veto, "
-            "rs.reviewed_items, rs.updated_at, rs.updated_by, "
-            "(SELECT min(a.acknowledged_at) FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) "
-            "FROM scorecards s LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-            "WHERE s.call_id = ? AND s.is_current ORDER BY s.checklist_id", [call_id]).fetchall())
+            "SELECT scorecard_id, checklist_id, checklist_version, checklist_hash, created_at, origin, total, "
+            "raw_total, band, veto, needs_review, is_current FROM scorecards WHERE call_id = ? ORDER BY checklist_id",
+            [call_id]).fetchall() if r[11])
         disputes = dispute_rows(con, "d.call_id = $call AND d.scorecard_id IN (SELECT scorecard_id FROM scorecards "
                                 "WHERE call_id = $call AND is_current)", _DISPUTE_ORDER, {"call": call_id})
     return CallPage(
@@ -102,6 +102,10 @@ def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
 
 def _scorecard(con: Any, r: tuple[Any, ...]) -> ScorecardView:
     sid = r[0]
+    reviewed_row = con.execute("SELECT total, raw_total, band, veto, reviewed_items, updated_at, updated_by "
+                               "FROM reviewed_scores WHERE scorecard_id = ?", [sid]).fetchone()
+    acknowledged = con.execute("SELECT min(acknowledged_at) FROM acknowledgements WHERE scorecard_id = ?",
+                               [sid]).fetchone()
     reviews = {row[0]: ReviewView(*row[1:]) for row in con.execute(
         "SELECT item_idx, review_id, decision, reviewed_verdict, comment, reviewer, created_at, dispute_id "
         "FROM verdict_reviews WHERE scorecard_id = ? AND is_current", [sid]).fetchall()}
@@ -115,11 +119,11 @@ def _scorecard(con: Any, r: tuple[Any, ...]) -> ScorecardView:
     sections = tuple(SectionScore(*s) for s in con.execute(
         "SELECT section_id, title, weight, earned, possible, score FROM section_scores WHERE scorecard_id = ? "
         "ORDER BY rowid", [sid]).fetchall())
-    reviewed = ReviewedScore(*r[11:18]) if r[16] is not None else None
+    reviewed = ReviewedScore(*reviewed_row) if reviewed_row is not None else None
     return ScorecardView(scorecard_id=sid, checklist_id=r[1], checklist_version=r[2], checklist_hash=r[3],
                          created_at=r[4], origin=r[5], total=r[6], raw_total=r[7], band=r[8], veto=r[9],
                          needs_review=r[10], verdicts=verdicts, sections=sections, reviewed=reviewed,
-                         acknowledged_at=r[18])
+                         acknowledged_at=acknowledged[0] if acknowledged else None)
 
 
 def audio_file(store: Store, viewer: Viewer, call_id: str) -> Path:
