@@ -19,45 +19,43 @@ from scorecards.views_types import (
 
 _VETO, _DISPUTE, _ANGER, _FAIL, _UNCERTAIN, _SAMPLE = range(len(REASON_KINDS))
 
-# Reasons per call, as (call_id, ord, item_id, detail, idx) rows; ``ord`` indexes REASON_KINDS. ``sc`` is the
-# viewer's current scorecards over whole ISO weeks, so the weekly sample does not depend on the date filter.
-_REASONS = f"""
+# Phase 1: which calls are listed, from per-call flags (no reason lists: the admin's queue spans every call).
+# ``sc`` is the viewer's current scorecards over whole ISO weeks, so the weekly sample does not depend on the date
+# filter. A scorecard's ``veto`` flag is "a veto item failed" and ``needs_review`` "some verdict is uncertain"
+# (scorecards.scoring), so only the plain fails need the verdicts.
+_FLAGS = f"""
 calls_in AS (
     SELECT call_id, any_value(file_name) AS file_name, any_value(started_at) AS started_at,
            any_value(agent_id) AS agent_id, any_value(team) AS team, any_value(day) AS day,
-           {WEEK.format('any_value(day)')} AS week
+           {WEEK.format('any_value(day)')} AS week, bool_or(veto) AS has_veto, bool_or(needs_review) AS has_uncertain
     FROM sc GROUP BY call_id),
-item_r AS (
-    SELECT s.call_id, CASE WHEN v.verdict = 'fail' AND v.veto THEN {_VETO} WHEN v.verdict = 'fail' THEN {_FAIL}
-           ELSE {_UNCERTAIN} END AS ord, v.item_id, v.title AS detail, v.idx
-    FROM verdicts v JOIN sc s ON v.scorecard_id = s.scorecard_id WHERE v.verdict IN ('fail', 'uncertain')),
-dispute_r AS (
-    SELECT s.call_id, {_DISPUTE} AS ord, d.item_id, d.comment AS detail, d.item_idx AS idx
-    FROM disputes d JOIN sc s ON d.scorecard_id = s.scorecard_id WHERE d.status = 'open'),
-anger_r AS (
-    SELECT s.call_id, {_ANGER} AS ord, NULL AS item_id,
-           printf('customer anger %.2f ≥ %.2f', max(m.value), $anger) AS detail, 0 AS idx
-    FROM call_metrics m JOIN sc s ON m.transcript_id = s.transcript_id
-    WHERE m.name = 'customer_anger_max' AND m.value >= $anger GROUP BY s.call_id),
-flagged AS (SELECT * FROM item_r UNION ALL SELECT * FROM dispute_r UNION ALL SELECT * FROM anger_r),
-sample_r AS (
-    SELECT call_id, {_SAMPLE} AS ord, NULL AS item_id,
-           'sample ' || rn || '/' || $sample || ' of ' || coalesce(agent_id, '?') || ' in ' || week AS detail, 0 AS idx
-    FROM (SELECT ci.call_id, ci.agent_id, ci.week, row_number() OVER (
-              PARTITION BY ci.agent_id, ci.week ORDER BY sha256(ci.call_id || ci.week || $salt), ci.call_id) AS rn
-          FROM calls_in ci WHERE ci.call_id NOT IN (SELECT call_id FROM flagged))
-    WHERE rn <= $sample),
-reasons AS (SELECT * FROM flagged UNION ALL SELECT * FROM sample_r),
+fails AS (
+    SELECT DISTINCT s.call_id FROM verdicts v JOIN sc s ON v.scorecard_id = s.scorecard_id
+    WHERE v.verdict = 'fail' AND NOT v.veto),
+disputed AS (
+    SELECT DISTINCT s.call_id FROM disputes d JOIN sc s ON d.scorecard_id = s.scorecard_id WHERE d.status = 'open'),
+angry AS (
+    SELECT DISTINCT s.call_id FROM call_metrics m JOIN sc s ON m.transcript_id = s.transcript_id
+    WHERE m.name = 'customer_anger_max' AND m.value >= $anger),
 reviewed AS (
-    SELECT DISTINCT s.call_id FROM verdict_reviews r JOIN sc s ON r.scorecard_id = s.scorecard_id
-    WHERE r.is_current),
-agg AS (
-    SELECT call_id, list(struct_pack(ord := ord, item_id := item_id, detail := detail)
-                         ORDER BY ord, item_id NULLS FIRST, idx, detail) AS why,
-           bool_or($item IS NULL OR item_id = $item) AS item_ok,
-           bool_or($reason IS NULL OR ord = $reason) AS reason_ok
-    FROM reasons GROUP BY call_id)
+    SELECT DISTINCT s.call_id FROM verdict_reviews r JOIN sc s ON r.scorecard_id = s.scorecard_id WHERE r.is_current),
+about_item AS (
+    SELECT DISTINCT s.call_id FROM verdicts v JOIN sc s ON v.scorecard_id = s.scorecard_id
+    WHERE $item IS NOT NULL AND v.item_id = $item AND v.verdict IN ('fail', 'uncertain')
+    UNION SELECT call_id FROM disputes WHERE $item IS NOT NULL AND item_id = $item AND status = 'open'),
+flags AS (
+    SELECT ci.*, f.call_id IS NOT NULL AS has_fail, d.call_id IS NOT NULL AS has_dispute,
+           a.call_id IS NOT NULL AS has_anger, rv.call_id IS NOT NULL AS is_reviewed
+    FROM calls_in ci LEFT JOIN fails f ON f.call_id = ci.call_id LEFT JOIN disputed d ON d.call_id = ci.call_id
+    LEFT JOIN angry a ON a.call_id = ci.call_id LEFT JOIN reviewed rv ON rv.call_id = ci.call_id),
+sampled AS (
+    SELECT call_id, rn FROM (
+        SELECT call_id, row_number() OVER (PARTITION BY agent_id, week
+                                           ORDER BY sha256(call_id || week || $salt), call_id) AS rn
+        FROM flags WHERE NOT (has_veto OR has_dispute OR has_anger OR has_fail OR has_uncertain))
+    WHERE rn <= $sample)
 """
+_KIND_COLUMNS = ("has_veto", "has_dispute", "has_anger", "has_fail", "has_uncertain", "sp.rn IS NOT NULL")
 
 
 def review_queue(
@@ -110,25 +108,26 @@ def review_queue(
     wide_until = until + dt.timedelta(days=6 - until.weekday()) if until else None
     scope, named = current_scope(viewer, since=wide_since, until=wide_until, team=team, agent=agent)
     named |= {"anger": anger_threshold, "sample": sample_per_agent_week, "salt": sample_salt, "item": item,
-             "reason": None if reason is None else REASON_KINDS.index(reason), "since": since, "until": until,
-             "reviewed": reviewed, "limit": limit, "offset": offset}
+              "since": since, "until": until, "reviewed": reviewed, "limit": limit, "offset": offset}
+    reason_test = "TRUE" if reason is None else _KIND_COLUMNS[REASON_KINDS.index(reason)]
     sql = (
-        f"WITH sc AS ({scope}), {_REASONS} "
-        "SELECT ci.call_id, ci.file_name, ci.started_at, ci.day, ci.agent_id, ci.team, agg.why, "
-        "rv.call_id IS NOT NULL AS is_reviewed, count(*) OVER () AS matching "
-        "FROM calls_in ci JOIN agg ON agg.call_id = ci.call_id LEFT JOIN reviewed rv ON rv.call_id = ci.call_id "
-        "WHERE agg.item_ok AND agg.reason_ok AND ($since IS NULL OR ci.day >= $since) "
-        "AND ($until IS NULL OR ci.day <= $until) "
-        "AND ($reviewed IS NULL OR $reviewed = (rv.call_id IS NOT NULL)) "
-        "ORDER BY ci.day DESC, ci.started_at DESC NULLS LAST, ci.call_id LIMIT $limit OFFSET $offset"
+        f"WITH sc AS MATERIALIZED ({scope}), {_FLAGS} "
+        "SELECT f.call_id, f.file_name, f.started_at, f.day, f.agent_id, f.team, f.week, f.is_reviewed, sp.rn, "
+        "count(*) OVER () AS matching FROM flags f LEFT JOIN sampled sp ON sp.call_id = f.call_id "
+        "WHERE (f.has_veto OR f.has_dispute OR f.has_anger OR f.has_fail OR f.has_uncertain OR sp.rn IS NOT NULL) "
+        f"AND ({reason_test}) AND ($item IS NULL OR f.call_id IN (SELECT call_id FROM about_item)) "
+        "AND ($since IS NULL OR f.day >= $since) AND ($until IS NULL OR f.day <= $until) "
+        "AND ($reviewed IS NULL OR $reviewed = f.is_reviewed) "
+        "ORDER BY f.day DESC, f.started_at DESC NULLS LAST, f.call_id LIMIT $limit OFFSET $offset"
     )
     with store.reading() as con:
         rows = fetch(con, sql, named)
         figures = _figures(con, [r[0] for r in rows])
+        why = _reasons(con, rows, anger_threshold, sample_per_agent_week)
         teams, agents, items = _choices(con, viewer)
-        total = rows[0][8] if rows else _count_only(con, sql, named) if offset else 0
-    return QueuePage(rows=tuple(_row(r, figures[r[0]]) for r in rows), total=total, teams=teams, agents=agents,
-                     items=items)
+        total = rows[0][9] if rows else _count_only(con, sql, named) if offset else 0
+    return QueuePage(rows=tuple(_row(r, figures[r[0]], why.get(r[0], [])) for r in rows), total=total, teams=teams,
+                     agents=agents, items=items)
 
 
 def _count_only(con: Any, sql: str, named: dict[str, Any]) -> int:
@@ -170,15 +169,44 @@ def _choices(con: Any, viewer: Viewer) -> tuple[tuple[str, ...], tuple[str, ...]
     return tuple(r[0] for r in teams), tuple(r[0] for r in agents), tuple(r[0] for r in items)
 
 
-def _row(r: tuple[Any, ...], fig: tuple[Any, ...]) -> QueueRow:
-    seen: set[tuple[int, str | None]] = set()
-    reasons = []
-    for why in r[6]:
-        key = (why["ord"], why["item_id"])
-        if key in seen:  # the same item failed in two checklists: one reason is enough
-            continue
-        seen.add(key)
-        reasons.append(QueueReason(REASON_KINDS[why["ord"]], why["item_id"], why["detail"] or ""))
+def _reasons(con: Any, rows: list[tuple[Any, ...]], anger: float, sample: int) -> dict[str, list[QueueReason]]:
+    """Phase 2: the reasons of the page's calls, in :data:`REASON_KINDS` order, then by item, then by position."""
+    ids = [r[0] for r in rows]
+    found: dict[str, list[tuple[int, str | None, int, str]]] = {i: [] for i in ids}
+    if not ids:
+        return {}
+    for call_id, veto, verdict, item_id, idx, title in fetch(con,
+            "SELECT s.call_id, v.veto, v.verdict, v.item_id, v.idx, v.title FROM scorecards s JOIN verdicts v "
+            "ON v.scorecard_id = s.scorecard_id WHERE s.call_id IN (SELECT unnest($ids)) AND s.is_current "
+            "AND v.verdict IN ('fail', 'uncertain')", {"ids": ids}):
+        kind = _UNCERTAIN if verdict == "uncertain" else _VETO if veto else _FAIL
+        found[call_id].append((kind, item_id, idx, title))
+    for call_id, item_id, idx, comment in fetch(con,
+            "SELECT d.call_id, d.item_id, d.item_idx, d.comment FROM disputes d JOIN scorecards s "
+            "ON s.scorecard_id = d.scorecard_id AND s.is_current WHERE d.call_id IN (SELECT unnest($ids)) "
+            "AND d.status = 'open'", {"ids": ids}):
+        found[call_id].append((_DISPUTE, item_id, idx, comment))
+    for call_id, value in fetch(con,
+            "SELECT s.call_id, max(m.value) FROM scorecards s JOIN call_metrics m ON m.transcript_id = s.transcript_id "
+            "WHERE s.call_id IN (SELECT unnest($ids)) AND s.is_current AND m.name = 'customer_anger_max' "
+            "AND m.value >= $anger GROUP BY s.call_id", {"ids": ids, "anger": anger}):
+        found[call_id].append((_ANGER, None, 0, f"customer anger {value:.2f} ≥ {anger:.2f}"))
+    for r in rows:
+        if r[8] is not None:
+            found[r[0]].append((_SAMPLE, None, 0, f"sample {r[8]}/{sample} of {r[4] or '?'} in {r[6]}"))
+    out: dict[str, list[QueueReason]] = {}
+    for call_id, entries in found.items():
+        entries.sort(key=lambda e: (e[0], e[1] or "", e[2], e[3]))
+        seen: set[tuple[int, str | None]] = set()
+        out[call_id] = []
+        for kind, item_id, _, detail in entries:
+            if (kind, item_id) not in seen:  # the same item failed in two checklists: one reason is enough
+                seen.add((kind, item_id))
+                out[call_id].append(QueueReason(REASON_KINDS[kind], item_id, detail or ""))
+    return out
+
+
+def _row(r: tuple[Any, ...], fig: tuple[Any, ...], reasons: list[QueueReason]) -> QueueRow:
     return QueueRow(call_id=r[0], scorecard_id=fig[0], scorecard_ids=fig[1], file_name=r[1], started_at=r[2],
                     day=r[3], agent_id=r[4], team=r[5], total=fig[2], band=fig[3], reviewed_total=fig[4],
                     reviewed_band=fig[5], reviewed=bool(r[7]), reasons=tuple(reasons))
