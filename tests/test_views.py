@@ -435,3 +435,15 @@ def test_run_history(store: Store) -> None:
     assert views.run_history(store, SUP_T1)[0].failures == ()
     with pytest.raises(Forbidden):
         views.run_history(store, AGENT_A1)
+
+
+def test_a_call_without_a_start_time_takes_the_day_of_its_run(store: Store) -> None:
+    with store.writing() as con:
+        con.execute("UPDATE calls SET started_at = NULL WHERE call_id = ?", [cid("c1")])
+        con.execute("UPDATE runs SET started_at = TIMESTAMP '2025-02-26 01:00:00' WHERE run_id = 'r1'")
+    page = views.review_queue(store, ADMIN)
+    c1 = next(r for r in page.rows if r.file_name == "c1.wav")
+    assert (c1.day, c1.started_at) == (dt.date(2025, 2, 26), None)
+    assert page.rows[0].file_name == "c1.wav"  # now the newest call
+    assert [r.file_name for r in views.review_queue(store, ADMIN, since=dt.date(2025, 2, 26)).rows] == ["c1.wav"]
+    assert views.agent_home(store, AGENT_A1, "A1").until == dt.date(2025, 2, 26)
