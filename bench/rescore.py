@@ -10,8 +10,10 @@ agents, teams and start times. Then it reads every current transcript back in ba
 * a checklist with a ``similar`` item (``tests/rules/similar/empathy_similar.yaml``), its utterance
   embeddings cached by a warm-up pass over the first batch (what rescoring calls that were embedded before sees).
 
-It prints the load time apart from the scoring time, and calls per second per core: CPU seconds of this
-process (``time.process_time``), so other work on the machine does not count against it. Scoring is one
+It prints the load time, the time to normalise the calls' text for matching (once per call, whatever the
+checklists; ``load_calls`` does it by default) and the scoring time apart, and calls per second per core
+for each and for normalising plus scoring: CPU seconds of this process (``time.process_time``), so other
+work on the machine does not count against it. Scoring is one
 thread; DuckDB may use more than one for loading, so the load is also given in wall seconds.
 """
 
@@ -28,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ from scorecards.rescore import (
     current_transcripts,
     iter_calls,
     load_calls,
+    normalized_calls,
     score_calls,
     shipped_chooser,
     write,
@@ -170,13 +174,18 @@ def first_pass(store: Store, batch: int) -> tuple[int, float, float]:
 
 def measure(store: Store, batch: int, choosers: Sequence[tuple[str, ChecklistChooser]]) -> dict[str, Timing]:
     """Load every current transcript in batches and score each batch with every chooser, timing each part."""
-    timings = {name: Timing() for name in ("load", "backtest diff", *(n for n, _ in choosers))}
+    timings = {name: Timing() for name in ("load", "normalise", "backtest diff", *(n for n, _ in choosers))}
     ids, cpu, wall = _timed(current_transcripts, store)
     timings["load"].add(0, 0, cpu, wall)
     for start in range(0, len(ids), batch):
-        calls, cpu, wall = _timed(load_calls, store, ids[start : start + batch])
-        utterances = sum(len(c.transcript.utterances) for c in calls)
-        timings["load"].add(len(calls), utterances, cpu, wall)
+        loaded, cpu, wall = _timed(partial(load_calls, normalized=False), store, ids[start : start + batch])
+        utterances = sum(len(c.transcript.utterances) for c in loaded)
+        timings["load"].add(len(loaded), utterances, cpu, wall)
+        # Normalising the text for matching: once per call, whatever the checklists (load_calls does it by
+        # default); timed apart so that it counts neither as reading the store nor as scoring.
+        calls, cpu, wall = _timed(normalized_calls, loaded)
+        timings["normalise"].add(len(calls), utterances, cpu, wall)
+        del loaded
         gc.collect()
         gc.freeze()  # the batch is long-lived: keep the collector from rescanning its words while scoring
         try:
@@ -229,6 +238,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{load.calls} stored calls, {load.utterances / max(load.calls, 1):.0f} utterances each on average")
     for name, timing in timings.items():
         print(timing.line(name))
+    normalise, shipped_timing = timings["normalise"], timings[choosers[0][0]]
+    both = Timing(shipped_timing.calls, shipped_timing.utterances, normalise.cpu + shipped_timing.cpu,
+                  normalise.wall + shipped_timing.wall)  # fmt: skip
+    print(both.line("normalise + score: shipped"))
     if args.json:
         print(json.dumps({name: {"calls": t.calls, "cpu_s": round(t.cpu, 3), "wall_s": round(t.wall, 3)}
                           for name, t in timings.items()}))  # fmt: skip

@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from operator import attrgetter
 
 from callqa.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
@@ -391,6 +392,9 @@ def _absent_evidence(
                     reliable=not doubtful, note=note)  # fmt: skip
 
 
+_UTTERANCE = attrgetter("utt")
+
+
 def _near_anchors(says: Says, hit: Hit, loc: Located, anchors: list[_Anchor], call: PreparedCall) -> list[_Anchor]:
     """The anchors a hit is near. Party anchors are utterances in call order: only the closest one before
     (or after) the hit can be nearest in turns and seconds, so a binary search finds it."""
@@ -398,8 +402,10 @@ def _near_anchors(says: Says, hit: Hit, loc: Located, anchors: list[_Anchor], ca
     assert within is not None
     if within.anchor not in ROLE_ANCHORS:
         return [a for a in anchors if _near(says, hit, loc, a, call)]
-    positions = [a.utt for a in anchors]
-    k = bisect_left(positions, hit.utt) - 1 if within.direction == "after" else bisect_right(positions, hit.utt)
+    if within.direction == "after":
+        k = bisect_left(anchors, hit.utt, key=_UTTERANCE) - 1
+    else:
+        k = bisect_right(anchors, hit.utt, key=_UTTERANCE)
     closest = anchors[k] if 0 <= k < len(anchors) else None
     return [closest] if closest is not None and _near(says, hit, loc, closest, call) else []
 

@@ -30,7 +30,6 @@ from pathlib import Path
 SEPARATOR = "\n"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
 _LATIN_OR_DIGIT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 # Contractions whose expansion is not just "drop the apostrophe". "'d" and "'s" are ambiguous (had/would,
@@ -228,8 +227,9 @@ def normalize_many(texts: Sequence[str]) -> list[str]:
 
 
 def is_cjk(ch: str) -> bool:
-    """True for a Chinese character."""
-    return bool(_CJK_RE.match(ch))
+    """True for a Chinese character (of a string: its first character)."""
+    c = ch[:1]  # comparisons, not a regex: this runs for every word quoted in evidence
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uf900" <= c <= "\ufaff"
 
 
 def at_word_boundary(text: str, start: int, end: int) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +143,11 @@ def current_transcripts(store: Store, languages: Iterable[str] | None = None) ->
     return [r[0] for r in rows]
 
 
-def load_calls(store: Store, transcript_ids: Sequence[str]) -> list[StoredCall]:
-    """Read these transcripts with their words, metadata and metrics: one query per table for all of them."""
+def load_calls(store: Store, transcript_ids: Sequence[str], *, normalized: bool = True) -> list[StoredCall]:
+    """Read these transcripts with their words, metadata and metrics: one query per table for all of them.
+
+    With ``normalized`` (the default) each call's utterances are also normalised for matching, once, here
+    (:func:`normalized_calls`); scoring then starts from them."""
     if not transcript_ids:
         return []
     ids = list(transcript_ids)
@@ -169,7 +172,17 @@ def load_calls(store: Store, transcript_ids: Sequence[str]) -> list[StoredCall]:
         hashes = con.execute(
             "SELECT transcript_id, any_value(transcript_hash) FROM scorecards "
             "WHERE transcript_id IN (SELECT unnest(?)) GROUP BY transcript_id", [ids]).fetchall()
-    return _assemble(heads, utts, words, metrics, dict(hashes))
+    calls = _assemble(heads, utts, words, metrics, dict(hashes))
+    return normalized_calls(calls) if normalized else calls
+
+
+def normalized_calls(calls: Iterable[StoredCall]) -> list[StoredCall]:
+    """The calls with their utterances normalised for matching (``StoredCall.norm``), where not yet done."""
+    return [c if c.norm is not None else replace(c, norm=_normalized(c.transcript)) for c in calls]
+
+
+def _normalized(transcript: Transcript) -> tuple[str, ...]:
+    return tuple(normalize_many([u.text for u in transcript.utterances]))
 
 
 def _assemble(
@@ -197,8 +210,7 @@ def _assemble(
         metadata = CallMetadata(external_id=h[14], agent_id=h[15], team=h[16], customer_number=h[17],
                                 started_at=h[18], direction=h[19], queue=h[20], hangup_by=h[21],
                                 language=transcript.language, source=h[22])  # fmt: skip
-        norm = tuple(normalize_many([u.text for u in transcript.utterances]))
-        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, ""), norm))
+        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, "")))
     return sorted(calls, key=lambda c: c.call_id)
 
 
