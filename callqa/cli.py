@@ -194,9 +194,10 @@ def _print_demo_transcript(store: Store) -> None:
         return
     longest = max(calls, key=lambda c: c.duration or 0.0)
     stored = store.load_transcript(longest.call_id)
+    emotions = {e.utterance_idx: (e.label, e.anger) for e in store.utterance_emotions(stored.transcript_id)}
     console.rule("The longest call, with roles")
     print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
-                     metadata=stored.metadata)
+                     metadata=stored.metadata, emotions=emotions)
     from callqa.cli_rules import render_text
 
     for card in store.current_scorecards(longest.call_id):
@@ -244,16 +245,21 @@ def transcript(
     from scorecards.store import Store
 
     try:
-        stored = Store(db).load_transcript(call_id)
+        store = Store(db)
+        stored = store.load_transcript(call_id)
+        emotions = {e.utterance_idx: e for e in store.utterance_emotions(stored.transcript_id)}
     except CallQAError as exc:
         raise _fail(str(exc)) from None
     if as_json:
         data = to_dict(stored.transcript, metadata=stored.metadata, call_id=stored.call.call_id)
         data["file"] = stored.call.file_name
+        for i, utt in enumerate(data["utterances"]):
+            if i in emotions:
+                utt["emotion"] = {"label": emotions[i].label, "anger": round(emotions[i].anger, 4)}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     print_transcript(console, stored.transcript, call_id=stored.call.call_id, file_name=stored.call.file_name,
-                     metadata=stored.metadata)
+                     metadata=stored.metadata, emotions={i: (e.label, e.anger) for i, e in emotions.items()})
 
 
 @app.command()

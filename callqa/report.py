@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -83,8 +83,13 @@ def print_transcript(
     file_name: str,
     metadata: CallMetadata,
     low_confidence: float = 0.5,
+    emotions: Mapping[int, tuple[str, float]] | None = None,
 ) -> None:
-    """A transcript as a person reads it: one line per utterance with time, role and text."""
+    """A transcript as a person reads it: one line per utterance with time, role and text.
+
+    Args:
+        emotions: utterance index → (emotion label, anger) as stored; labels other than neutral are noted.
+    """
     t = transcript
     console.print(f"[bold]Call {call_id[:12]}[/bold]  {file_name}", highlight=False)
     console.print(
@@ -101,7 +106,7 @@ def print_transcript(
     if t.model:
         console.print(f"model: {t.model.name} ({t.model.sha256[:12]}), code {t.code_version}", style="dim")
     console.print()
-    for u in t.utterances:
+    for i, u in enumerate(t.utterances):
         role = _ROLE_LABEL[u.role]
         style = "cyan" if u.role is Role.AGENT else "green" if u.role is Role.CUSTOMER else "white"
         notes = []
@@ -109,6 +114,9 @@ def print_transcript(
             notes.append(f"low confidence {u.confidence:.2f}")
         if u.role_confidence < 0.6:
             notes.append(f"role? {u.role_confidence:.2f}")
+        label, anger = (emotions or {}).get(i, ("neutral", 0.0))
+        if label != "neutral":
+            notes.append(f"{label}, anger {anger:.2f}")
         note = f"  [dim]({'; '.join(notes)})[/dim]" if notes else ""
         console.print(
             f"[dim]{fmt_time(u.start)}–{fmt_time(u.end)}[/dim] [{style}]{role:<8}[/{style}] ",

@@ -39,9 +39,11 @@ ROLE_LABELS = {
 _LINE = re.compile(r"^\s*([^\s:：]+)\s*[:：]\s*(.*)$")
 _CJK = re.compile("[\u4e00-\u9fff]")
 _METADATA_FIELDS = {f.name for f in fields(CallMetadata)} - {"started_at", "source"}
+# "emotion" is what `callqa transcript --json` adds from the store; reading a transcript ignores it
 _UTTERANCE_KEYS = {"role", "start", "end", "text", "confidence", "role_confidence", "words", "speaker", "channel",
-                   "language"}  # fmt: skip
-_TOP_KEYS = {"call_id", "language", "duration", "metadata", "utterances", "channels", "model", "code_version"}
+                   "language", "emotion"}  # fmt: skip
+_TOP_KEYS = {"call_id", "language", "duration", "metadata", "utterances", "channels", "model", "code_version",
+             "file"}  # fmt: skip
 
 
 class TranscriptFormatError(CallQAError):
