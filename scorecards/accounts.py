@@ -215,6 +215,15 @@ def disable_user(store: Store, name: str) -> User:
     return _update(store, name, "disabled = TRUE, session_epoch = session_epoch + 1", [])
 
 
+def end_sessions(store: Store, name: str) -> User:
+    """End every session of an account (signing out): a copied session cookie no longer signs anyone in.
+
+    Raises:
+        NotFound: no such account.
+    """
+    return _update(store, name, "session_epoch = session_epoch + 1", [])
+
+
 def _update(store: Store, name: str, assignments: str, params: list[Any]) -> User:
     user_id = name.strip().lower()
     with store.writing() as con:

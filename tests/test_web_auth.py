@@ -147,6 +147,18 @@ def test_new_password_or_disabled_account_ends_sessions(db: Path, end: str) -> N
     assert response.status_code == 303 and "expired=1" in response.headers["location"]
 
 
+def test_signing_out_ends_the_session_a_copied_cookie_carried(db: Path) -> None:
+    client = login(TestClient(create_app(db, secret="s")), "sup")
+    copied = client.cookies.get(COOKIE_NAME)
+    assert copied and client.get("/settings").status_code == 200
+    assert client.post("/logout", data={"csrf": csrf_of(client)}, follow_redirects=False).status_code == 303
+    thief = TestClient(create_app(db, secret="s"))
+    thief.cookies.set(COOKIE_NAME, copied)
+    response = thief.get("/settings", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert login(TestClient(create_app(db, secret="s")), "sup").get("/settings").status_code == 200
+
+
 def test_wrong_password_is_401_with_the_form_again(client: TestClient) -> None:
     token = csrf_of(client)
     response = client.post("/login", data={"name": "sup", "password": "nope-nope-nope", "csrf": token})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from typing import Annotated
@@ -12,8 +13,8 @@ from starlette.responses import RedirectResponse, Response
 
 from callqa.web.context import Person, person, render, session_of, set_session, text, web
 from callqa.web.i18n import LANGUAGES
-from scorecards.access import Invalid, UserRole
-from scorecards.accounts import authenticate, set_language
+from scorecards.access import Invalid, NotFound, UserRole
+from scorecards.accounts import authenticate, end_sessions, set_language
 
 router = APIRouter()
 log = logging.getLogger("callqa.web.auth")
@@ -72,6 +73,11 @@ def login(request: Request, name: Annotated[str, Form()], password: Annotated[st
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    # Clearing the cookie alone would leave a copied cookie valid until it expires: end the account's sessions.
+    user_id = session_of(request).user_id
+    if user_id is not None:
+        with contextlib.suppress(NotFound):
+            end_sessions(web(request).store, user_id)
     set_session(request, None)
     return RedirectResponse("/login", status_code=303)
 
