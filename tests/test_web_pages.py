@@ -17,6 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from callqa.web.app import create_app
+from callqa.web.i18n import band_name
+from scorecards.store import Store
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import DemoCall, copy_of_built
 
@@ -136,6 +138,21 @@ def test_pages_in_chinese(site: tuple[TestClient, Path, dict[str, DemoCall]]) ->
     assert "复核队列" in client.get("/queue", headers=zh).text
     page = client.get(f"/calls/{calls['ChrisL'].call_id}", headers=zh).text
     assert "自动评分" in page and "坐席" in page and "Automatic score" not in page
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "Excellent"), ("zh", "优秀"), ("en", "Fail")])
+def test_default_bands_read_in_the_pages_language(language: str, expected: str) -> None:
+    chinese = {"Excellent": "优秀", "优秀": "优秀", "Fail": "不合格"}[expected]
+    assert band_name(language, chinese) == expected
+    assert band_name("en", "Gold") == "Gold" and band_name("en", None) == ""  # a checklist's own names as written
+
+
+def test_call_page_shows_the_band_in_english(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, db, calls = site
+    login(client, "sup")
+    (card,) = Store(db).current_scorecards(calls["ChrisL"].call_id)
+    page = client.get(f"/calls/{calls['ChrisL'].call_id}", headers={"Accept-Language": "en"}).text
+    assert band_name("en", card.band) in page and card.band not in page
 
 
 def test_run_history_and_rule_health(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:

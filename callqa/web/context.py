@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from callqa.web.i18n import pick_language, translate
+from callqa.web.i18n import band_name, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
 from scorecards import views
 from scorecards.access import Viewer
@@ -156,6 +156,9 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     def t(key: str, **kw: object) -> str:
         return translate(lang, key, **kw)
 
-    context = {"request": request, "t": t, "lang": lang, "me": getattr(request.state, "person", None),
+    def band(name: str | None) -> str:
+        return band_name(lang, name)
+
+    context = {"request": request, "t": t, "band": band, "lang": lang, "me": getattr(request.state, "person", None),
                "csrf": session_of(request).csrf, **values}
     return web(request).templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -165,6 +165,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+# The default score bands (scorecards.scoring.DEFAULT_BANDS, used by the shipped checklists) are named in
+# Chinese; an English page shows them in English. A checklist's own band names are shown as written.
+_BANDS = {"优秀": "Excellent", "良好": "Good", "合格": "Pass", "不合格": "Fail"}
+
+
+def band_name(language: str, band: str | None) -> str:
+    """A score band as the page's language shows it."""
+    if band is None:
+        return ""
+    return band if language == "zh" else _BANDS.get(band, band)
+
+
 def translate(language: str, key: str, **values: object) -> str:
     """The message ``key`` in ``language`` (``zh`` or anything else for English), formatted with ``values``.
 
