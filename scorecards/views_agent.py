@@ -29,7 +29,15 @@ from scorecards.views_sql import (
     week_of,
     weeks_between,
 )
-from scorecards.views_types import AgentCall, AgentHome, EmotionShares, MissedItem, RadarPoint, WeekPoint
+from scorecards.views_types import (
+    AgentCall,
+    AgentHome,
+    DisputeRow,
+    EmotionShares,
+    MissedItem,
+    RadarPoint,
+    WeekPoint,
+)
 
 
 def agent_home(
@@ -72,9 +80,9 @@ def agent_home(
         metrics = fetch(con, "SELECT transcript_id, name, value FROM call_metrics WHERE transcript_id IN "
                         "(SELECT unnest($ids)) AND name IN ('angry_customer', 'customer_calmer_by_end')",
                         {"ids": sorted({r.transcript_id for r in rows})})
-        missed = _missed(con, [r.scorecard_id for r in own])
         disputes = dispute_rows(con, f"{mine} AND d.agent_id = $agent",
                                 "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
+        missed = _missed(con, [r.scorecard_id for r in own], disputes)
     return AgentHome(agent_id=agent_id, team=team, since=since, until=until,
                      calls=_latest(own, missed, latest, only_missed), radar=_radar(rows, sections),
                      trend=_trend(rows, since, until), emotion=_emotion(rows, metrics), disputes=disputes,
@@ -116,21 +124,23 @@ _CARDS = (
 )
 
 
-def _missed(con: Any, ids: list[str]) -> dict[str, list[MissedItem]]:
+def _missed(con: Any, ids: list[str], disputes: tuple[DisputeRow, ...]) -> dict[str, list[MissedItem]]:
     """The verdicts that count as fail now, per scorecard, with the agent's latest dispute of each."""
-    out: dict[str, list[MissedItem]] = {}
+    latest: dict[tuple[str, int], DisputeRow] = {}
+    for d in sorted(disputes, key=lambda d: d.created_at):
+        latest[(d.scorecard_id, d.item_idx)] = d
     rows = fetch(con,
-        "SELECT v.scorecard_id, v.idx, v.item_id, v.title, v.veto, v.message, v.evidence, d.dispute_id, d.status "
-        "FROM verdicts v LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx "
-        "AND r.is_current LEFT JOIN (SELECT scorecard_id, item_idx, arg_max(dispute_id, created_at) AS dispute_id, "
-        "arg_max(status, created_at) AS status FROM disputes WHERE scorecard_id IN (SELECT unnest($ids)) "
-        "GROUP BY ALL) d ON d.scorecard_id = v.scorecard_id AND d.item_idx = v.idx "
+        "SELECT v.scorecard_id, v.idx, v.item_id, v.title, v.veto, v.message, v.evidence FROM verdicts v "
+        "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
         f"WHERE v.scorecard_id IN (SELECT unnest($ids)) AND {FINAL} = 'fail' ORDER BY v.scorecard_id, v.idx",
         {"ids": ids})
-    for sid, idx, item_id, title, veto, message, evidence, did, dstatus in rows:
+    out: dict[str, list[MissedItem]] = {}
+    for sid, idx, item_id, title, veto, message, evidence in rows:
         quote, start, end = _where(evidence)
+        dispute = latest.get((sid, idx))
         out.setdefault(sid, []).append(MissedItem(idx, item_id, title, "fail", veto, quote, start, end, message,
-                                                  did, dstatus))
+                                                  dispute.dispute_id if dispute else None,
+                                                  dispute.status if dispute else None))
     return out
 
 
