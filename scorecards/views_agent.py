@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scorecards.access import NotFound, Viewer
@@ -73,6 +73,10 @@ def agent_home(
         team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
         named.update(since=since, until=until, team=team)
         rows = [_Card(*r) for r in fetch(con, _CARDS.format(mine=mine), named)]
+        # Acknowledgements only matter for the agent's own cards: looked up for those alone.
+        acked = {r[0] for r in fetch(con, "SELECT DISTINCT scorecard_id FROM acknowledgements WHERE scorecard_id IN "
+                                          "(SELECT unnest($ids))", {"ids": [r.scorecard_id for r in rows if r.mine]})}
+        rows = [replace(r, acknowledged=r.scorecard_id in acked) if r.mine else r for r in rows]
         own = [r for r in rows if r.mine]
         sections = fetch(con, "SELECT scorecard_id, section_id, title, score FROM section_scores "
                          "WHERE scorecard_id IN (SELECT unnest($ids)) AND score IS NOT NULL ORDER BY section_id",
@@ -116,10 +120,9 @@ class _Card:
 # aggregates only: see the module docstring).
 _CARDS = (
     f"SELECT s.scorecard_id, s.call_id, s.transcript_id, s.checklist_id, c.file_name, c.started_at, {DAY}, "
-    "{mine}, ($team IS NULL OR c.team = $team), s.total, rs.total, s.band, ack.scorecard_id IS NOT NULL "
+    "{mine}, ($team IS NULL OR c.team = $team), s.total, rs.total, s.band, false "
     f"FROM {CALLS_FROM} JOIN scorecards s ON s.call_id = c.call_id AND s.is_current "
     "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-    "LEFT JOIN (SELECT DISTINCT scorecard_id FROM acknowledgements) ack ON ack.scorecard_id = s.scorecard_id "
     f"WHERE {DAY} BETWEEN $since AND $until AND ({{mine}} OR $team IS NULL OR c.team = $team)"
 )
 
