@@ -19,7 +19,7 @@ from rules.engine import score_call
 from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
-from scorecards.review import as_rule_example, regression_examples
+from scorecards.regressions import as_rule_example, regression_examples
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
 from scorecards.store import Store
 

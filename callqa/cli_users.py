@@ -24,7 +24,7 @@ from scorecards.accounts import (
     list_users,
     set_password,
 )
-from scorecards.review import regression_examples, regressions_yaml
+from scorecards.regressions import regression_examples, regressions_yaml
 from scorecards.store import Store
 
 users_app = typer.Typer(help="Accounts of the web app (callqa serve): add, list, passwd, disable.",

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from callqa import cli_rules, cli_users
 from scorecards.access import UserRole, Viewer
 from scorecards.accounts import authenticate, get_user
-from scorecards.review import regression_examples, review_verdict
+from scorecards.regressions import regression_examples
+from scorecards.review import review_verdict
 from scorecards.store import Store
 from tests._scores import build_store, write_v2
 

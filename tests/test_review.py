@@ -19,20 +19,16 @@ from callqa.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
 from rules.examples import run_for_item
 from rules.loader import CHECKLIST_DIR, load_checklist
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
-from scorecards.rescore import checklist_record
-from scorecards.review import (
+from scorecards.regressions import (
     ExcerptLine,
-    acknowledge,
-    answer_dispute,
     as_rule_example,
     checklist_bands,
     excerpt_indices,
-    mark_dispute_seen,
-    open_dispute,
     regression_examples,
     regressions_yaml,
-    review_verdict,
 )
+from scorecards.rescore import checklist_record
+from scorecards.review import acknowledge, answer_dispute, mark_dispute_seen, open_dispute, review_verdict
 from scorecards.scoring import DEFAULT_BANDS, Band, Evidence
 from scorecards.store import Store
 from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of

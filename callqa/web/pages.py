@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from callqa.errors import CallQAError
 from callqa.web import charts, playback
 from callqa.web.context import Person, log, person, render, text, web
-from scorecards import exports, review, views
+from scorecards import exports, regressions, review, views
 from scorecards.access import Invalid, NotFound, UserRole
 
 router = APIRouter()
@@ -149,8 +149,8 @@ def regressions_download(request: Request, who: Who, checklist: str | None = Non
     """
     if not who.viewer.sees_everything:
         raise NotFound("not found")
-    examples = review.regression_examples(web(request).store, _opt(checklist))
-    return Response(review.regressions_yaml(examples), media_type="application/yaml; charset=utf-8",
+    examples = regressions.regression_examples(web(request).store, _opt(checklist))
+    return Response(regressions.regressions_yaml(examples), media_type="application/yaml; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="regressions.yaml"'})
 
 
