@@ -137,7 +137,7 @@ class PreparedCall:
                 last_seen[role] = utterances[i].start
             # pauses that end after the utterance starts and no later than the speaker's next utterance
             self.cache["pauses"] = [
-                float(totals[bisect_right(ends, following[i])] - totals[bisect_right(ends, u.start)])
+                totals[bisect_right(ends, following[i])] - totals[bisect_right(ends, u.start)]
                 for i, u in enumerate(utterances)
             ]
         pauses: list[float] = self.cache["pauses"]

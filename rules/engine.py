@@ -278,8 +278,12 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     unreliable: list[tuple[Hit, Evidence]] = []
     excluded: list[Evidence] = []
     unless_hits: list[Hit] | None = None
-    searched = scope if says.gap_after is None else call.followed_by_silence(scope, says.gap_after)
-    for hit in says.matcher.find(searched, call):
+    found: Iterable[Hit] = ()
+    if says.gap_after is None:
+        found = says.matcher.find(scope, call)
+    elif says.matcher.may_match(call):  # most calls have no hold phrase: then the pauses are not needed
+        found = says.matcher.find(call.followed_by_silence(scope, says.gap_after), call)
+    for hit in found:
         loc = call.locate(hit)
         if says.windows and not any(call.in_window(w, hit.utt, loc.start, loc.end) for w in says.windows):
             continue  # the scope holds utterances overlapping a window: keep the hits that do

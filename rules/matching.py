@@ -88,6 +88,10 @@ class Matcher:
         """All hits in the scope of a call."""
         raise NotImplementedError
 
+    def may_match(self, call: CallView) -> bool:
+        """False when the matcher cannot find anything anywhere in the call (a cheap test, or True)."""
+        return True
+
 
 class PhraseBook:
     """Every exact phrase of a checklist, found in one pass over a call and shared by its exact matchers.
@@ -178,15 +182,24 @@ class ExactMatcher(Matcher):
         self.book.add(self.by_norm)
         self.min_length = min((len(n) for n in self.by_norm), default=1)
         self._folded = [(norm, sound_fold(norm), phrase) for norm, phrase in self.by_norm.items()]
-        self._keys = frozenset(folded for _, folded, _ in self._folded)
+        self._entries: dict[str, list[int]] = {}  # folded phrase -> its places in ``_folded``
+        for k, (_, folded, _) in enumerate(self._folded):
+            self._entries.setdefault(folded, []).append(k)
+        self._keys = frozenset(self._entries)
+
+    def may_match(self, call: CallView) -> bool:
+        return not self._keys.isdisjoint(self.book.positions(call))
 
     def find(self, scope: Scope, call: CallView) -> list[Hit]:
         positions = self.book.positions(call)
-        if self._keys.isdisjoint(positions):  # the usual case: none of this list's phrases is in the call
+        found = self._keys.intersection(positions)  # a pass over the few phrases the call has
+        if not found:  # the usual case: none of this list's phrases is in the call
             return []
         hits = []
-        for norm, folded, phrase in self._folded:
-            for pos in positions.get(folded, ()):
+        # The phrases found, in the list's order (which phrase wins a tie depends on it).
+        for k in sorted(k for folded in found for k in self._entries[folded]):
+            norm, folded, phrase = self._folded[k]
+            for pos in positions[folded]:
                 if len(norm) < MIN_SOUND_MATCH and call.joined[pos : pos + len(norm)] != norm:
                     continue  # two syllables alike by chance are common (出差今天 ~ 差劲): short ones match exactly
                 utt = bisect_right(call.offsets, pos) - 1
@@ -249,6 +262,10 @@ class RegexMatcher(Matcher):
         self.book = book if book is not None else PhraseBook()
         self.book.add_literals(lit for g in self.groups for need in g.needs if need is not None for lit in need)
         self.prefiltered = any(need is not None for g in self.groups for need in g.needs)
+
+    def may_match(self, call: CallView) -> bool:
+        present = self.book.present(call) if self.prefiltered else None
+        return any(group.regex(present) is not None for group in self.groups)
 
     def find(self, scope: Scope, call: CallView) -> Iterator[Hit]:  # type: ignore[override]
         """Hits one utterance at a time, in call order: the engine stops asking once it has enough (an
