@@ -218,9 +218,9 @@ class PreparedCall:
         """Utterances whose speaker is unknown or uncertain: in every role's scope, as unreliable hits."""
         key = ("doubtful roles", min_role)
         if key not in self.cache:
+            utterances, unknown = self.transcript.utterances, Role.UNKNOWN
             self.cache[key] = frozenset(
-                i for i, u in enumerate(self.transcript.utterances)
-                if u.role is Role.UNKNOWN or u.role_confidence < min_role
+                [i for i, u in enumerate(utterances) if u.role_confidence < min_role or u.role is unknown]
             )
         doubtful: frozenset[int] = self.cache[key]
         return doubtful

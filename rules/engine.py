@@ -129,7 +129,7 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     """The verdict of one item on the context's call."""
     applies = Outcome(Tri.TRUE)
     if item.applies_when is not None:
-        applies = _evaluate(item.applies_when, replace(ctx, missing=Tri.FALSE, hidden=False))
+        applies = _evaluate(item.applies_when, _Context(ctx.call, ctx.checklist, Tri.FALSE, False, ctx.says_cache))
         if applies.value is Tri.FALSE:
             return _verdict(item, Verdict.NA, "does not apply: " + _describe(item.applies_when), applies.evidence)
     outcome = _evaluate(item.condition, ctx)
@@ -138,7 +138,7 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if outcome.value is Tri.UNKNOWN:
         return _verdict(item, Verdict.UNCERTAIN, "rests on low-confidence words or an uncertain role",
                         outcome.evidence)  # fmt: skip
-    second = _evaluate(item.condition, replace(ctx, hidden=True))
+    second = _evaluate(item.condition, _Context(ctx.call, ctx.checklist, ctx.missing, True, ctx.says_cache))
     if second.value is not Tri.FALSE:
         return _verdict(item, Verdict.UNCERTAIN, "not found, but the transcript there is unreliable",
                         outcome.evidence)  # fmt: skip
