@@ -67,9 +67,10 @@ def agent_home(
         calls = fetch(con, f"SELECT {DAY}, c.team FROM {CALLS_FROM} WHERE {mine}", named)
         if not calls:
             raise NotFound(f"agent {agent_id}: no calls of this agent")
-        until: dt.date = max(day for day, _ in calls)
+        # A call with neither a start time nor a known run has no day: it counts in no window.
+        until: dt.date = max((day for day, _ in calls if day is not None), default=dt.date.today())
         since = until - dt.timedelta(days=days - 1)
-        teams = Counter(team for day, team in calls if day >= since and team is not None)
+        teams = Counter(team for day, team in calls if day is not None and day >= since and team is not None)
         team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
         named.update(since=since, until=until, team=team)
         rows = [_Card(*r) for r in fetch(con, _CARDS.format(mine=mine), named)]
