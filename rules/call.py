@@ -8,7 +8,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from callqa.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
@@ -18,8 +18,7 @@ from rules.normalize import is_cjk, normalize, normalize_many, sound_fold
 _TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):  # immutable and cheap to build (one per hit); a frozen dataclass is not
     """A hit mapped back to the transcript: times, the words as heard and their mean probability."""
 
     start: float
@@ -293,7 +292,7 @@ class PreparedCall:
         last = max(first, min(bisect_left(ends, b), len(ends) - 1))
         if u.words:
             chosen = u.words[first : last + 1]
-            heard = _join([w.text.strip() for w in chosen if w.text.strip()])
+            heard = _join([t for t in [w.text.strip() for w in chosen] if t])
             confidence = sum(w.probability for w in chosen) / len(chosen)
             return Located(chosen[0].start, chosen[-1].end, heard, confidence, "words")
         heard = u.text[tokens[first].start() : tokens[last].end()]
@@ -345,6 +344,9 @@ def _find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:
 
 def _join(words: list[str]) -> str:
     """Join words as heard: a space between English words, none between Chinese characters."""
+    joined = " ".join(words)
+    if joined.isascii():  # no Chinese character: a space between every two words
+        return joined
     out = ""
     for word in words:
         if out and not (is_cjk(out[-1]) and is_cjk(word[0])):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from operator import attrgetter
+from typing import NamedTuple
 
 from callqa.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
@@ -46,8 +47,7 @@ class Tri(IntEnum):
     TRUE = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):  # immutable and cheap to build (one per predicate and item); a frozen dataclass is not
     value: Tri
     evidence: tuple[Evidence, ...] = ()
 
@@ -324,9 +324,11 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     return _SaysResult(reliable, unreliable, excluded, absent, doubtful, covered)
 
 
-@dataclass(frozen=True, slots=True)
-class _Anchor:
-    """Something a ``within`` predicate is measured from: a hit of a named predicate, or a party's turn."""
+class _Anchor(NamedTuple):
+    """Something a ``within`` predicate is measured from: a hit of a named predicate, or a party's turn.
+
+    A named tuple, not a frozen dataclass: a call makes one per utterance of a party, and a frozen
+    dataclass costs several times more to build."""
 
     utt: int
     start: float
@@ -341,10 +343,10 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor]:
     if within.anchor in ROLE_ANCHORS:  # "after the customer spoke": every utterance of that party
         key = ("party anchors", within.anchor, ctx.checklist.review.min_role_confidence)
         if key not in ctx.call.cache:
-            utterances = ctx.call.transcript.utterances
+            party, sure = within.anchor, ctx.checklist.review.min_role_confidence
             ctx.call.cache[key] = [
-                _Anchor(i, u.start, u.end, u.role_confidence >= ctx.checklist.review.min_role_confidence)
-                for i, u in enumerate(utterances) if u.role == within.anchor
+                _Anchor(i, u.start, u.end, u.role_confidence >= sure)
+                for i, u in enumerate(ctx.call.transcript.utterances) if u.role == party
             ]
         anchors: list[_Anchor] = ctx.call.cache[key]
         return anchors

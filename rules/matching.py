@@ -13,7 +13,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs published
 import numpy as np
@@ -26,8 +26,7 @@ from rules.normalize import is_cjk, normalize, sound_fold, sound_fold_regex
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):  # immutable and cheap to build (a call makes dozens); a frozen dataclass is not
     """A match inside one normalised utterance: characters ``start:end`` of ``PreparedCall.norm[utt]``."""
 
     utt: int
