@@ -230,8 +230,8 @@ def bench_views(store: Store, n: int, agents: int) -> None:
     timed("views.call_page (admin)", n, lambda i: views.call_page(store, admin, call_ids[i % len(call_ids)]))
     timed("views.agent_home (as the agent)", n, home)
     timed("views.team_heatmap (a supervisor's team)", n, heat)
-    timed("views.team_heatmap (admin, all teams)", max(20, n // 10), lambda i: views.team_heatmap(store, admin))
-    timed("views.review_queue (admin, first page)", max(20, n // 10),
+    timed("views.team_heatmap (admin, all teams)", max(10, n // 20), lambda i: views.team_heatmap(store, admin))
+    timed("views.review_queue (admin, first page)", max(10, n // 20),
           lambda i: views.review_queue(store, admin, limit=50))
 
 
