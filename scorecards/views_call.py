@@ -21,34 +21,37 @@ from scorecards.views_types import (
 
 DISPUTE_STATUSES = ("open", "upheld", "rejected")
 
-_DISPUTE_SELECT = (
-    "SELECT d.dispute_id, d.scorecard_id, d.item_idx, d.item_id, d.item_id, d.call_id, c.file_name, d.agent_id, "
-    "d.comment, d.created_by, d.created_at, d.status, d.answer, d.answered_by, d.answered_at, d.seen_by_agent_at "
-    "FROM disputes d JOIN calls c ON c.call_id = d.call_id"
+_DISPUTE_COLUMNS = (
+    "d.dispute_id, d.scorecard_id, d.item_idx, d.item_id, d.item_id, d.call_id, NULL, d.agent_id, d.comment, "
+    "d.created_by, d.created_at, d.status, d.answer, d.answered_by, d.answered_at, d.seen_by_agent_at"
 )
 # Open disputes first (oldest first: they have waited longest), then answered ones, newest first.
 _DISPUTE_ORDER = ("d.status <> 'open', CASE WHEN d.status = 'open' THEN epoch(d.created_at) "
                   "ELSE -epoch(coalesce(d.answered_at, d.created_at)) END, d.dispute_id")
 
 
-def dispute_rows(con: Any, where: str, order: str, named: dict[str, Any], limit: int | None = None,
-                 ) -> tuple[DisputeRow, ...]:
-    """Disputes matching ``where`` (on ``disputes d`` and ``calls c``), with their items' titles.
+def dispute_rows(con: Any, where: str, order: str, named: dict[str, Any], limit: int | None = None, *,
+                 join_calls: bool = True) -> tuple[DisputeRow, ...]:
+    """Disputes matching ``where`` (on ``disputes d``, and ``calls c`` when ``join_calls``), with titles and files.
 
-    The titles are looked up afterwards for the few disputes found, so the verdicts table is read by its
-    scorecard index instead of joined whole.
+    The items' titles and the calls' file names are looked up afterwards for the few disputes found, by the
+    tables' indexes, instead of joining the verdicts and calls tables whole.
     """
-    sql = f"{_DISPUTE_SELECT} WHERE {where} ORDER BY {order}" + (" LIMIT $limit" if limit is not None else "")
-    rows = fetch(con, sql, {**named, "limit": limit})
+    source = "disputes d JOIN calls c ON c.call_id = d.call_id" if join_calls else "disputes d"
+    sql = f"SELECT {_DISPUTE_COLUMNS} FROM {source} WHERE {where} ORDER BY {order}"
+    rows = fetch(con, sql + (" LIMIT $limit" if limit is not None else ""), {**named, "limit": limit})
     if not rows:
         return ()
     titles = {(sid, idx): title for sid, idx, title in fetch(
         con, "SELECT scorecard_id, idx, title FROM verdicts WHERE scorecard_id IN (SELECT unnest($ids))",
         {"ids": sorted({r[1] for r in rows})})}
+    files = dict(fetch(con, "SELECT call_id, file_name FROM calls WHERE call_id IN (SELECT unnest($ids))",
+                       {"ids": sorted({r[5] for r in rows})}))
     out = []
     for row in rows:
         fields = list(row)
         fields[4] = titles.get((row[1], row[2]), row[3])  # the item id when the verdict is gone
+        fields[6] = files.get(row[5], "")
         out.append(DisputeRow(*fields))
     return tuple(out)
 
@@ -90,8 +93,10 @@ def call_page(store: Store, viewer: Viewer, call_id: str) -> CallPage:
             "SELECT scorecard_id, checklist_id, checklist_version, checklist_hash, created_at, origin, total, "
             "raw_total, band, veto, needs_review, is_current FROM scorecards WHERE call_id = ? ORDER BY checklist_id",
             [call_id]).fetchall() if r[11])
-        disputes = dispute_rows(con, "d.call_id = $call AND d.scorecard_id IN (SELECT scorecard_id FROM scorecards "
-                                "WHERE call_id = $call AND is_current)", _DISPUTE_ORDER, {"call": call_id})
+        # The call is the viewer's (checked above): no need to join the calls for the scope.
+        disputes = dispute_rows(con, "d.call_id = $call", _DISPUTE_ORDER, {"call": call_id}, join_calls=False)
+        current = {card.scorecard_id for card in cards}
+        disputes = tuple(d for d in disputes if d.scorecard_id in current)
     return CallPage(
         call=call, transcript_id=tid,
         utterances=tuple(UtteranceView(*u) for u in utterances),
