@@ -10,11 +10,16 @@ satisfied** (log-linear, so each adds log-odds):
 2. **lexicon cues** — phrases such as 投诉, 12315, "speak to your manager", "thanks for nothing"
    (:mod:`pipeline.emotion_lexicon`), their weights times ``lexicon_scale``;
 3. **voice** — acoustic arousal against the speaker's own baseline in the call (:mod:`pipeline.acoustics`);
-   only a *raised* voice counts, and only towards angry and frustrated: arousal is not an emotion by itself
-   (joy raises it too, cold anger does not), so it strengthens negative evidence and never creates it alone.
+   only a *raised* voice counts, only towards angry and frustrated, and only in proportion to the negative
+   evidence of the words (P(angry) + P(frustrated) before the voice): arousal is not an emotion by itself
+   (joy, a caller's first turn while the line settles, speaking up on a noisy line all raise it; cold anger
+   does not), so it amplifies negative words and never creates anger from neutral ones.
 
-``anger`` = P(angry) + ½·P(frustrated): 1 for clear anger, about ½ for frustration, 0 for calm speech. The
-label is the most probable class; ``angry_threshold`` (0.7) on ``anger`` flags an angry customer.
+``anger`` = P(angry) + ½·P(frustrated): 1 for clear anger, about ½ for frustration, 0 for calm speech;
+``angry_threshold`` (0.7) on ``anger`` flags an angry customer. The **label** agrees with that scale: ``angry``
+exactly when ``anger`` reaches the threshold, otherwise the most probable of the other three classes — and
+neutral when that class's probability is under ``min_confidence`` (a guess between classes is shown as
+neutral; the probabilities and ``anger`` are kept as they are).
 
 The text scale, class biases, ``lexicon_scale`` and ``angry_bias`` were fitted on the tune half of
 ``data/emotion/eval.csv`` (``data/emotion/tune.py``); the voice weights could not be (the set has no audio)
@@ -27,6 +32,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +49,7 @@ from pipeline.metrics import speech_units
 # What a word or two says on its own: mostly nothing (neutral), as a text near no prototype.
 SHORT_PRIOR = NO_EVIDENCE_PRIOR
 TRAJECTORIES = ("improved", "unchanged", "worsened")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # the Han characters speech_units counts
 
 
 class EmotionInputError(CallQAError, ValueError):
@@ -63,11 +70,20 @@ class EmotionOptions:
         lexicon_scale: log-odds per unit of lexicon weight (fitted on tune).
         angry_bias: log-odds added to angry, the operating point of anger recall vs precision (fitted on tune:
             the smallest bias at which the angry label and the anger flag both reach recall 0.85 on tune).
+        agent_angry_bias: what agent utterances get instead of ``angry_bias``. That bias is the operating point
+            for catching angry *customers* (the set's angry rows are customers'); an agent's explanation of a
+            refund or a policy shares its topic with the angry prototypes, and with the customer's bias 8–17 %
+            of the polite agent lines of tests/data/labelled read as angry. Agent negative tone is a pointer
+            for review, so agents get no push towards angry (0).
         arousal_angry, arousal_frustrated: log-odds per unit of positive arousal (set by hand, see above).
         max_arousal: arousal above this counts as this much: on a real calm call the caller's first, louder
             turns reached 3–4 against a baseline of short "yes"/"okay" answers, so the voice is capped.
-        min_units: utterances with fewer speech units have their text evidence shrunk towards neutral.
-        angry_threshold: ``anger`` at or above this makes ``angry_customer`` 1.
+        min_units: utterances with fewer speech units have their text evidence shrunk towards neutral
+            (English words; see ``min_units_zh``).
+        min_units_zh: the same for mostly-Han utterances, counted in characters: a Mandarin word is one to
+            three characters, so four characters ("出的语音") say about as little as two English words.
+        angry_threshold: ``anger`` at or above this makes ``angry_customer`` 1 and the label angry.
+        min_confidence: a label other than angry whose probability is under this is shown as neutral.
         edge_utterances: how many customer utterances at each end make the start and end anger.
         trajectory_margin: the end anger must differ from the start by this much to be improved or worsened.
         use_audio: measure acoustic arousal when audio is given.
@@ -79,12 +95,15 @@ class EmotionOptions:
     prototypes: tuple[str, ...] = ()
     lexicon: str = ""
     lexicon_scale: float = 1.236
-    angry_bias: float = 0.45
+    angry_bias: float = 0.50
+    agent_angry_bias: float = 0.0
     arousal_angry: float = 0.25
     arousal_frustrated: float = 0.15
     max_arousal: float = 2.0
     min_units: int = 4
+    min_units_zh: int = 8
     angry_threshold: float = 0.7
+    min_confidence: float = 0.45
     edge_utterances: int = 3
     trajectory_margin: float = 0.15
     use_audio: bool = True
@@ -97,11 +116,14 @@ class EmotionOptions:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise EmotionInputError(f"emotion.{name}: must be a number >= 0, got {value!r}")
-        if not (isinstance(self.angry_bias, int | float) and math.isfinite(self.angry_bias)):
-            raise EmotionInputError(f"emotion.angry_bias: must be a finite number, got {self.angry_bias!r}")
+        for name in ("angry_bias", "agent_angry_bias"):
+            if not (isinstance(getattr(self, name), int | float) and math.isfinite(getattr(self, name))):
+                raise EmotionInputError(f"emotion.{name}: must be a finite number, got {getattr(self, name)!r}")
         if not 0 < self.angry_threshold <= 1:
             raise EmotionInputError(f"emotion.angry_threshold: must be in (0, 1], got {self.angry_threshold!r}")
-        for name in ("min_units", "edge_utterances"):
+        if not 0 <= self.min_confidence < 1:
+            raise EmotionInputError(f"emotion.min_confidence: must be in [0, 1), got {self.min_confidence!r}")
+        for name in ("min_units", "min_units_zh", "edge_utterances"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise EmotionInputError(f"emotion.{name}: must be a whole number >= 1, got {getattr(self, name)!r}")
         for pair in self.label_map:
@@ -134,8 +156,9 @@ class TextEmotion:
     """The fused emotion of one text (with its voice arousal, if any).
 
     Attributes:
-        label: the most probable class.
-        confidence: its probability.
+        label: angry when ``anger`` reaches the threshold, else the most probable other class, neutral when
+            that is under ``min_confidence`` (:func:`decide_labels`).
+        confidence: the label's probability.
         anger: P(angry) + ½·P(frustrated), 0–1.
         scores: the fused probabilities.
         text_scores: what the text model alone said (before the lexicon and the voice).
@@ -252,7 +275,8 @@ def _text_model(text_model: str, label_map: tuple[tuple[str, str], ...],
 
 def classify_texts(texts: Sequence[str], model: TextEmotionModel, lexicon: Lexicon,
                    options: EmotionOptions | None = None,
-                   arousal: Sequence[Arousal | None] | None = None) -> tuple[TextEmotion, ...]:
+                   arousal: Sequence[Arousal | None] | None = None,
+                   roles: Sequence[Role] | None = None) -> tuple[TextEmotion, ...]:
     """Fuse the text model, the lexicon and (optionally) voice arousal for each text.
 
     Args:
@@ -261,6 +285,7 @@ def classify_texts(texts: Sequence[str], model: TextEmotionModel, lexicon: Lexic
         lexicon: the cue phrases.
         options: weights (see :class:`EmotionOptions`).
         arousal: per text, its voice arousal or None; None for text only.
+        roles: per text, who said it (agents get ``agent_angry_bias``); None treats every text as a customer's.
 
     Returns:
         One :class:`TextEmotion` per text, in order.
@@ -268,6 +293,8 @@ def classify_texts(texts: Sequence[str], model: TextEmotionModel, lexicon: Lexic
     opts = options or EmotionOptions()
     if arousal is not None and len(arousal) != len(texts):
         raise EmotionInputError(f"arousal: {len(arousal)} values for {len(texts)} texts")
+    if roles is not None and len(roles) != len(texts):
+        raise EmotionInputError(f"roles: {len(roles)} values for {len(texts)} texts")
     voices = list(arousal) if arousal is not None else [None] * len(texts)
     found = [lexicon.match(t) for t in texts]
     text_p = np.exp(model.log_probs(list(texts))) if texts else np.zeros((0, len(LABELS)))
@@ -277,10 +304,12 @@ def classify_texts(texts: Sequence[str], model: TextEmotionModel, lexicon: Lexic
         np.array([speech_units(t) for t in texts]),
         np.array([v.score if v is not None else 0.0 for v in voices]),
         opts,
+        np.array([mostly_han(t) for t in texts], dtype=bool),
+        np.array([r is Role.AGENT for r in roles], dtype=bool) if roles is not None else None,
     )
+    labels = decide_labels(probs, opts)
     out = []
-    for p, tp, cues, voice in zip(probs, text_p, found, voices, strict=True):
-        best = int(np.argmax(p))
+    for p, best, tp, cues, voice in zip(probs, labels, text_p, found, voices, strict=True):
         named = [f"{e.label}:{e.phrase}" for e in cues] + list(voice.cues(opts.acoustics.cue_z) if voice else ())
         out.append(TextEmotion(
             label=LABELS[best],
@@ -294,6 +323,30 @@ def classify_texts(texts: Sequence[str], model: TextEmotionModel, lexicon: Lexic
     return tuple(out)
 
 
+def mostly_han(text: str) -> bool:
+    """Whether a text's speech units are mostly Han characters (its length is then counted in characters)."""
+    units = speech_units(text)
+    return units > 0 and 2 * len(_HAN.findall(text)) > units
+
+
+def decide_labels(probs: np.ndarray, options: EmotionOptions) -> np.ndarray:
+    """The label of each row of fused probabilities, as indices into :data:`models.emotion.LABELS`.
+
+    Angry exactly when ``anger`` = P(angry) + ½·P(frustrated) reaches ``angry_threshold``, so that a label and
+    the anger flag never contradict each other (the angry class carries ``angry_bias``, the operating point of
+    the flag, and a plain argmax let that bias tip utterances with anger 0.5 into "angry"). Otherwise the most
+    probable of the other classes, or neutral when its probability is under ``min_confidence``.
+    """
+    if not len(probs):
+        return np.zeros(0, dtype=int)
+    anger = probs[:, 0] + 0.5 * probs[:, 1]
+    rest = 1 + np.argmax(probs[:, 1:], axis=1)
+    sure = probs[np.arange(len(probs)), rest] >= options.min_confidence
+    neutral = LABELS.index("neutral")
+    out: np.ndarray = np.where(anger >= options.angry_threshold, 0, np.where(sure, rest, neutral))
+    return out
+
+
 def _lexicon_row(found: Sequence[LexiconEntry]) -> np.ndarray:
     row = np.zeros(len(LABELS))
     for e in found:
@@ -302,7 +355,8 @@ def _lexicon_row(found: Sequence[LexiconEntry]) -> np.ndarray:
 
 
 def fused_probabilities(text_p: np.ndarray, lexicon: np.ndarray, units: np.ndarray, arousal: np.ndarray,
-                        options: EmotionOptions) -> np.ndarray:
+                        options: EmotionOptions, han: np.ndarray | None = None,
+                        agent: np.ndarray | None = None) -> np.ndarray:
     """The fusion of the module docstring, for n texts at once.
 
     Args:
@@ -311,19 +365,30 @@ def fused_probabilities(text_p: np.ndarray, lexicon: np.ndarray, units: np.ndarr
         units: (n,) speech units of each text.
         arousal: (n,) voice arousal (0 where unknown).
         options: the weights.
+        han: (n,) whether each text is mostly Han characters (``min_units_zh`` applies); default none is.
+        agent: (n,) whether each text is an agent's (``agent_angry_bias`` applies); default none is.
 
     Returns:
         (n, 4) fused probabilities in :data:`models.emotion.LABELS` order.
     """
     has_cue = lexicon.sum(axis=1) > 0
-    weight = np.where(has_cue, 1.0, np.minimum(1.0, units / options.min_units))[:, None]
+    least = np.where(han, options.min_units_zh, options.min_units) if han is not None else options.min_units
+    weight = np.where(has_cue, 1.0, np.minimum(1.0, units / least))[:, None]
     z = np.log(np.maximum(weight * text_p + (1.0 - weight) * SHORT_PRIOR, 1e-9))
     z = z + options.lexicon_scale * lexicon
-    raised = np.clip(arousal, 0.0, options.max_arousal)
-    z[:, 0] += options.angry_bias + options.arousal_angry * raised
+    z[:, 0] += np.where(agent, options.agent_angry_bias, options.angry_bias) if agent is not None \
+        else options.angry_bias
+    # The voice amplifies what the words say: its log-odds are scaled by the negative share before it.
+    negative = _softmax(z)[:, :2].sum(axis=1)
+    raised = np.clip(arousal, 0.0, options.max_arousal) * negative
+    z[:, 0] += options.arousal_angry * raised
     z[:, 1] += options.arousal_frustrated * raised
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    out: np.ndarray = z / z.sum(axis=1, keepdims=True)
+    return _softmax(z)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
     return out
 
 
@@ -352,7 +417,7 @@ def analyse_emotion(transcript: Transcript, channels_samples: tuple[np.ndarray, 
         except ValueError as exc:
             raise EmotionInputError(str(exc)) from exc
     fused = classify_texts([u.text for u in transcript.utterances], model, load_lexicon(opts.lexicon), opts,
-                           arousal)
+                           arousal, [u.role for u in transcript.utterances])
     utts = tuple(
         UtteranceEmotion(i, u.role, u.start, u.end, f.label, f.confidence, f.anger, f.text_scores, f.arousal,
                          f.cues, f.scores)

@@ -52,10 +52,11 @@ def test_test_half_figures(model: PrototypeModel) -> None:
     assert len(test) == 208
     predicted = predict(test, model, EmotionOptions())
     s = score([r.label for r in test], predicted, 0.7)
-    assert s.macro_f1 >= 0.86, s  # measured 0.885
-    assert s.anger_recall >= 0.90 and s.anger_precision >= 0.81, s  # 0.923 / 0.842
-    assert s.flag_recall >= 0.86 and s.flag_precision >= 0.90, s  # anger >= 0.7: 0.885 / 0.920
-    for lang, floor in (("en", 0.87), ("zh", 0.85)):  # 0.894, 0.876
+    assert s.macro_f1 >= 0.85, s  # measured 0.876
+    # The label is angry exactly when anger >= 0.7, so the label's figures are the flag's.
+    assert (s.anger_recall, s.anger_precision) == (s.flag_recall, s.flag_precision), s
+    assert s.flag_recall >= 0.86 and s.flag_precision >= 0.88, s  # anger >= 0.7: 0.885 / 0.902
+    for lang, floor in (("en", 0.85), ("zh", 0.86)):  # 0.870, 0.885
         mine = [i for i, r in enumerate(test) if r.language == lang]
         f1 = score([test[i].label for i in mine], [predicted[i] for i in mine], 0.7).macro_f1
         assert f1 >= floor, (lang, f1)

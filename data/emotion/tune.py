@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.embedding import E5Embedder  # noqa: E402
 from models.emotion import LABELS, PrototypeModel, prototype_probabilities, read_prototypes  # noqa: E402
-from pipeline.emotion import EmotionOptions, fused_probabilities  # noqa: E402
+from pipeline.emotion import EmotionOptions, decide_labels, fused_probabilities, mostly_han  # noqa: E402
 from pipeline.emotion_lexicon import Lexicon, LexiconEntry, normalise, parse_lexicon  # noqa: E402
 from pipeline.metrics import speech_units  # noqa: E402
 
@@ -121,27 +121,33 @@ def fit(sims: np.ndarray, lex: np.ndarray, units: np.ndarray, gold: np.ndarray, 
 
 def probabilities(theta: np.ndarray, angry_bias: float, sims: np.ndarray, lex: np.ndarray,
                   units: np.ndarray, base: EmotionOptions | None = None) -> np.ndarray:
-    # ``sims``: the four class similarities and, last, the evidence weight (PrototypeModel.scores).
-    text_p = prototype_probabilities(sims[:, :-1], sims[:, -1], theta[0], np.r_[0.0, theta[2:]])
+    # ``sims``: the four class similarities, the evidence weight (PrototypeModel.scores) and, last, whether the
+    # text is mostly Han characters.
+    text_p = prototype_probabilities(sims[:, :4], sims[:, 4], theta[0], np.r_[0.0, theta[2:]])
     opts = replace(base or BASE, lexicon_scale=float(theta[1]), angry_bias=angry_bias)
-    return fused_probabilities(text_p, lex, units, np.zeros(len(sims)), opts)
+    return fused_probabilities(text_p, lex, units, np.zeros(len(sims)), opts, sims[:, 5] > 0.5)
 
 
 def recall(flag: np.ndarray, gold: np.ndarray) -> float:
     return float((flag & (gold == 0)).sum() / max(1, (gold == 0).sum()))
 
 
-def report(name: str, p: np.ndarray, gold: np.ndarray) -> str:
-    pred = p.argmax(axis=1)
+def macro_f1(pred: np.ndarray, gold: np.ndarray) -> float:
     f1 = []
     for c in range(len(LABELS)):
         tp = ((pred == c) & (gold == c)).sum()
         fp, fn = ((pred == c) & (gold != c)).sum(), ((pred != c) & (gold == c)).sum()
         f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return float(np.mean(f1))
+
+
+def report(name: str, p: np.ndarray, gold: np.ndarray) -> str:
+    pred = decide_labels(p, BASE)
     flag = p[:, 0] + 0.5 * p[:, 1] >= 0.7
     label = pred == 0
     prec = lambda f: (f & (gold == 0)).sum() / max(1, f.sum())  # noqa: E731
-    return (f"{name:10s} macro-F1 {np.mean(f1):.3f}  angry label P {prec(label):.3f} R {recall(label, gold):.3f}  "
+    return (f"{name:10s} macro-F1 {macro_f1(pred, gold):.3f}  "
+            f"angry label P {prec(label):.3f} R {recall(label, gold):.3f}  "
             f"anger>=0.7 P {prec(flag):.3f} R {recall(flag, gold):.3f}")
 
 
@@ -150,10 +156,15 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the packaged assets (models/assets)")
     ap.add_argument("--min-units", type=int, default=EmotionOptions().min_units,
                     help="try another EmotionOptions.min_units")
+    ap.add_argument("--min-units-zh", type=int, default=EmotionOptions().min_units_zh,
+                    help="try another EmotionOptions.min_units_zh")
+    ap.add_argument("--min-confidence", type=float, default=EmotionOptions().min_confidence,
+                    help="try another EmotionOptions.min_confidence")
     ap.add_argument("--tune-only", action="store_true", help="fit and report on tune; do not look at test")
     args = ap.parse_args()
     global BASE
-    BASE = replace(BASE, min_units=args.min_units)
+    BASE = replace(BASE, min_units=args.min_units, min_units_zh=args.min_units_zh,
+                   min_confidence=args.min_confidence)
     rows = read_rows()
     protos = [p for name in PROTOTYPE_FILES for p in read_prototypes(HERE / name)]
     full = parse_lexicon((HERE / "lexicon.yaml").read_text(encoding="utf-8"), "lexicon.yaml")
@@ -173,7 +184,8 @@ def main() -> None:
         for name in PLAIN_FILES:
             shutil.copyfile(HERE / name, ASSETS / f"emotion_{name}")
     model = PrototypeModel(protos, E5Embedder(num_threads=2), plain=plain)
-    sims = np.column_stack(model.scores([r["text"] for r in rows]))
+    sims = np.column_stack((*model.scores([r["text"] for r in rows]),
+                            [mostly_han(r["text"]) for r in rows]))
     gold = np.array([LABELS.index(r["label"]) for r in rows])
     units = np.array([speech_units(r["text"]) for r in rows])
     tune = np.array([r["split"] == "tune" for r in rows])
