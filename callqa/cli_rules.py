@@ -19,9 +19,7 @@ from rules.engine import score_call
 from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
-from scorecards.regressions import as_rule_example, regression_examples
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
-from scorecards.store import Store
 
 rules_app = typer.Typer(help="Validate checklists and run the examples written beside their items.",
                         no_args_is_help=True)  # fmt: skip
@@ -89,6 +87,10 @@ def run_regressions(checklists: list[Checklist], db: Path) -> tuple[int, int]:
     if not db.is_file():
         typer.echo(f"no database at {db}: inline examples only (--db names one)")
         return 0, 0
+    # imported here: checking and testing checklists without a database never loads DuckDB
+    from scorecards.regressions import as_rule_example, regression_examples
+    from scorecards.store import Store
+
     store = Store(db)
     passed = failed = 0
     for checklist in checklists:
