@@ -10,6 +10,9 @@ from dataclasses import InitVar, dataclass, field
 from itertools import accumulate
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from callqa.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
 from rules.model import Window
@@ -45,6 +48,9 @@ class PreparedCall:
     metrics: Mapping[str, float]
     embedder: Callable[[], Embedder] | None = None
     normalized: InitVar[Sequence[str] | None] = None  # the utterances already normalised (a bulk loader's)
+    # The start and end times of the call's words in order, as arrays, when every utterance has words: a bulk
+    # loader holds them as columns already, and pauses are then found without a Python step per word.
+    word_times: InitVar[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None] = None
     norm: list[str] = field(init=False)
     joined: str = field(init=False)
     offsets: list[int] = field(init=False)
@@ -55,9 +61,15 @@ class PreparedCall:
     _starts: list[float] = field(init=False)
     _ends: list[float] = field(init=False)
     _ordered: bool = field(init=False)
+    _word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = field(init=False)
 
-    def __post_init__(self, normalized: Sequence[str] | None) -> None:
+    def __post_init__(
+        self,
+        normalized: Sequence[str] | None,
+        word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None,
+    ) -> None:
         utterances = self.transcript.utterances
+        self._word_times = word_times  # checked when pauses are first needed (most calls never need them)
         if normalized is None:
             self.norm = normalize_many([u.text for u in utterances])
         elif len(normalized) == len(utterances) and not any("\n" in n for n in normalized):
@@ -118,16 +130,11 @@ class PreparedCall:
         Computed once per call for every utterance, since each hold item filters whole scopes with it."""
         if "pauses" not in self.cache:
             utterances = self.transcript.utterances
-            ends, totals, end, total = [], [0.0], utterances[0].start if utterances else 0.0, 0.0
-            for u in utterances:  # the call's hottest loop (every word): plain comparisons, no tuples
-                for w in u.words or (u,):
-                    start = w.start
-                    if start - end >= PAUSE_S:
-                        total += start - end
-                        ends.append(start)
-                        totals.append(total)
-                    if w.end > end:
-                        end = w.end
+            word_times = _checked_word_times(self._word_times, utterances) if self._word_times is not None else None
+            if word_times is not None and utterances:
+                ends, totals = _pause_sums(*word_times, utterances[0].start)
+            else:
+                ends, totals = self._pause_sums_of_words()
             following: list[float] = [math.inf] * len(utterances)
             last_seen: dict[Role, float] = {}
             for i in range(len(utterances) - 1, -1, -1):
@@ -135,12 +142,25 @@ class PreparedCall:
                 following[i] = last_seen.get(role, math.inf)
                 last_seen[role] = utterances[i].start
             # pauses that end after the utterance starts and no later than the speaker's next utterance
-            self.cache["pauses"] = [
-                totals[bisect_right(ends, following[i])] - totals[bisect_right(ends, u.start)]
-                for i, u in enumerate(utterances)
-            ]
+            later = totals[np.searchsorted(ends, following, side="right")]
+            self.cache["pauses"] = (later - totals[np.searchsorted(ends, self._starts, side="right")]).tolist()
         pauses: list[float] = self.cache["pauses"]
         return pauses
+
+    def _pause_sums_of_words(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:func:`_pause_sums` from the words themselves (an utterance without words is one span)."""
+        utterances = self.transcript.utterances
+        ends, totals, end, total = [], [0.0], utterances[0].start if utterances else 0.0, 0.0
+        for u in utterances:  # a loop over every word: plain comparisons, no tuples
+            for w in u.words or (u,):
+                start = w.start
+                if start - end >= PAUSE_S:
+                    total += start - end
+                    ends.append(start)
+                    totals.append(total)
+                if w.end > end:
+                    end = w.end
+        return np.array(ends, dtype=np.float64), np.array(totals, dtype=np.float64)
 
     def followed_by_silence(self, scope: Scope, seconds: float) -> Scope:
         """The part of ``scope`` whose utterances are followed by at least ``seconds`` of pauses (counted from
@@ -353,3 +373,32 @@ def _join(words: list[str]) -> str:
             out += " "
         out += word
     return out
+
+
+def _checked_word_times(
+    word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]], utterances: Sequence[Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    starts, ends = word_times
+    count = sum(len(u.words) for u in utterances)
+    if not all(u.words for u in utterances) or len(starts) != count or len(ends) != count:
+        raise ValueError(f"word_times: {len(starts)}/{len(ends)} times for {count} words (or an utterance without "
+                         "words); pass the start and end times of every word of the transcript in order, or None")
+    # A time that is not a number compares false in the loop over words but spreads through the array's
+    # running maximum: such a call takes the loop.
+    return (starts, ends) if np.isfinite(starts).all() and np.isfinite(ends).all() else None
+
+
+def _pause_sums(
+    starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], first: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Where the call's pauses end and the running total of pause seconds (0.0 first), from word times.
+
+    A pause is a gap of at least :data:`PAUSE_S` between a word's start and the latest end of the words
+    before it (or the first utterance's start). The cumulative sum adds in order, as the loop over words
+    in :meth:`PreparedCall._pause_sums_of_words` does, so both give the same floats."""
+    if not len(starts):
+        return starts, np.zeros(1)
+    before = np.maximum.accumulate(np.concatenate(([first], ends[:-1])))
+    gaps = starts - before
+    pause = gaps >= PAUSE_S
+    return starts[pause], np.concatenate(([0.0], np.cumsum(gaps[pause])))

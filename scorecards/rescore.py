@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from callqa.errors import CallQAError
 from callqa.transcript_io import transcript_hash
@@ -45,6 +46,11 @@ class StoredCall:
     # The utterances normalised for matching (rules.normalize.normalize_many), done by the bulk loader once
     # per call whatever the number of checklists and rescoring passes; None: scoring normalises them.
     norm: tuple[str, ...] | None = None
+    # The start and end times of all the call's words in order (views of the bulk read's columns), when every
+    # utterance has words: scoring finds hold pauses from them without a Python step per word.
+    word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +199,7 @@ def _assemble(
     hashes: dict[str, str],
 ) -> list[StoredCall]:
     by_utt = _words_by_utterance(words)
+    times = _word_times_by_transcript(words)
     by_tid: dict[str, list[Utterance]] = defaultdict(list)
     for tid, idx, s, e, text, role, rc, conf, spk, ch, lang in utts:
         by_tid[tid].append(Utterance(s, e, text, Role(role), rc, conf, spk, ch, lang, by_utt.get((tid, idx), ())))
@@ -210,7 +217,11 @@ def _assemble(
         metadata = CallMetadata(external_id=h[14], agent_id=h[15], team=h[16], customer_number=h[17],
                                 started_at=h[18], direction=h[19], queue=h[20], hangup_by=h[21],
                                 language=transcript.language, source=h[22])  # fmt: skip
-        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, "")))
+        word_times = times.get(tid)
+        if word_times is not None and not all(u.words for u in transcript.utterances):
+            word_times = None  # an utterance without words is a span of its own: scoring walks the words
+        calls.append(StoredCall(h[1], tid, transcript, metadata, by_metric.get(tid, {}), hashes.get(tid, ""),
+                                word_times=word_times))  # fmt: skip
     return sorted(calls, key=lambda c: c.call_id)
 
 
@@ -227,6 +238,20 @@ def _words_by_utterance(columns: dict[str, Any]) -> dict[tuple[str, int], tuple[
     keys = zip(tids[starts].tolist(), utts[starts].tolist(), strict=True)
     bounds = zip(starts, [*starts[1:], len(words)], strict=True)
     return {key: tuple(words[i:j]) for key, (i, j) in zip(keys, bounds, strict=True)}
+
+
+def _word_times_by_transcript(
+    columns: dict[str, Any],
+) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Each transcript's word start and end times (slices of the columns; rows sorted by transcript)."""
+    tids, starts, ends = columns["transcript_id"], columns["start_s"], columns["end_s"]
+    if not len(tids) or isinstance(starts, np.ma.MaskedArray) or isinstance(ends, np.ma.MaskedArray):
+        return {}  # no words, or missing times: scoring walks the words
+    change = np.ones(len(tids), dtype=bool)
+    change[1:] = tids[1:] != tids[:-1]
+    first = np.flatnonzero(change).tolist()
+    bounds = zip(first, [*first[1:], len(tids)], strict=True)
+    return {tid: (starts[i:j], ends[i:j]) for tid, (i, j) in zip(tids[first].tolist(), bounds, strict=True)}
 
 
 def iter_calls(store: Store, transcript_ids: Sequence[str], batch: int = BATCH) -> Iterator[list[StoredCall]]:
@@ -306,7 +331,8 @@ def score_calls(
         key = tuple(c.content_hash for c in checklists)
         if key not in factories:
             factories[key] = embedder or _embedder(checklists)
-        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, factories[key], call.norm)
+        prepared = PreparedCall(call.transcript, call.metadata, call.metrics, factories[key], call.norm,
+                                call.word_times)  # fmt: skip
         version = call.transcript_hash or transcript_hash(call.transcript)
         for checklist in checklists:
             card = score_prepared(checklist, prepared, call_id=call.call_id, transcript_hash=version)
