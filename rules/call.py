@@ -276,13 +276,14 @@ class PreparedCall:
         """Mean recogniser confidence over the scope, weighted by text length (None for an empty scope)."""
         key = ("confidence", scope.indices)
         if key not in self.cache:
-            utterances = self.transcript.utterances
-            weights = [max(1, len(self.norm[i])) for i in scope.indices]
-            total = sum(weights)
-            self.cache[key] = (
-                sum(w * utterances[i].confidence for w, i in zip(weights, scope.indices, strict=True)) / total
-                if total else None
-            )
+            if "weights" not in self.cache:  # per utterance, once per call: scopes share utterances
+                weights = [max(1, len(n)) for n in self.norm]
+                weighted = [w * u.confidence for w, u in zip(weights, self.transcript.utterances, strict=True)]
+                self.cache["weights"] = (weights.__getitem__, weighted.__getitem__)
+            weight, weighted_confidence = self.cache["weights"]
+            # the same products summed in the same order as one pass over the scope would
+            total = sum(map(weight, scope.indices))
+            self.cache[key] = sum(map(weighted_confidence, scope.indices)) / total if total else None
         value: float | None = self.cache[key]
         return value
 

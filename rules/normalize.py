@@ -27,6 +27,9 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 SEPARATOR = "\n"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -300,9 +303,31 @@ def _sound_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _sound_array() -> npt.NDArray[np.uint32]:
+    """:func:`_sound_table` as an array indexed by code point (every character below the table's end)."""
+    table = _sound_table()
+    array = np.arange(max(table, default=0) + 1, dtype=np.uint32)
+    for code, representative in table.items():
+        array[code] = ord(representative)
+    return array
+
+
+FOLD_BY_ARRAY = 256  # from this length a call's text is folded through the array (str.translate: ~40 ns a char)
+
+
 def sound_fold(text: str) -> str:
     """Replace each Chinese character by its homophone representative (same length; ASCII untouched)."""
-    return text if text.isascii() else text.translate(_sound_table())
+    if text.isascii():
+        return text
+    if len(text) < FOLD_BY_ARRAY:
+        return text.translate(_sound_table())
+    # A whole call: its code points as an array, looked up in one step (the same mapping, ~8× faster).
+    table = _sound_array()
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    inside = codes < len(table)
+    folded = np.where(inside, table[np.where(inside, codes, 0)], codes)
+    return folded.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def sound_fold_regex(pattern: str) -> str:

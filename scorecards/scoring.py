@@ -205,6 +205,9 @@ class CallScorecard:
         raise KeyError(f"checklist {self.checklist_id} has no item {item_id!r}")
 
 
+_COUNTED = (Verdict.PASS, Verdict.FAIL)  # what ItemVerdict.counted tests, without a property call per item
+
+
 def band_for(total: float | None, bands: Sequence[Band]) -> str:
     """The name of the highest band whose minimum ``total`` reaches ('' for no total)."""
     if total is None:
@@ -244,10 +247,14 @@ def build_scorecard(
         The scorecard (see the module docstring for the formula).
     """
     section_scores = []
+    by_section: dict[str, list[ItemVerdict]] = {section_id: [] for section_id, _, _ in sections}
+    for v in items:  # one pass, not one per section: rescoring builds thousands of scorecards
+        if v.verdict in _COUNTED:
+            by_section.setdefault(v.section_id, []).append(v)
     for section_id, title, weight in sections:
-        counted = [v for v in items if v.section_id == section_id and v.counted]
-        possible = sum(v.points for v in counted)
-        earned = sum(v.earned for v in counted)
+        counted = by_section[section_id]
+        possible = sum([v.points for v in counted])
+        earned = sum([v.earned for v in counted])
         score = _round(100.0 * earned / possible) if possible else None
         section_scores.append(SectionScore(section_id, title, weight, earned, possible, score))
     scored = [s for s in section_scores if s.score is not None]
