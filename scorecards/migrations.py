@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from scorecards import summaries
+
 Migration = tuple[str, Callable[[Any], None]]
 
 
@@ -384,3 +386,12 @@ def _005_read_indexes(con: Any) -> None:
 
 
 MIGRATIONS = (*MIGRATIONS, ("005_read_indexes", _005_read_indexes))
+
+
+def _006_summaries(con: Any) -> None:
+    # Per-agent-per-day counts for the agent home and the heat-map (see scorecards/summaries.py), filled from
+    # the existing data here; from now on every write keeps them exact.
+    summaries.create(con)
+
+
+MIGRATIONS = (*MIGRATIONS, ("006_summaries", _006_summaries))

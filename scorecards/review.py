@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from scorecards import summaries
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.regressions import (
     ReviewTarget,
@@ -218,6 +219,7 @@ def _rescore(con: Any, target: ReviewTarget, user_id: str, now: dt.datetime) -> 
     con.execute("DELETE FROM reviewed_scores WHERE scorecard_id = ?", [target.scorecard_id])
     con.execute("INSERT INTO reviewed_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [target.scorecard_id, card.total, card.raw_total, card.band, card.veto, count, now, user_id])
+    summaries.refresh(con, [target.call_id])  # the review changed pass/fail counts and the counted total
     return card.total, card.raw_total, card.band, card.veto, count
 
 

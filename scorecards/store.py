@@ -2,8 +2,9 @@
 
 DuckDB locks its file per process, even against read-only openers. So nobody holds a connection for
 long: the writer opens the file for one call (one transaction) and closes it, and readers open it
-read-only for one query. Both retry while the other holds the lock, so ``callqa calls`` during a
-nightly run shows the calls stored so far instead of failing.
+read-only for one query, or one web request (nested ``reading()`` blocks share the outermost one's
+connection). Both retry while the other holds the lock, so ``callqa calls`` during a nightly run shows
+the calls stored so far instead of failing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ from callqa.types import (
     Utterance,
     Word,
 )
+from scorecards import summaries
 from scorecards.migrations import MIGRATIONS
 from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
@@ -44,13 +47,40 @@ if TYPE_CHECKING:  # only for the signature: importing the emotion stage would l
     from pipeline.emotion import CallEmotion
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
-# DuckDB refuses a read-only and a read-write connection to one file in the same process, so within a
-# process every connection to the store is taken in turn (they are all short).
-_process_lock = threading.RLock()
+# DuckDB refuses a read-only and a read-write connection to one file in the same process, so a writer in
+# this process waits until no read connection is open (read-only ones may be open together).
+_process_lock = threading.RLock()  # held by a writer throughout, by a reader only while it opens
+# Closing a reader never waits for _process_lock: the web app closes a request's connection on its event loop.
+_readers_gone = threading.Condition(threading.Lock())
+_open_readers = 0  # read connections open in this process, guarded by _readers_gone
+
+
+class _ReadScope:
+    """The read connections of one outermost ``reading()`` block, by database path, shared by nested blocks.
+
+    Held in a context variable rather than per thread: a web request's work hops between worker threads
+    (FastAPI runs the session lookup and the page in separate calls), and both get a copy of the context.
+    """
+
+    def __init__(self) -> None:
+        self.cons: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+_scope: ContextVar[_ReadScope | None] = ContextVar("callqa_read_scope", default=None)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _close_readers(scope: _ReadScope) -> None:
+    global _open_readers
+    with _readers_gone:
+        for con in scope.cons.values():
+            con.close()
+            _open_readers -= 1
+        scope.cons.clear()
+        _readers_gone.notify_all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +150,61 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short read-only connection. Raises StoreError when there is no database yet."""
+        """A short read-only connection. Raises StoreError when there is no database yet.
+
+        Re-entrant: inside an enclosing ``reading()`` block (in this context: same thread, or work handed
+        to a thread with a copy of the context), the enclosing block's connection is used, opened on first
+        use and closed when the outermost block ends. A ``writing()`` in between closes it first (DuckDB
+        refuses both kinds at once in one process); the next read opens a new one.
+        """
         if not self.path.exists():
             raise StoreError(f"{self.path}: no database here yet; run `callqa run PATH` or `callqa demo` first")
         if not self._migrated and self._needs_migration():
             self.migrate()  # a database made by an older callqa gets the newer tables before it is read
-        with _process_lock:
-            con = self._open(read_only=True)
-            try:
+        scope = _scope.get()
+        if scope is None:  # the outermost block: its scope closes the connection at the end
+            with self.read_scope(), self.reading() as con:
                 yield con
-            finally:
-                con.close()
+            return
+        yield scope.cons.get(self.path) or self._open_reader(scope)
+
+    def _open_reader(self, scope: _ReadScope) -> duckdb.DuckDBPyConnection:
+        global _open_readers
+        with _process_lock:  # not while a writer of this process holds the file
+            con = self._open(read_only=True)
+            with _readers_gone:
+                _open_readers += 1
+        scope.cons[self.path] = con
+        return con
+
+    @staticmethod
+    @contextmanager
+    def read_scope() -> Iterator[None]:
+        """Make every ``reading()`` inside this block (in this context and the threads it hands work to) share
+        one read-only connection per database, opened on first use and closed at the end: one per web request.
+        """
+        if _scope.get() is not None:
+            yield
+            return
+        scope = _ReadScope()
+        token = _scope.set(scope)
+        try:
+            yield
+        finally:
+            _scope.reset(token)
+            _close_readers(scope)
 
     @contextmanager
     def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short read-write connection inside one transaction: committed on success, else rolled back."""
         with _process_lock:
+            scope = _scope.get()
+            if scope is not None:  # this context's own read connection would make the writer wait for itself
+                _close_readers(scope)
+            with _readers_gone:
+                if not _readers_gone.wait_for(lambda: _open_readers == 0, timeout=self.lock_timeout):
+                    raise StoreError(f"{self.path}: reads in this process did not finish within "
+                                     f"{self.lock_timeout:.0f} s; try again")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._open(read_only=False)
             try:
@@ -273,7 +342,7 @@ class Store:
             raise StoreError(f"{source.path}: the emotion has {len(emotion.utterances)} utterance(s) for a transcript "
                              f"of {len(transcript.utterances)}; score the emotion of this transcript again")
         with self.writing() as con:
-            self._upsert_call(con, run_id, source, metadata, audio, transcript.language, "transcribed", None)
+            before = self._upsert_call(con, run_id, source, metadata, audio, transcript.language, "transcribed", None)
             con.execute("DELETE FROM utterance_emotions WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM words WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM utterances WHERE transcript_id = ?", [transcript_id])
@@ -298,6 +367,7 @@ class Store:
                                 _emotion_columns(transcript_id, emotion, emotion.producer(transcript.code_version)))
             for card, checklist in scorecards:
                 _save_scorecard(con, card, checklist, transcript_id, run_id, transcript.code_version)
+            summaries.refresh(con, [source.sha256], before)
         return transcript_id
 
     # -- scorecards --------------------------------------------------------------------------------
@@ -315,6 +385,8 @@ class Store:
         with self.writing() as con:
             for card, checklist, transcript_id in cards:
                 stored += _save_scorecard(con, card, checklist, transcript_id, origin, code_version)
+            if stored:  # one recomputation for the whole batch: every agent-day of the rescored calls at once
+                summaries.refresh(con, {card.call_id for card, _, _ in cards})
         return stored
 
     def current_scorecards(self, call_id: str) -> list[CallScorecard]:
@@ -378,9 +450,10 @@ class Store:
                     "SELECT status FROM calls WHERE call_id = ?", [source.sha256]
                 ).fetchone()
                 if existing is None or existing[0] == "failed":
-                    self._upsert_call(
+                    before = self._upsert_call(
                         con, run_id, source, metadata or CallMetadata(), None, None, "failed", failure
                     )
+                    summaries.refresh(con, [source.sha256], before)
 
     def _upsert_call(
         self,
@@ -392,7 +465,9 @@ class Store:
         language: str | None,
         status: str,
         failure: CallFailure | None,
-    ) -> None:
+    ) -> set[summaries.Key]:
+        """Insert or replace the call's row; returns its summary keys (agent, day) as they were before."""
+        before = summaries.keys_of(con, [source.sha256])
         previous = con.execute(
             "SELECT call_id FROM calls WHERE source_path = ? AND call_id <> ? ORDER BY updated_at DESC LIMIT 1",
             [source.path, source.sha256],
@@ -411,6 +486,7 @@ class Store:
                 failure.stage if failure else None, failure.reason if failure else None, _now(),
             ],
         )
+        return before
 
     def list_calls(self, *, status: str | None = None, agent: str | None = None) -> list[CallRow]:
         """Every call, newest first; optionally only one status or agent."""
@@ -547,7 +623,13 @@ class Store:
                 n = con.execute(sql).fetchone()
                 if n and n[0]:
                     problems.append(f"{n[0]} {name}")
+            problems.extend(summaries.problems(con))
         return problems
+
+    def rebuild_summaries(self) -> None:
+        """Recompute the per-agent-per-day summaries from the base tables (after a repair by hand)."""
+        with self.writing() as con:
+            summaries.rebuild(con)
 
 
 @dataclass(frozen=True, slots=True)

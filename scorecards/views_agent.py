@@ -4,13 +4,17 @@ The agent's rows are read through the viewer's access rule. The team figures bes
 emotion) are aggregates over the team's calls — means and shares, never another agent's rows — so an agent
 sees how the team does without seeing anyone's calls. The team is the one named on most of the agent's calls
 in the window; an agent with no team is compared with every call.
+
+Radar, trend and emotion (the agent's and the team's) are sums over the per-agent-per-day summaries that
+every write keeps exact (:mod:`scorecards.summaries`); only the latest calls and what was missed in them are
+read from the scorecards themselves.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from scorecards.access import NotFound, Viewer
@@ -20,13 +24,12 @@ from scorecards.views_sql import (
     CALLS_FROM,
     DAY,
     FINAL,
+    WEEK,
     check_positive,
     evidence_spans,
     fetch,
-    mean,
     named_filter,
     rate,
-    week_of,
     weeks_between,
 )
 from scorecards.views_types import (
@@ -64,68 +67,94 @@ def agent_home(
     mine = f"(c.agent_id = $agent AND {cond})"
     named["agent"] = agent_id
     with store.reading() as con:
-        calls = fetch(con, f"SELECT {DAY}, c.team FROM {CALLS_FROM} WHERE {mine}", named)
+        calls = fetch(con, f"SELECT c.call_id, {DAY}, c.team, c.file_name, c.started_at FROM {CALLS_FROM} "
+                           f"WHERE {mine}", named)
         if not calls:
             raise NotFound(f"agent {agent_id}: no calls of this agent")
         # A call with neither a start time nor a known run has no day: it counts in no window.
-        until: dt.date = max((day for day, _ in calls if day is not None), default=dt.date.today())
+        until: dt.date = max((r[1] for r in calls if r[1] is not None), default=dt.date.today())
         since = until - dt.timedelta(days=days - 1)
-        teams = Counter(team for day, team in calls if day is not None and day >= since and team is not None)
+        window = {call_id: (name, started, day) for call_id, day, _, name, started in calls
+                  if day is not None and since <= day <= until}
+        teams = Counter(team for _, day, team, _, _ in calls if day is not None and day >= since and team is not None)
         team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
         named.update(since=since, until=until, team=team)
-        rows = [_Card(*r) for r in fetch(con, _CARDS.format(mine=mine), named)]
-        # Acknowledgements only matter for the agent's own cards: looked up for those alone.
-        acked = {r[0] for r in fetch(con, "SELECT DISTINCT scorecard_id FROM acknowledgements WHERE scorecard_id IN "
-                                          "(SELECT unnest($ids))", {"ids": [r.scorecard_id for r in rows if r.mine]})}
-        rows = [replace(r, acknowledged=r.scorecard_id in acked) if r.mine else r for r in rows]
-        own = [r for r in rows if r.mine]
-        sections = fetch(con, "SELECT scorecard_id, section_id, title, score FROM section_scores "
-                         "WHERE scorecard_id IN (SELECT unnest($ids)) AND score IS NOT NULL ORDER BY section_id",
-                         {"ids": [r.scorecard_id for r in rows]})
-        metrics = fetch(con, "SELECT transcript_id, name, value FROM call_metrics WHERE transcript_id IN "
-                        "(SELECT unnest($ids)) AND name IN ('angry_customer', 'customer_calmer_by_end')",
-                        {"ids": sorted({r.transcript_id for r in rows})})
+        # The scorecards of the window's calls, looked up by call id: cheaper than joining every call again.
+        own = [_Card(sid, call_id, checklist_id, *window[call_id], *rest)
+               for sid, call_id, checklist_id, *rest in fetch(con, _CARDS, {"ids": sorted(window)})]
+        # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/summaries.py).
+        agent_sums, team_sums = _sums(con, mine, named)
         disputes = dispute_rows(con, f"{mine} AND d.agent_id = $agent",
                                 "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
         missed = _missed(con, [r.scorecard_id for r in own], disputes)
     return AgentHome(agent_id=agent_id, team=team, since=since, until=until,
-                     calls=_latest(own, missed, latest, only_missed), radar=_radar(rows, sections),
-                     trend=_trend(rows, since, until), emotion=_emotion(rows, metrics), disputes=disputes,
-                     unacknowledged=sum(not r.acknowledged for r in own))
+                     calls=_latest(own, missed, latest, only_missed), radar=_radar(agent_sums, team_sums),
+                     trend=_trend(agent_sums, team_sums, since, until), emotion=_emotion(agent_sums, team_sums),
+                     disputes=disputes, unacknowledged=sum(not r.acknowledged for r in own))
 
 
 @dataclass(frozen=True, slots=True)
 class _Card:
-    """A current scorecard in the window: the agent's own (``mine``) or the team's (``team``), or both."""
+    """One of the agent's current scorecards in the window."""
 
     scorecard_id: str
     call_id: str
-    transcript_id: str
     checklist_id: str
     file_name: str
     started_at: dt.datetime | None
     day: dt.date
-    mine: bool
-    team: bool
     total: float | None
     reviewed_total: float | None
     band: str
     acknowledged: bool
 
-    @property
-    def counted_total(self) -> float | None:
-        return self.reviewed_total if self.reviewed_total is not None else self.total
 
 
-# One pass over the scorecards for the agent's and the team's cards of the window (the team's side is read as
-# aggregates only: see the module docstring).
+# The current scorecards of the agent's calls in the window, with whether anyone acknowledged each.
 _CARDS = (
-    f"SELECT s.scorecard_id, s.call_id, s.transcript_id, s.checklist_id, c.file_name, c.started_at, {DAY}, "
-    "{mine}, ($team IS NULL OR c.team = $team), s.total, rs.total, s.band, false "
-    f"FROM {CALLS_FROM} JOIN scorecards s ON s.call_id = c.call_id AND s.is_current "
+    "SELECT s.scorecard_id, s.call_id, s.checklist_id, s.total, rs.total, s.band, "
+    "EXISTS (SELECT 1 FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) FROM scorecards s "
     "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-    f"WHERE {DAY} BETWEEN $since AND $until AND ({{mine}} OR $team IS NULL OR c.team = $team)"
+    "WHERE s.is_current AND s.call_id IN (SELECT unnest($ids))"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """The window's summary sums for one side (the agent, or the team): per section (title, score sum, scores),
+    per week (scored calls, total sum, totals), and emotion (calls with a summary, angry, angry and calmer)."""
+
+    sections: dict[str, tuple[str, float, int]]
+    weeks: dict[str, tuple[int, float, int]]
+    emotion: tuple[int, int, int]
+
+
+def _sums(con: Any, mine: str, named: dict[str, Any]) -> tuple[_Sums, _Sums]:
+    """The window's summary sums of the agent (rows matching ``mine``) and of the team, one query per table."""
+    team = "($team IS NULL OR c.team = $team)"
+    where = f"WHERE c.day BETWEEN $since AND $until AND ({mine} OR {team})"
+
+    def both(*columns: str) -> str:
+        return ", ".join(f"sum({col}) FILTER (WHERE {side})" for side in (mine, team) for col in columns)
+
+    sections = fetch(con, f"SELECT c.section_id, any_value(c.title), {both('c.score_sum', 'c.scored')} "
+                     f"FROM agent_day_sections c {where} GROUP BY c.section_id ORDER BY c.section_id", named)
+    weeks = fetch(con, f"SELECT {WEEK.format('c.day')}, {both('c.calls', 'c.total_sum', 'c.totals')} "
+                  f"FROM agent_day_cards c {where} GROUP BY 1", named)
+    emotion = fetch(con, f"SELECT {both('c.calls', 'c.angry', 'c.calmer')} FROM agent_day_emotion c {where}",
+                    named)[0]
+    out = []
+    for side in (0, 1):
+        out.append(_Sums(
+            {s: (title, r[2 * side] or 0.0, int(r[2 * side + 1] or 0)) for s, title, *r in sections},
+            {w: (int(r[3 * side] or 0), r[3 * side + 1] or 0.0, int(r[3 * side + 2] or 0)) for w, *r in weeks},
+            (int(emotion[3 * side] or 0), int(emotion[3 * side + 1] or 0), int(emotion[3 * side + 2] or 0))))
+    return out[0], out[1]
+
+
+def _mean_of(total: float, n: int) -> float | None:
+    """A mean from a sum and a count, rounded as :func:`scorecards.views_sql.mean` rounds."""
+    return round(total / n, 2) if n else None
 
 
 def _missed(con: Any, ids: list[str], disputes: tuple[DisputeRow, ...]) -> dict[str, list[MissedItem]]:
@@ -171,51 +200,28 @@ def _where(evidence_json: str) -> tuple[str | None, float | None, float | None]:
     return None, None, None
 
 
-def _radar(rows: list[_Card], sections: list[tuple[Any, ...]]) -> tuple[RadarPoint, ...]:
-    card = {r.scorecard_id: r for r in rows}
-    titles: dict[str, str] = {}
-    agent: dict[str, list[float]] = defaultdict(list)
-    team: dict[str, list[float]] = defaultdict(list)
-    for sid, section_id, title, score in sections:
-        titles.setdefault(section_id, title)
-        if card[sid].mine:
-            agent[section_id].append(score)
-        if card[sid].team:
-            team[section_id].append(score)
-    return tuple(RadarPoint(s, titles[s], mean(agent[s]), mean(team[s])) for s in titles if agent[s])
+def _radar(agent: _Sums, team: _Sums) -> tuple[RadarPoint, ...]:
+    """Every section the agent has a score in, by section id, with the team's mean beside it."""
+    out = []
+    for section_id, (title, total, n) in agent.sections.items():
+        if not n:  # a section only the team has scores in
+            continue
+        _, team_total, team_n = team.sections.get(section_id, (title, 0.0, 0))
+        out.append(RadarPoint(section_id, title, _mean_of(total, n), _mean_of(team_total, team_n)))
+    return tuple(out)
 
 
-def _trend(rows: list[_Card], since: dt.date, until: dt.date) -> tuple[WeekPoint, ...]:
-    agent: dict[str, list[float]] = defaultdict(list)
-    team: dict[str, list[float]] = defaultdict(list)
-    calls: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        week = week_of(r.day)
-        total = r.counted_total
-        if r.mine:
-            calls[week].add(r.call_id)
-            if total is not None:
-                agent[week].append(total)
-        if r.team and total is not None:
-            team[week].append(total)
-    return tuple(WeekPoint(w, mean(agent[w]), mean(team[w]), len(calls[w])) for w in weeks_between(since, until))
+def _trend(agent: _Sums, team: _Sums, since: dt.date, until: dt.date) -> tuple[WeekPoint, ...]:
+    points = []
+    for week in weeks_between(since, until):
+        calls, total, n = agent.weeks.get(week, (0, 0.0, 0))
+        _, team_total, team_n = team.weeks.get(week, (0, 0.0, 0))
+        points.append(WeekPoint(week, _mean_of(total, n), _mean_of(team_total, team_n), calls))
+    return tuple(points)
 
 
-def _emotion(rows: list[_Card], metrics: list[tuple[Any, ...]]) -> EmotionShares:
+def _emotion(agent: _Sums, team: _Sums) -> EmotionShares:
     """Each call once (however many checklists scored it), from its current transcript's emotion summary."""
-    values: dict[str, dict[str, float]] = defaultdict(dict)
-    for tid, name, value in metrics:
-        values[tid][name] = value
-    sides: dict[str, tuple[bool, bool]] = {}
-    for r in rows:
-        if "angry_customer" in values.get(r.transcript_id, {}):
-            sides[r.transcript_id] = (r.mine, r.team)
-    figures = []
-    for side in (0, 1):
-        angry = [values[t]["angry_customer"] >= 0.5 for t, s in sides.items() if s[side]]
-        calmer = [values[t].get("customer_calmer_by_end", 0.0) >= 0.5 for t, s in sides.items()
-                  if s[side] and values[t]["angry_customer"] >= 0.5]
-        figures.append((len(angry), rate(sum(angry), len(angry)), rate(sum(calmer), len(calmer))))
-    (n, a, c), (tn, ta, tc) = figures
-    return EmotionShares(calls=n, angry_customer=a, calmer_by_end=c, team_calls=tn, team_angry_customer=ta,
-                         team_calmer_by_end=tc)
+    (n, angry, calmer), (tn, ta, tc) = agent.emotion, team.emotion
+    return EmotionShares(calls=n, angry_customer=rate(angry, n), calmer_by_end=rate(calmer, angry), team_calls=tn,
+                         team_angry_customer=rate(ta, tn), team_calmer_by_end=rate(tc, ta))

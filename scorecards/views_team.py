@@ -9,9 +9,6 @@ from typing import Any
 from scorecards.access import Invalid, NotFound, UserRole, Viewer
 from scorecards.store import Store
 from scorecards.views_sql import (
-    CALLS_FROM,
-    DAY,
-    FINAL,
     WEEK,
     check_positive,
     fetch,
@@ -34,14 +31,6 @@ from scorecards.views_types import (
 )
 
 SORTS = ("agent", "worst", "best")
-
-# Every verdict of the current scorecards in scope and window, with the verdict that counts now.
-_VERDICTS = (
-    f"FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN {CALLS_FROM} ON c.call_id = s.call_id "
-    "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
-    f"WHERE s.is_current AND {{scope}} AND ($team IS NULL OR c.team = $team) AND {DAY} BETWEEN $since AND $until"
-)
-
 
 def colour(rate_: float | None) -> str | None:
     """The heat-map colour of a pass rate (:data:`HEAT_BANDS`); None without a rate."""
@@ -90,17 +79,17 @@ def team_heatmap(
     with store.reading() as con:
         teams = tuple(r[0] for r in fetch(con, f"SELECT DISTINCT c.team FROM calls c WHERE {scope} "
                                           "AND c.team IS NOT NULL ORDER BY 1", named))
-        last = fetch(con, f"SELECT max({DAY}) FROM {CALLS_FROM} WHERE {scope} AND ($team IS NULL OR c.team = $team) "
-                          "AND EXISTS (SELECT 1 FROM scorecards s WHERE s.call_id = c.call_id AND s.is_current)",
-                     named)[0][0]
+        # Sums over the per-agent-per-day summaries (scorecards/summaries.py), exact to the base tables.
+        last = fetch(con, f"SELECT max(c.day) FROM agent_day_cards c WHERE {scope} "
+                          "AND ($team IS NULL OR c.team = $team)", named)[0][0]
         until: dt.date = last or dt.date.today()
         since = until - dt.timedelta(days=days - 1)
         named.update(since=since, until=until)
-        # One pass over the verdicts: per agent, week and item; the cells and the trends are sums of these.
-        counts = fetch(con, f"SELECT c.agent_id, c.team, {WEEK.format(DAY)}, s.checklist_id, v.item_id, "
-                       f"any_value(v.title), min(v.idx), count(*) FILTER (WHERE {FINAL} = 'pass'), "
-                       f"count(*) FILTER (WHERE {FINAL} = 'fail') {_VERDICTS.replace('{scope}', scope)} "
-                       "GROUP BY ALL", named)
+        # Per agent, week and item; the cells and the trends are sums of these.
+        counts = fetch(con, f"SELECT c.agent_id, c.team, {WEEK.format('c.day')}, c.checklist_id, c.item_id, "
+                       "any_value(c.title), min(c.min_idx), sum(c.passed)::BIGINT, sum(c.failed)::BIGINT "
+                       f"FROM agent_day_items c WHERE {scope} AND ($team IS NULL OR c.team = $team) "
+                       "AND c.day BETWEEN $since AND $until GROUP BY ALL", named)
     items = _items(counts)
     weeks = weeks_between(since, until)
     passed: dict[tuple[str, str, str], int] = defaultdict(int)

@@ -17,7 +17,7 @@ import pytest
 from callqa.transcript_io import transcript_hash
 from callqa.types import AudioInfo, CallMetadata, SourceFile
 from rules.loader import load_checklist
-from scorecards import views
+from scorecards import summaries, views
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.rescore import checklist_record
 from scorecards.store import Store
@@ -76,6 +76,7 @@ def review(store: Store, call: str, idx: int, verdict: str, *, total: float | No
                             [card]).fetchone()[0]
         con.execute("INSERT INTO reviewed_scores VALUES (?, ?, ?, ?, false, ?, ?, ?)",
                     [card, total, total, "优秀" if (total or 0) >= 90 else "不合格", count, NOW, reviewer])
+        summaries.refresh(con, [cid(call)])  # as scorecards/review.py does in the review's transaction
     return review_id
 
 
@@ -98,6 +99,7 @@ def metrics(store: Store, call: str, **values: float) -> None:
                           [cid(call)]).fetchone()[0]
         for name, value in values.items():
             con.execute("INSERT INTO call_metrics VALUES (?, ?, ?, 'test')", [tid, name, value])
+        summaries.refresh(con, [cid(call)])  # as Store.save_call does with the call's metrics
 
 
 def acknowledge(store: Store, call: str, user: str = "alice") -> None:

@@ -1,0 +1,140 @@
+"""Per-agent-per-day summaries of the current scorecards, kept exact on every write.
+
+The agent home's team figures and the team heat-map are sums over weeks of a team's calls. Read from the base
+tables, each request scanned every verdict and section score (1.4 M rows on 100k calls). These tables hold the
+same counts per (agent, team, day): a request sums a few thousand rows instead.
+
+They are derived data. Every write that changes what they count (a call saved or its metadata changed, a
+rescoring, a review) calls :func:`refresh` for the affected calls inside its own transaction, with the
+(agent, day) keys the calls had *before* the write as well (an agent or day change empties the old key). A
+refresh deletes those keys' rows and recomputes them from the base tables with one INSERT … SELECT … GROUP BY
+per table, so the summaries equal a full :func:`rebuild` by construction. :func:`problems` compares them with
+the base tables (``callqa check-db``).
+
+A call without a day (no start time, no known run) counts in no window, so it has no summary row. Calls with
+no agent id have rows with a NULL agent (the heat-map's trends count them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+# Kept here rather than imported from views_sql: the write side must not depend on the read side.
+_DAY = "CAST(coalesce(c.started_at, fr.started_at) AS DATE)"
+_CALLS = "calls c LEFT JOIN runs fr ON fr.run_id = c.first_run_id"
+_FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
+
+Key = tuple[str | None, dt.date]
+
+# name → (columns DDL, the SELECT computing the rows; ``{where}`` filters the calls).
+TABLES: dict[str, tuple[str, str]] = {
+    # Verdicts per item: pass and fail as they count now (a current review overrides the engine).
+    "agent_day_items": (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, checklist_id TEXT NOT NULL, item_id TEXT NOT NULL, "
+        "title TEXT NOT NULL, min_idx INTEGER NOT NULL, verdicts BIGINT NOT NULL, passed BIGINT NOT NULL, "
+        "failed BIGINT NOT NULL",
+        f"SELECT c.agent_id, c.team, {_DAY}, s.checklist_id, v.item_id, any_value(v.title), min(v.idx), count(*), "
+        f"count(*) FILTER (WHERE {_FINAL} = 'pass'), count(*) FILTER (WHERE {_FINAL} = 'fail') "
+        f"FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN {_CALLS} ON c.call_id = s.call_id "
+        "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+    ),
+    # Automatic section scores (the radar), their sum and how many there are.
+    "agent_day_sections": (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, section_id TEXT NOT NULL, title TEXT NOT NULL, "
+        "score_sum DOUBLE NOT NULL, scored BIGINT NOT NULL",
+        f"SELECT c.agent_id, c.team, {_DAY}, x.section_id, any_value(x.title), sum(x.score), count(*) "
+        f"FROM section_scores x JOIN scorecards s ON s.scorecard_id = x.scorecard_id JOIN {_CALLS} "
+        f"ON c.call_id = s.call_id WHERE s.is_current AND x.score IS NOT NULL AND {_DAY} IS NOT NULL AND {{where}} "
+        "GROUP BY ALL",
+    ),
+    # Scored calls, current scorecards and their totals as they count now (the reviewed total where there is one).
+    "agent_day_cards": (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, calls BIGINT NOT NULL, cards BIGINT NOT NULL, "
+        "total_sum DOUBLE, totals BIGINT NOT NULL",
+        f"SELECT c.agent_id, c.team, {_DAY}, count(DISTINCT s.call_id), count(*), sum(coalesce(rs.total, s.total)), "
+        f"count(coalesce(rs.total, s.total)) FROM scorecards s JOIN {_CALLS} ON c.call_id = s.call_id "
+        "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+    ),
+    # Customer emotion, each scored transcript once however many checklists scored it.
+    "agent_day_emotion": (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, calls BIGINT NOT NULL, angry BIGINT NOT NULL, "
+        "calmer BIGINT NOT NULL",
+        f"SELECT c.agent_id, c.team, {_DAY}, count(*), count(*) FILTER (WHERE a.value >= 0.5), "
+        "count(*) FILTER (WHERE a.value >= 0.5 AND coalesce(m.value, 0.0) >= 0.5) "
+        f"FROM (SELECT DISTINCT call_id, transcript_id FROM scorecards WHERE is_current) s JOIN {_CALLS} "
+        "ON c.call_id = s.call_id JOIN call_metrics a ON a.transcript_id = s.transcript_id "
+        "AND a.name = 'angry_customer' LEFT JOIN call_metrics m ON m.transcript_id = s.transcript_id "
+        f"AND m.name = 'customer_calmer_by_end' WHERE {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+    ),
+}
+
+# The affected keys, passed as two parallel lists.
+_KEYS = "(SELECT unnest($agents) AS agent_id, unnest($days) AS day)"
+_IN_KEYS = f"EXISTS (SELECT 1 FROM {_KEYS} k WHERE k.agent_id IS NOT DISTINCT FROM {{a}}.agent_id AND k.day = {{d}})"
+
+
+def create(con: Any) -> None:
+    """Create the tables (the migration), filled from the base tables."""
+    for name, (columns, _) in TABLES.items():
+        con.execute(f"CREATE TABLE {name} ({columns})")
+        con.execute(f"CREATE INDEX {name}_day ON {name} (day)")
+    rebuild(con)
+
+
+def rebuild(con: Any) -> None:
+    """Recompute every summary row from the base tables (inside the caller's transaction)."""
+    for name, (_, select) in TABLES.items():
+        con.execute(f"DELETE FROM {name}")
+        con.execute(f"INSERT INTO {name} {select.format(where='TRUE')}")
+
+
+def keys_of(con: Any, call_ids: Iterable[str]) -> set[Key]:
+    """The (agent id, day) of these calls as the base tables say now (calls without a day have none)."""
+    ids = sorted(set(call_ids))
+    if not ids:
+        return set()
+    rows = con.execute(f"SELECT DISTINCT c.agent_id, {_DAY} FROM {_CALLS} WHERE c.call_id IN (SELECT unnest($ids)) "
+                       f"AND {_DAY} IS NOT NULL", {"ids": ids}).fetchall()
+    return {(agent, day) for agent, day in rows}
+
+
+def refresh(con: Any, call_ids: Iterable[str], before: Iterable[Key] = ()) -> None:
+    """Recompute the summary rows of the calls' (agent, day) keys, now and ``before`` the write.
+
+    Call it inside the write's transaction, after the base tables changed; ``before`` holds the keys
+    :func:`keys_of` gave for the same calls before the change (needed when an agent or a day changes).
+    """
+    keys = keys_of(con, call_ids) | set(before)
+    if not keys:
+        return
+    ordered = sorted(keys, key=lambda k: (k[0] is None, k[0] or "", k[1]))
+    params = {"agents": [k[0] for k in ordered], "days": [k[1] for k in ordered]}
+    for name, (_, select) in TABLES.items():
+        con.execute(f"DELETE FROM {name} WHERE {_IN_KEYS.format(a=name, d=name + '.day')}", params)
+        con.execute(f"INSERT INTO {name} {select.format(where=_IN_KEYS.format(a='c', d=_DAY))}", params)
+
+
+def problems(con: Any) -> list[str]:
+    """Where the summaries disagree with the base tables (cheap: per-table totals), as messages."""
+    out = []
+    checks = {"agent_day_items": "sum(verdicts), sum(passed), sum(failed)",
+              "agent_day_sections": "sum(scored), round(sum(score_sum), 6)",
+              "agent_day_cards": "sum(calls), sum(cards), sum(totals), round(sum(total_sum), 6)",
+              "agent_day_emotion": "sum(calls), sum(angry), sum(calmer)"}
+    for name, (_, select) in TABLES.items():
+        sums = checks[name]
+        stored = con.execute(f"SELECT {sums} FROM {name}").fetchone()
+        base = con.execute(f"SELECT {sums} FROM ({select.format(where='TRUE')}) "
+                           f"AS b({_names(TABLES[name][0])})").fetchone()
+        if stored != base:
+            out.append(f"summary {name} disagrees with the base tables ({stored} stored, {base} computed); "
+                       "rebuild them with Store.rebuild_summaries()")
+    return out
+
+
+def _names(columns: str) -> str:
+    return ", ".join(part.split()[0] for part in columns.split(", "))

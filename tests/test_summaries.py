@@ -1,0 +1,158 @@
+"""The per-agent-per-day summaries stay equal to the base tables through every write; the read scope."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callqa.types import AudioInfo, CallMetadata, SourceFile
+from rules.loader import load_checklist
+from scorecards import review, summaries
+from scorecards.access import UserRole, Viewer
+from scorecards.rescore import checklist_chooser, rescore_store, write
+from scorecards.store import Store
+from tests._scores import CALLS, build_store, transcript_of, write_v2
+
+QA = Viewer("qa1", UserRole.QA)
+
+
+def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    with store.reading() as con:
+        return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in summaries.TABLES}
+
+
+def assert_exact(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """The maintained summaries equal a rebuild from the base tables, and check-db finds nothing."""
+    kept = snapshot(store)
+    assert store.integrity_problems() == []
+    store.rebuild_summaries()
+    assert snapshot(store) == kept
+    return kept
+
+
+def items_of(rows: list[tuple[Any, ...]], agent: str) -> dict[str, tuple[int, int, int]]:
+    """item → (verdicts, passed, failed) summed over the agent's days."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for agent_id, _, _, _, item_id, _, _, n, passed, failed in rows:
+        if agent_id == agent:
+            v = out.get(item_id, (0, 0, 0))
+            out[item_id] = (v[0] + n, v[1] + passed, v[2] + failed)
+    return out
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return build_store(tmp_path)[0]
+
+
+def test_save_call_keeps_the_summaries_exact(store: Store) -> None:
+    kept = assert_exact(store)
+    with store.reading() as con:
+        cards = con.execute("SELECT count(*) FROM scorecards WHERE is_current").fetchone()[0]
+        verdicts = con.execute("SELECT count(*) FROM verdicts v JOIN scorecards s USING (scorecard_id) "
+                               "WHERE s.is_current").fetchone()[0]
+    english = [c for c in CALLS if c.language == "en"]
+    assert sum(r[4] for r in kept["agent_day_cards"]) == cards == len(english)
+    assert sum(r[3] for r in kept["agent_day_cards"]) == len(english)  # one checklist: a card per call
+    assert sum(r[7] for r in kept["agent_day_items"]) == verdicts
+    # Every English call's agent-day has a row; the Mandarin call (unscored) has none.
+    days = {(r[0], r[2]) for r in kept["agent_day_cards"]}
+    assert days == {(c.agent, c.started.date()) for c in english}
+
+
+def test_a_review_moves_one_verdict_between_pass_and_fail(store: Store) -> None:
+    with store.reading() as con:
+        sid, idx, item_id, auto = con.execute(
+            "SELECT s.scorecard_id, v.idx, v.item_id, v.verdict FROM verdicts v JOIN scorecards s USING "
+            "(scorecard_id) JOIN calls c ON c.call_id = s.call_id WHERE c.agent_id = 'A1' AND s.is_current "
+            "AND v.verdict IN ('pass', 'fail') ORDER BY s.scorecard_id, v.idx LIMIT 1").fetchone()
+    before = items_of(snapshot(store)["agent_day_items"], "A1")[item_id]
+    flipped = "fail" if auto == "pass" else "pass"
+    review.review_verdict(store, QA, sid, idx, decision="overturn", verdict=flipped, comment="heard it")
+    after = items_of(assert_exact(store)["agent_day_items"], "A1")[item_id]
+    step = 1 if flipped == "pass" else -1
+    assert after == (before[0], before[1] + step, before[2] - step)
+
+
+def test_rescoring_replaces_the_counts_of_the_superseded_cards(store: Store, tmp_path: Path) -> None:
+    v2 = load_checklist(write_v2(tmp_path))
+    results, _ = rescore_store(store, checklist_chooser(v2), v2.languages)
+    assert write(store, results, "rescore:test", "test") == 6
+    kept = assert_exact(store)
+    assert sum(r[4] for r in kept["agent_day_cards"]) == 6  # the superseded v1 cards count no more
+    with store.reading() as con:
+        items = {r[0] for r in con.execute("SELECT DISTINCT v.item_id FROM verdicts v JOIN scorecards s "
+                                           "USING (scorecard_id) WHERE s.is_current").fetchall()}
+    assert {r[4] for r in kept["agent_day_items"]} == items
+
+
+def test_a_changed_agent_moves_the_call_to_the_new_agent(store: Store) -> None:
+    call = next(c for c in CALLS if c.agent == "A1" and c.language == "en")
+    before = snapshot(store)
+    a1_cards = sum(r[4] for r in before["agent_day_cards"] if r[0] == "A1")
+    transcript = transcript_of(call)
+    meta = CallMetadata(agent_id="Z9", team="T9", started_at=call.started, language=call.language)
+    store.save_call("r1", SourceFile(f"/calls/{call.name}.wav", call.call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o")
+    kept = assert_exact(store)
+    assert sum(r[4] for r in kept["agent_day_cards"] if r[0] == "A1") == a1_cards - 1
+    assert [(r[0], r[1], r[2], r[4]) for r in kept["agent_day_cards"] if r[0] == "Z9"] == [
+        ("Z9", "T9", call.started.date(), 1)]
+
+
+def test_check_db_catches_a_corrupted_summary_and_rebuild_repairs_it(store: Store) -> None:
+    with store.writing() as con:
+        con.execute("UPDATE agent_day_items SET failed = failed + 1 WHERE item_id = (SELECT min(item_id) "
+                    "FROM agent_day_items)")
+    problems = store.integrity_problems()
+    assert len(problems) == 1 and "agent_day_items disagrees" in problems[0], problems
+    store.rebuild_summaries()
+    assert store.integrity_problems() == []
+
+
+def test_nested_reads_share_one_connection_and_a_write_in_between_reopens(store: Store) -> None:
+    with store.reading() as outer:
+        with store.reading() as inner:
+            assert inner is outer
+        with store.writing() as con:  # closes the scope's read connection first, else it would wait for it
+            con.execute("UPDATE calls SET queue = 'q2' WHERE agent_id = 'A1'")
+        with store.reading() as again:
+            assert again is not outer
+            assert again.execute("SELECT DISTINCT queue FROM calls WHERE agent_id = 'A1'").fetchall() == [("q2",)]
+    with store.reading() as fresh:
+        assert fresh is not again
+
+
+def test_a_read_scope_spans_threads_and_a_writer_elsewhere_waits_for_it(store: Store) -> None:
+    seen: list[object] = []
+    order: list[str] = []
+    wrote = threading.Event()
+
+    def read() -> None:
+        with store.reading() as con:
+            seen.append(con)
+
+    def write_now() -> None:
+        with store.writing() as con:
+            con.execute("UPDATE calls SET queue = 'q3'")
+        order.append("wrote")
+        wrote.set()
+
+    with Store.read_scope():
+        read()
+        # Work handed to another thread with a copy of the context (as FastAPI does) uses the same connection.
+        ctx = contextvars.copy_context()
+        worker = threading.Thread(target=ctx.run, args=(read,))
+        worker.start()
+        worker.join()
+        writer = threading.Thread(target=write_now)  # a fresh context: not this scope's
+        writer.start()
+        assert not wrote.wait(0.3)  # the scope's read connection is still open
+        order.append("scope ends")
+    writer.join(10)
+    assert len(seen) == 2 and seen[0] is seen[1]
+    assert order == ["scope ends", "wrote"]
