@@ -380,13 +380,14 @@ def _checked_word_times(
     word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]], utterances: Sequence[Any]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
     starts, ends = word_times
-    count = sum(len(u.words) for u in utterances)
-    if not all(u.words for u in utterances) or len(starts) != count or len(ends) != count:
+    lengths = [len(u.words) for u in utterances]
+    count = sum(lengths)
+    if 0 in lengths or len(starts) != count or len(ends) != count:
         raise ValueError(f"word_times: {len(starts)}/{len(ends)} times for {count} words (or an utterance without "
                          "words); pass the start and end times of every word of the transcript in order, or None")
     # A time that is not a number compares false in the loop over words but spreads through the array's
-    # running maximum: such a call takes the loop.
-    return (starts, ends) if np.isfinite(starts).all() and np.isfinite(ends).all() else None
+    # running maximum: such a call takes the loop (so does one whose times add up past the float range).
+    return (starts, ends) if np.isfinite(starts.sum() + ends.sum()) else None
 
 
 def _pause_sums(
