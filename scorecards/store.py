@@ -16,12 +16,12 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
@@ -67,17 +67,69 @@ class _ReadScope:
 
 
 _scope: ContextVar[_ReadScope | None] = ContextVar("callqa_read_scope", default=None)
+_T = TypeVar("_T")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class _Readers:
+    """Read connections as attachments of the database file to one in-memory DuckDB kept by the process.
+
+    Opening a DuckDB database costs ~14 ms of CPU even in memory (measured: 13.6 ms; a file 17.6 ms), while
+    attaching a file to a running one and detaching it costs ~3 ms. The file is attached while at least one
+    reader uses it and detached when the last one closes, so its lock is held no longer than before: a writer
+    in another process gets in as soon as the reads end.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._memory: duckdb.DuckDBPyConnection | None = None
+        self._users: dict[str, int] = {}  # attachment name → open cursors
+
+    def attach(self, path: Path) -> duckdb.DuckDBPyConnection:
+        """A cursor whose default database is ``path`` (read-only); raises duckdb.Error while it is locked."""
+        name = _attachment(path)
+        with self._lock:
+            if self._memory is None:
+                self._memory = duckdb.connect(":memory:")
+            if not self._users.get(name):
+                quoted = str(path.resolve()).replace("'", "''")
+                self._memory.execute(f"ATTACH '{quoted}' AS {name} (READ_ONLY)")
+                self._users[name] = 0
+            self._users[name] += 1
+            cursor = self._memory.cursor()
+        try:
+            cursor.execute(f"USE {name}")
+        except BaseException:
+            self.release(path, cursor)
+            raise
+        return cursor
+
+    def release(self, path: Path, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Close the cursor; the last one out detaches the file (releasing its lock)."""
+        name = _attachment(path)
+        cursor.close()
+        with self._lock:
+            self._users[name] -= 1
+            if not self._users[name] and self._memory is not None:
+                del self._users[name]
+                self._memory.execute(f"DETACH {name}")
+
+
+def _attachment(path: Path) -> str:
+    return "store_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+_readers = _Readers()
+
+
 def _close_readers(scope: _ReadScope) -> None:
     global _open_readers
     with _readers_gone:
-        for con in scope.cons.values():
-            con.close()
+        for path, con in scope.cons.items():
+            _readers.release(path, con)
             _open_readers -= 1
         scope.cons.clear()
         _readers_gone.notify_all()
@@ -133,11 +185,15 @@ class Store:
     # -- connections -------------------------------------------------------------------------------
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        return self._retrying(lambda: duckdb.connect(str(self.path), read_only=read_only))
+
+    def _retrying(self, open_: Callable[[], _T]) -> _T:
+        """``open_()``, retried while another process holds the file's lock (up to ``lock_timeout``)."""
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return open_()
             except duckdb.Error as exc:
                 locked = isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
                 if not locked or time.monotonic() > deadline:
@@ -169,9 +225,10 @@ class Store:
         yield scope.cons.get(self.path) or self._open_reader(scope)
 
     def _open_reader(self, scope: _ReadScope) -> duckdb.DuckDBPyConnection:
+        """A cursor on the process's in-memory database with this file attached read-only (see _Readers)."""
         global _open_readers
         with _process_lock:  # not while a writer of this process holds the file
-            con = self._open(read_only=True)
+            con = self._retrying(lambda: _readers.attach(self.path))
             with _readers_gone:
                 _open_readers += 1
         scope.cons[self.path] = con

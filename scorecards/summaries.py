@@ -28,7 +28,8 @@ _FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
 
 Key = tuple[str | None, dt.date]
 
-# name → (columns DDL, the SELECT computing the rows; ``{where}`` filters the calls).
+# name → (columns DDL, the SELECT computing the rows; ``{where}`` filters the calls). Migration 006 creates these
+# tables as they are here: a change of columns needs a new migration (drop, create, rebuild), not an edit.
 TABLES: dict[str, tuple[str, str]] = {
     # Verdicts per item: pass and fail as they count now (a current review overrides the engine).
     "agent_day_items": (

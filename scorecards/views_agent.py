@@ -113,7 +113,8 @@ class _Card:
 # The current scorecards of the agent's calls in the window, with whether anyone acknowledged each.
 _CARDS = (
     "SELECT s.scorecard_id, s.call_id, s.checklist_id, s.total, rs.total, s.band, "
-    "EXISTS (SELECT 1 FROM acknowledgements a WHERE a.scorecard_id = s.scorecard_id) FROM scorecards s "
+    # An uncorrelated IN: DuckDB runs a correlated EXISTS here at about twice the cost (measured).
+    "s.scorecard_id IN (SELECT scorecard_id FROM acknowledgements) FROM scorecards s "
     "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
     "WHERE s.is_current AND s.call_id IN (SELECT unnest($ids))"
 )

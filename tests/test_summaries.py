@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,19 @@ def test_a_read_scope_spans_threads_and_a_writer_elsewhere_waits_for_it(store: S
     writer.join(10)
     assert len(seen) == 2 and seen[0] is seen[1]
     assert order == ["scope ends", "wrote"]
+
+
+def _writable_from_another_process(path: Path) -> bool:
+    probe = ("import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close()\n"
+             "except duckdb.IOException:\n    sys.exit(3)")
+    return subprocess.run([sys.executable, "-c", probe, str(path)], check=False).returncode == 0
+
+
+def test_the_file_lock_is_held_only_while_a_read_is_open(store: Store) -> None:
+    """Reads attach the file to an in-memory database kept by the process: the last one out must detach it."""
+    with store.reading() as con:
+        assert con.execute("SELECT count(*) FROM calls").fetchone() == (len(CALLS),)
+        assert not _writable_from_another_process(store.path)
+    assert _writable_from_another_process(store.path)
+    with store.reading() as again:  # attached again, and still reads the file
+        assert again.execute("SELECT count(*) FROM calls").fetchone() == (len(CALLS),)
