@@ -40,6 +40,7 @@ from callqa.types import (
     Word,
 )
 from scorecards import summaries
+from scorecards.locking import WriterIntent, wait_for_writers
 from scorecards.migrations import MIGRATIONS
 from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
@@ -185,9 +186,19 @@ class Store:
     # -- connections -------------------------------------------------------------------------------
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        return self._retrying(lambda: duckdb.connect(str(self.path), read_only=read_only))
+        if read_only:
+            self._let_writers_in()
+            return self._retrying(lambda: duckdb.connect(str(self.path), read_only=True))
+        intent = WriterIntent(self.path)  # announced if the file is locked, so readers elsewhere let us in
+        try:
+            return self._retrying(lambda: duckdb.connect(str(self.path)), on_locked=intent.announce)
+        finally:
+            intent.withdraw()
 
-    def _retrying(self, open_: Callable[[], _T]) -> _T:
+    def _let_writers_in(self) -> None:
+        wait_for_writers(self.path, timeout=self.lock_timeout, stale_after=2 * self.lock_timeout + 60)
+
+    def _retrying(self, open_: Callable[[], _T], on_locked: Callable[[], None] | None = None) -> _T:
         """``open_()``, retried while another process holds the file's lock (up to ``lock_timeout``)."""
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
@@ -201,6 +212,8 @@ class Store:
                         f"{self.path}: cannot open the database ({exc}). If a run is in progress, "
                         f"wait for it or raise the lock timeout ({self.lock_timeout:.0f} s)."
                     ) from exc
+                if on_locked is not None:
+                    on_locked()
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.5, 0.25)
 
@@ -227,6 +240,7 @@ class Store:
     def _open_reader(self, scope: _ReadScope) -> duckdb.DuckDBPyConnection:
         """A cursor on the process's in-memory database with this file attached read-only (see _Readers)."""
         global _open_readers
+        self._let_writers_in()  # a writer elsewhere that waits goes first: reads must not hold the file forever
         with _process_lock:  # not while a writer of this process holds the file
             con = self._retrying(lambda: _readers.attach(self.path))
             with _readers_gone:
