@@ -285,12 +285,20 @@ def runs(db: DbOption = DEFAULT_DB, limit: Annotated[int, typer.Option(help="How
 
 
 @app.command("check-db")
-def check_db(db: DbOption = DEFAULT_DB) -> None:
+def check_db(
+    db: DbOption = DEFAULT_DB,
+    rebuild_summaries: Annotated[bool, typer.Option(
+        "--rebuild-summaries", help="First recompute the per-agent-per-day summaries from the base tables.")] = False,
+) -> None:
     """Check the database: every table readable and the cross-table invariants hold."""
     from scorecards.store import Store
 
     try:
-        problems = Store(db).integrity_problems()
+        store = Store(db)
+        if rebuild_summaries:
+            store.rebuild_summaries()
+            console.print("summaries rebuilt from the base tables", highlight=False)
+        problems = store.integrity_problems()
     except CallQAError as exc:
         raise _fail(str(exc)) from None
     if problems:

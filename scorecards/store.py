@@ -4,7 +4,8 @@ DuckDB locks its file per process, even against read-only openers. So nobody hol
 long: the writer opens the file for one call (one transaction) and closes it, and readers open it
 read-only for one query, or one web request (nested ``reading()`` blocks share the outermost one's
 connection). Both retry while the other holds the lock, so ``callqa calls`` during a nightly run shows
-the calls stored so far instead of failing.
+the calls stored so far instead of failing; a writer kept out announces itself and new reads wait for it
+(:mod:`scorecards.locking`), so a busy web app cannot starve the nightly run.
 """
 
 from __future__ import annotations

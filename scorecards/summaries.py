@@ -133,7 +133,7 @@ def problems(con: Any) -> list[str]:
                            f"AS b({_names(TABLES[name][0])})").fetchone()
         if stored != base:
             out.append(f"summary {name} disagrees with the base tables ({stored} stored, {base} computed); "
-                       "rebuild them with Store.rebuild_summaries()")
+                       "rebuild them with `callqa check-db --rebuild-summaries`")
     return out
 
 

@@ -112,7 +112,11 @@ def test_check_db_catches_a_corrupted_summary_and_rebuild_repairs_it(store: Stor
                     "FROM agent_day_items)")
     problems = store.integrity_problems()
     assert len(problems) == 1 and "agent_day_items disagrees" in problems[0], problems
-    store.rebuild_summaries()
+    check = [sys.executable, "-m", "callqa.cli", "check-db", "--db", str(store.path)]
+    found = subprocess.run(check, capture_output=True, text=True, timeout=120)
+    assert found.returncode == 1 and "--rebuild-summaries" in found.stderr
+    repaired = subprocess.run([*check, "--rebuild-summaries"], capture_output=True, text=True, timeout=120)
+    assert repaired.returncode == 0 and "summaries rebuilt" in repaired.stdout and "consistent" in repaired.stdout
     assert store.integrity_problems() == []
 
 
