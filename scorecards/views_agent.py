@@ -67,18 +67,20 @@ def agent_home(
     mine = f"(c.agent_id = $agent AND {cond})"
     named["agent"] = agent_id
     with store.reading() as con:
-        calls = fetch(con, f"SELECT c.call_id, {DAY}, c.team, c.file_name, c.started_at FROM {CALLS_FROM} "
-                           f"WHERE {mine}", named)
-        if not calls:
+        # The window first (one aggregate), then only its calls: a busy agent has years of calls.
+        count, last = fetch(con, f"SELECT count(*), max({DAY}) FROM {CALLS_FROM} WHERE {mine}", named)[0]
+        if not count:
             raise NotFound(f"agent {agent_id}: no calls of this agent")
         # A call with neither a start time nor a known run has no day: it counts in no window.
-        until: dt.date = max((r[1] for r in calls if r[1] is not None), default=dt.date.today())
+        until: dt.date = last if last is not None else dt.date.today()
         since = until - dt.timedelta(days=days - 1)
-        window = {call_id: (name, started, day) for call_id, day, _, name, started in calls
-                  if day is not None and since <= day <= until}
-        teams = Counter(team for _, day, team, _, _ in calls if day is not None and day >= since and team is not None)
+        named.update(since=since, until=until)
+        calls = fetch(con, f"SELECT c.call_id, {DAY} AS day, c.team, c.file_name, c.started_at FROM {CALLS_FROM} "
+                           f"WHERE {mine} AND day BETWEEN $since AND $until", named)
+        window = {call_id: (name, started, day) for call_id, day, _, name, started in calls}
+        teams = Counter(team for _, _, team, _, _ in calls if team is not None)
         team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
-        named.update(since=since, until=until, team=team)
+        named.update(team=team)
         # The scorecards of the window's calls, looked up by call id: cheaper than joining every call again.
         own = [_Card(sid, call_id, checklist_id, *window[call_id], *rest)
                for sid, call_id, checklist_id, *rest in fetch(con, _CARDS, {"ids": sorted(window)})]
@@ -86,9 +88,17 @@ def agent_home(
         agent_sums, team_sums = _sums(con, mine, named)
         disputes = dispute_rows(con, f"{mine} AND d.agent_id = $agent",
                                 "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
-        missed = _missed(con, [r.scorecard_id for r in own], disputes)
+        newest = _newest_first(own)
+        if only_missed:  # newest first, a few cards at a time: most calls miss something, so one batch does
+            missed: dict[str, list[MissedItem]] = {}
+            for start in range(0, len(newest), 2 * latest):
+                missed |= _missed(con, [r.scorecard_id for r in newest[start:start + 2 * latest]], disputes)
+                if len(missed) >= latest:
+                    break
+        else:
+            missed = _missed(con, [r.scorecard_id for r in newest[:latest]], disputes)
     return AgentHome(agent_id=agent_id, team=team, since=since, until=until,
-                     calls=_latest(own, missed, latest, only_missed), radar=_radar(agent_sums, team_sums),
+                     calls=_latest(newest, missed, latest, only_missed), radar=_radar(agent_sums, team_sums),
                      trend=_trend(agent_sums, team_sums, since, until), emotion=_emotion(agent_sums, team_sums),
                      disputes=disputes, unacknowledged=sum(not r.acknowledged for r in own))
 
@@ -178,10 +188,15 @@ def _missed(con: Any, ids: list[str], disputes: tuple[DisputeRow, ...]) -> dict[
     return out
 
 
-def _latest(own: list[_Card], missed: dict[str, list[MissedItem]], latest: int,
-            only_missed: bool) -> tuple[AgentCall, ...]:
+def _newest_first(own: list[_Card]) -> list[_Card]:
     cards = sorted(own, key=lambda r: (r.call_id, r.checklist_id))
     cards.sort(key=lambda r: (r.day, r.started_at or dt.datetime.min), reverse=True)  # stable: newest first
+    return cards
+
+
+def _latest(cards: list[_Card], missed: dict[str, list[MissedItem]], latest: int,
+            only_missed: bool) -> tuple[AgentCall, ...]:
+    """The first ``latest`` of the newest-first cards (those with a missed item, with ``only_missed``)."""
     chosen = [r for r in cards if r.scorecard_id in missed or not only_missed][:latest]
     return tuple(AgentCall(call_id=r.call_id, scorecard_id=r.scorecard_id, checklist_id=r.checklist_id,
                            file_name=r.file_name, started_at=r.started_at, total=r.total,
