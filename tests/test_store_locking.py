@@ -25,20 +25,28 @@ print(f"{time.monotonic() - t0:.3f}")
 
 
 def _busy_readers(store: Store, stop: threading.Event, errors: list[BaseException]) -> list[threading.Thread]:
-    """Three readers, each holding a read for 60 ms every 60 ms, staggered: the file is never free between them."""
+    """Two readers in relay, like overlapping web requests: they take turns to close, and each closes only once
+    the other has opened again (or after 0.2 s), so without the writer's marker the file is never free."""
+    turn = threading.Condition()
+    state = {"open": 0, "closer": 0}
 
-    def read(offset: float) -> None:
-        time.sleep(offset)
+    def read(me: int) -> None:
         try:
             while not stop.is_set():
                 with store.reading() as con:
                     con.execute("SELECT count(*) FROM schema_migrations").fetchall()
-                    time.sleep(0.06)
-                time.sleep(0.005)
+                    with turn:
+                        state["open"] += 1
+                        turn.notify_all()
+                        turn.wait_for(lambda: stop.is_set() or (state["closer"] == me and state["open"] >= 2),
+                                      timeout=0.2)  # fmt: skip
+                        state["open"] -= 1
+                        state["closer"] = 1 - me
+                        turn.notify_all()
         except BaseException as exc:  # pragma: no cover - reported by the test
             errors.append(exc)
 
-    threads = [threading.Thread(target=read, args=(i * 0.02,)) for i in range(3)]
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     return threads
@@ -53,7 +61,8 @@ def test_a_waiting_writer_gets_the_file_from_overlapping_readers(
     store.migrate()
     if not writers_first:  # the readers ignore the writer's marker: the writer cannot get in (what is fixed)
         monkeypatch.setattr(Store, "_let_writers_in", lambda self: None)
-    stop, errors = threading.Event(), []
+    stop = threading.Event()
+    errors: list[BaseException] = []
     threads = _busy_readers(store, stop, errors)
     try:
         time.sleep(0.3)
