@@ -10,6 +10,7 @@ the calls stored so far instead of failing; a writer kept out announces itself a
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
@@ -96,6 +97,9 @@ class _Readers:
         with self._lock:
             if self._memory is None:
                 self._memory = duckdb.connect(":memory:")
+                # closed before the interpreter tears modules down: a DuckDB left open then makes its
+                # bindings print pages of "leaked" warnings at the end of every command
+                atexit.register(self.close)
             if not self._users.get(name):
                 quoted = str(path.resolve()).replace("'", "''")
                 self._memory.execute(f"ATTACH '{quoted}' AS {name} (READ_ONLY)")
@@ -108,6 +112,14 @@ class _Readers:
             self.release(path, cursor)
             raise
         return cursor
+
+    def close(self) -> None:
+        """Close the in-memory database (at exit)."""
+        with self._lock:
+            if self._memory is not None:
+                self._memory.close()
+                self._memory = None
+                self._users.clear()
 
     def release(self, path: Path, cursor: duckdb.DuckDBPyConnection) -> None:
         """Close the cursor; the last one out detaches the file (releasing its lock)."""
