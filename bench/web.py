@@ -12,16 +12,18 @@ INSERT…SELECT, seconds, not Python loops):
   rescored once (a superseded scorecard beside the current one), emotion metrics per call;
 * 20 utterances per call with their emotion (2 M rows each), for the call page;
 * 1 % of the verdicts reviewed (a fifth of them overturned) with reviewed scores, 500 disputes,
-  acknowledgements of a third of the scorecards; three accounts (admin, one supervisor, one agent);
+  acknowledgements of a third of the scorecards; an admin account (the agents' and supervisors' accounts
+  are added before the web requests);
 * the per-agent-per-day summaries (``scorecards/summaries.py``) rebuilt once from all of it.
 
 Then it times, each ``--requests`` times, cycling over agents and teams:
 
 1. the view functions directly (``scorecards.views.agent_home`` as the agent, ``team_heatmap`` as the
    team's supervisor; for reference ``call_page``, the admin's all-teams heat-map and first queue page), and
-2. the real web app (``callqa.web.app.create_app`` with Starlette's TestClient, signed in): ``GET /me`` as an
-   agent and ``GET /team`` as a supervisor, every request opening its own short read-only connection (one
-   for the session lookup and the page together).
+2. the real web app (``callqa.web.app.create_app`` with Starlette's TestClient): ``GET /me`` signed in as
+   each agent in turn (an account per agent) and ``GET /team`` as each team's supervisor in turn, every
+   request with its own read connection (one for the session lookup and the page together), as the server
+   keeps the database file open between requests (``WebSettings.read_linger_s``).
 
 It prints p50/p95/max wall milliseconds (target p95 ≤ 100 ms), the CPU milliseconds a request costs (this
 process, all DuckDB threads: what the request needs whatever else runs on the machine) and the build time.
@@ -94,9 +96,7 @@ def build(path: Path, calls: int, agents: int) -> None:
         print(f"summaries rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
     from scorecards.accounts import add_user
 
-    add_user(store, "bench-admin", UserRole.ADMIN, password=PASSWORD)
-    add_user(store, "bench-sup", UserRole.SUPERVISOR, teams=("T00",), password=PASSWORD)
-    add_user(store, "bench-agent", UserRole.AGENT, agent_id="AG000", password=PASSWORD)
+    add_user(store, "bench-admin", UserRole.ADMIN, password=PASSWORD)  # agents and supervisors: ensure_accounts
 
 
 def _utterances(con: Any) -> None:
@@ -242,27 +242,53 @@ def bench_views(store: Store, n: int, agents: int) -> None:
           lambda i: views.review_queue(store, admin, limit=50))
 
 
-def bench_web(path: Path, n: int) -> None:
+def ensure_accounts(store: Store, agents: int) -> tuple[list[str], list[str]]:
+    """One agent account per agent and one supervisor per team (created on first use): the web requests
+    cycle over all of them, so no request finds its own agent's rows already cached by the one before."""
+    from scorecards.accounts import add_user, list_users
+
+    have = {u.user_id for u in list_users(store)}
+    agent_names = [f"bench-agent-{i:03d}" for i in range(agents)]
+    sup_names = [f"bench-sup-{t:02d}" for t in range(max(1, agents // TEAM_SIZE))]
+    for i, name in enumerate(agent_names):
+        if name not in have:
+            add_user(store, name, UserRole.AGENT, agent_id=f"AG{i:03d}", password=PASSWORD)
+    for t, name in enumerate(sup_names):
+        if name not in have:
+            add_user(store, name, UserRole.SUPERVISOR, teams=(f"T{t:02d}",), password=PASSWORD)
+    return agent_names, sup_names
+
+
+def bench_web(path: Path, n: int, agents: int) -> None:
     from starlette.testclient import TestClient
 
     from callqa.web.app import create_app
 
+    agent_names, sup_names = ensure_accounts(Store(path), agents)
     app = create_app(path, secret="bench-secret-" + "x" * 32)
-    for user, page in (("bench-agent", "/me"), ("bench-sup", "/team")):
-        with TestClient(app, base_url="https://testserver") as client:
+    with TestClient(app, base_url="https://testserver") as client:
+
+        def sign_in(user: str) -> dict[str, str]:
+            client.cookies.clear()
             form = client.get("/login").text
             token = re.search(r'name="csrf" value="([^"]+)"', form)
             assert token is not None, "the sign-in page has no CSRF token"
-            login = client.post("/login", data={"name": user, "password": PASSWORD, "next": page,
+            login = client.post("/login", data={"name": user, "password": PASSWORD, "next": "/",
                                                 "csrf": token.group(1)}, follow_redirects=False)
             assert login.status_code == 303, f"sign-in as {user} failed: {login.status_code}"
+            return dict(client.cookies)
 
-            def get(i: int, client: TestClient = client, page: str = page) -> object:
+        for page, users in (("/me", agent_names), ("/team", sup_names)):
+            jars = [sign_in(user) for user in users]
+
+            def get(i: int, page: str = page, jars: list[dict[str, str]] = jars) -> object:
+                client.cookies.clear()
+                client.cookies.update(jars[(i * 37) % len(jars)])  # the views' cycle: every account in turn
                 response = client.get(page)
                 assert response.status_code == 200, f"GET {page}: {response.status_code}"
                 return response
 
-            timed(f"web GET {page} as {user}", n, get)
+            timed(f"web GET {page} ({len(users)} {page[1:]} accounts in turn)", n, get)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         print(", ".join(f"{v:,} {k}" for k, v in counts.items()), flush=True)
         bench_views(store, args.requests, args.agents)
         if not args.no_web:
-            bench_web(path, args.requests)
+            bench_web(path, args.requests, args.agents)
 
 
 if __name__ == "__main__":

@@ -391,7 +391,16 @@ MIGRATIONS = (*MIGRATIONS, ("005_read_indexes", _005_read_indexes))
 def _006_summaries(con: Any) -> None:
     # Per-agent-per-day counts for the agent home and the heat-map (see scorecards/summaries.py), filled from
     # the existing data here; from now on every write keeps them exact.
-    summaries.create(con)
+    summaries.create(con, "006_summaries")
 
 
 MIGRATIONS = (*MIGRATIONS, ("006_summaries", _006_summaries))
+
+
+def _007_agent_cards(con: Any) -> None:
+    # One row per current scorecard for the agent home (see scorecards/summaries.py): its window's calls and
+    # missed items read a few hundred narrow rows instead of scanning calls, scorecards and verdicts.
+    summaries.create(con, "007_agent_cards")
+
+
+MIGRATIONS = (*MIGRATIONS, ("007_agent_cards", _007_agent_cards))

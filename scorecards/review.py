@@ -351,6 +351,7 @@ def acknowledge(store: Store, viewer: Viewer, scorecard_id: str) -> None:
         con.execute("INSERT INTO acknowledgements SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM acknowledgements "
                     "WHERE scorecard_id = ? AND user_id = ?)",
                     [scorecard_id, viewer.user_id, _now(), scorecard_id, viewer.user_id])  # fmt: skip
+        summaries.refresh(con, [row[1]])  # the agent home counts unacknowledged scorecards from the summaries
 
 
 def _require_own_call(viewer: Viewer, agent_id: str | None, what: str) -> None:

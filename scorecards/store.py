@@ -42,7 +42,7 @@ from callqa.types import (
     Word,
 )
 from scorecards import summaries
-from scorecards.locking import WriterIntent, wait_for_writers
+from scorecards.locking import WriterIntent, wait_for_writers, writer_waiting
 from scorecards.migrations import MIGRATIONS
 from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
@@ -84,15 +84,33 @@ class _Readers:
     attaching a file to a running one and detaching it costs ~3 ms. The file is attached while at least one
     reader uses it and detached when the last one closes, so its lock is held no longer than before: a writer
     in another process gets in as soon as the reads end.
+
+    A store opened with ``read_linger`` (the web server's) keeps the file attached that long after its last
+    reader: the next request finds the file open and DuckDB's cache of its blocks warm (the agent home costs
+    about half as much). Holding the lock a little longer is safe: no other process can write while the file is
+    attached, and a background check detaches it within ~50 ms once a writer elsewhere says it waits
+    (:mod:`scorecards.locking`), or when a writer of this process wants it (:meth:`detach_idle`).
     """
+
+    _POLL = 0.05  # seconds between checks for a waiting writer while an attachment is idle
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._memory: duckdb.DuckDBPyConnection | None = None
-        self._users: dict[str, int] = {}  # attachment name → open cursors
+        self._users: dict[str, int] = {}  # attachment name → open cursors (0 while idle)
+        # attachment name → (seconds to keep it idle, the check for a waiting writer) of the last attacher
+        self._policy: dict[str, tuple[float, Callable[[], bool]]] = {}
+        self._idle: dict[str, float] = {}  # attachment name → when its last cursor closed (monotonic)
+        self._reaper: threading.Thread | None = None
 
-    def attach(self, path: Path) -> duckdb.DuckDBPyConnection:
-        """A cursor whose default database is ``path`` (read-only); raises duckdb.Error while it is locked."""
+    def attach(self, path: Path, linger: float = 0.0,
+               writer_waiting: Callable[[], bool] = lambda: False) -> duckdb.DuckDBPyConnection:
+        """A cursor whose default database is ``path`` (read-only); raises duckdb.Error while it is locked.
+
+        Args:
+            linger: seconds to keep the file attached after the last cursor closes.
+            writer_waiting: whether a writer elsewhere waits for the file (ends an idle attachment early).
+        """
         name = _attachment(path)
         with self._lock:
             if self._memory is None:
@@ -100,11 +118,13 @@ class _Readers:
                 # closed before the interpreter tears modules down: a DuckDB left open then makes its
                 # bindings print pages of "leaked" warnings at the end of every command
                 atexit.register(self.close)
-            if not self._users.get(name):
+            if name not in self._users:
                 quoted = str(path.resolve()).replace("'", "''")
                 self._memory.execute(f"ATTACH '{quoted}' AS {name} (READ_ONLY)")
                 self._users[name] = 0
             self._users[name] += 1
+            self._idle.pop(name, None)
+            self._policy[name] = (linger, writer_waiting)
             cursor = self._memory.cursor()
         try:
             cursor.execute(f"USE {name}")
@@ -120,16 +140,53 @@ class _Readers:
                 self._memory.close()
                 self._memory = None
                 self._users.clear()
+                self._idle.clear()
 
     def release(self, path: Path, cursor: duckdb.DuckDBPyConnection) -> None:
-        """Close the cursor; the last one out detaches the file (releasing its lock)."""
+        """Close the cursor; the last one out detaches the file (releasing its lock), now or after the linger."""
         name = _attachment(path)
         cursor.close()
         with self._lock:
             self._users[name] -= 1
-            if not self._users[name] and self._memory is not None:
-                del self._users[name]
-                self._memory.execute(f"DETACH {name}")
+            if self._users[name] or self._memory is None:
+                return
+            if self._policy[name][0] <= 0:
+                self._detach(name)
+                return
+            self._idle[name] = time.monotonic()
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="callqa-read-linger", daemon=True)
+                self._reaper.start()
+
+    def detach_idle(self, path: Path) -> None:
+        """Detach ``path`` now if no cursor uses it (before a writer of this process opens the file)."""
+        with self._lock:
+            name = _attachment(path)
+            if name in self._idle:
+                self._detach(name)
+
+    def _detach(self, name: str) -> None:  # with self._lock held
+        del self._users[name]
+        self._idle.pop(name, None)
+        if self._memory is not None:
+            self._memory.execute(f"DETACH {name}")
+
+    def _reap(self) -> None:
+        """Detach idle attachments whose linger is over or whose file a writer elsewhere waits for."""
+        while True:
+            time.sleep(self._POLL)
+            with self._lock:
+                idle = [(name, since, *self._policy[name]) for name, since in self._idle.items()]
+            # the writer check reads a directory: not while holding the lock that every read open takes
+            done = {name for name, since, linger, waiting in idle
+                    if time.monotonic() - since >= linger or waiting()}
+            with self._lock:
+                for name in done:
+                    if name in self._idle:  # not taken by a new reader meanwhile
+                        self._detach(name)
+                if not self._idle:
+                    self._reaper = None
+                    return
 
 
 def _attachment(path: Path) -> str:
@@ -189,11 +246,14 @@ class Store:
     Args:
         path: the DuckDB file; created (with its schema) by the first writer.
         lock_timeout: seconds to keep retrying while another process holds the file.
+        read_linger: seconds to keep the file open after the last read ends, for a long-running reader such
+            as the web server (see ``_Readers``); a writer elsewhere that waits still gets in within ~50 ms.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 120.0):
+    def __init__(self, path: str | Path, *, lock_timeout: float = 120.0, read_linger: float = 0.0):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.read_linger = read_linger
         self._migrated = False
 
     # -- connections -------------------------------------------------------------------------------
@@ -209,7 +269,14 @@ class Store:
             intent.withdraw()
 
     def _let_writers_in(self) -> None:
-        wait_for_writers(self.path, timeout=self.lock_timeout, stale_after=2 * self.lock_timeout + 60)
+        wait_for_writers(self.path, timeout=self.lock_timeout, stale_after=self._stale_after)
+
+    def _writer_waiting(self) -> bool:
+        return writer_waiting(self.path, stale_after=self._stale_after)
+
+    @property
+    def _stale_after(self) -> float:
+        return 2 * self.lock_timeout + 60
 
     def _retrying(self, open_: Callable[[], _T], on_locked: Callable[[], None] | None = None) -> _T:
         """``open_()``, retried while another process holds the file's lock (up to ``lock_timeout``)."""
@@ -255,7 +322,7 @@ class Store:
         global _open_readers
         self._let_writers_in()  # a writer elsewhere that waits goes first: reads must not hold the file forever
         with _process_lock:  # not while a writer of this process holds the file
-            con = self._retrying(lambda: _readers.attach(self.path))
+            con = self._retrying(lambda: _readers.attach(self.path, self.read_linger, self._writer_waiting))
             with _readers_gone:
                 _open_readers += 1
         scope.cons[self.path] = con
@@ -289,6 +356,7 @@ class Store:
                 if not _readers_gone.wait_for(lambda: _open_readers == 0, timeout=self.lock_timeout):
                     raise StoreError(f"{self.path}: reads in this process did not finish within "
                                      f"{self.lock_timeout:.0f} s; try again")
+            _readers.detach_idle(self.path)  # a lingering read attachment would hold the file against us
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._open(read_only=False)
             try:

@@ -2,13 +2,15 @@
 
 The agent home's team figures and the team heat-map are sums over weeks of a team's calls. Read from the base
 tables, each request scanned every verdict and section score (1.4 M rows on 100k calls). These tables hold the
-same counts per (agent, team, day): a request sums a few thousand rows instead.
+same counts per (agent, team, day): a request sums a few thousand rows instead. ``agent_cards`` holds one narrow
+row per current scorecard (its call, day, totals, how many verdicts count as fail, whether it was acknowledged),
+so the agent home finds an agent's latest calls without scanning the calls, scorecards and verdicts tables.
 
 They are derived data. Every write that changes what they count (a call saved or its metadata changed, a
-rescoring, a review) calls :func:`refresh` for the affected calls inside its own transaction, with the
-(agent, day) keys the calls had *before* the write as well (an agent or day change empties the old key). A
-refresh deletes those keys' rows and recomputes them from the base tables with one INSERT … SELECT … GROUP BY
-per table, so the summaries equal a full :func:`rebuild` by construction. :func:`problems` compares them with
+rescoring, a review, an acknowledgement) calls :func:`refresh` for the affected calls inside its own
+transaction, with the (agent, day) keys the calls had *before* the write as well (an agent or day change
+empties the old key). A refresh deletes those keys' rows and recomputes them from the base tables with one
+INSERT … SELECT per table, so the summaries equal a full :func:`rebuild` by construction. :func:`problems` compares them with
 the base tables (``callqa check-db``).
 
 A call without a day (no start time, no known run) counts in no window, so it has no summary row. Calls with
@@ -71,6 +73,27 @@ TABLES: dict[str, tuple[str, str]] = {
         "AND a.name = 'angry_customer' LEFT JOIN call_metrics m ON m.transcript_id = s.transcript_id "
         f"AND m.name = 'customer_calmer_by_end' WHERE {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
     ),
+    # One row per current scorecard: what the agent home lists (the window's calls, newest first, and which of
+    # them missed something) without scanning the calls, scorecards and verdicts tables for one agent.
+    "agent_cards": (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, started_at TIMESTAMP, call_id TEXT NOT NULL, "
+        "scorecard_id TEXT NOT NULL, checklist_id TEXT NOT NULL, file_name TEXT NOT NULL, total DOUBLE, "
+        "reviewed_total DOUBLE, band TEXT NOT NULL, failed BIGINT NOT NULL, acknowledged BOOLEAN NOT NULL",
+        f"SELECT c.agent_id, c.team, {_DAY}, c.started_at, s.call_id, s.scorecard_id, s.checklist_id, c.file_name, "
+        f"s.total, rs.total, s.band, count(v.idx) FILTER (WHERE {_FINAL} = 'fail'), "
+        "s.scorecard_id IN (SELECT scorecard_id FROM acknowledgements) "
+        f"FROM scorecards s JOIN {_CALLS} ON c.call_id = s.call_id "
+        "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
+        "LEFT JOIN verdicts v ON v.scorecard_id = s.scorecard_id "
+        "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+    ),
+}
+
+# The tables each migration created: a table added later must not appear in an earlier migration's step.
+BY_MIGRATION = {
+    "006_summaries": ("agent_day_items", "agent_day_sections", "agent_day_cards", "agent_day_emotion"),
+    "007_agent_cards": ("agent_cards",),
 }
 
 # The affected keys, passed as two parallel lists.
@@ -78,19 +101,20 @@ _KEYS = "(SELECT unnest($agents) AS agent_id, unnest($days) AS day)"
 _IN_KEYS = f"EXISTS (SELECT 1 FROM {_KEYS} k WHERE k.agent_id IS NOT DISTINCT FROM {{a}}.agent_id AND k.day = {{d}})"
 
 
-def create(con: Any) -> None:
-    """Create the tables (the migration), filled from the base tables."""
-    for name, (columns, _) in TABLES.items():
-        con.execute(f"CREATE TABLE {name} ({columns})")
+def create(con: Any, migration: str) -> None:
+    """Create the tables that ``migration`` (a key of :data:`BY_MIGRATION`) adds, filled from the base tables."""
+    names = BY_MIGRATION[migration]
+    for name in names:
+        con.execute(f"CREATE TABLE {name} ({TABLES[name][0]})")
         con.execute(f"CREATE INDEX {name}_day ON {name} (day)")
-    rebuild(con)
+    rebuild(con, names)
 
 
-def rebuild(con: Any) -> None:
-    """Recompute every summary row from the base tables (inside the caller's transaction)."""
-    for name, (_, select) in TABLES.items():
+def rebuild(con: Any, names: Iterable[str] = TABLES) -> None:
+    """Recompute every summary row (of the tables named) from the base tables, in the caller's transaction."""
+    for name in names:
         con.execute(f"DELETE FROM {name}")
-        con.execute(f"INSERT INTO {name} {select.format(where='TRUE')}")
+        con.execute(f"INSERT INTO {name} {TABLES[name][1].format(where='TRUE')}")
 
 
 def keys_of(con: Any, call_ids: Iterable[str]) -> set[Key]:
@@ -125,7 +149,9 @@ def problems(con: Any) -> list[str]:
     checks = {"agent_day_items": "sum(verdicts), sum(passed), sum(failed)",
               "agent_day_sections": "sum(scored), round(sum(score_sum), 6)",
               "agent_day_cards": "sum(calls), sum(cards), sum(totals), round(sum(total_sum), 6)",
-              "agent_day_emotion": "sum(calls), sum(angry), sum(calmer)"}
+              "agent_day_emotion": "sum(calls), sum(angry), sum(calmer)",
+              "agent_cards": "count(*), count(DISTINCT scorecard_id), sum(failed), count(*) FILTER (WHERE "
+                             "acknowledged), round(sum(coalesce(reviewed_total, total)), 6)"}
     for name, (_, select) in TABLES.items():
         sums = checks[name]
         stored = con.execute(f"SELECT {sums} FROM {name}").fetchone()

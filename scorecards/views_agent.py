@@ -5,9 +5,9 @@ emotion) are aggregates over the team's calls — means and shares, never anothe
 sees how the team does without seeing anyone's calls. The team is the one named on most of the agent's calls
 in the window; an agent with no team is compared with every call.
 
-Radar, trend and emotion (the agent's and the team's) are sums over the per-agent-per-day summaries that
-every write keeps exact (:mod:`scorecards.summaries`); only the latest calls and what was missed in them are
-read from the scorecards themselves.
+Everything comes from the summaries that every write keeps exact (:mod:`scorecards.summaries`): the window's
+scorecards from ``agent_cards`` (one row each), radar, trend and emotion (the agent's and the team's) from
+the per-agent-per-day sums. Only what was missed in the listed calls is read from the verdicts themselves.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from scorecards.store import Store
 from scorecards.views_call import dispute_rows
 from scorecards.views_sql import (
     CALLS_FROM,
-    DAY,
     FINAL,
     WEEK,
     check_positive,
@@ -48,12 +47,12 @@ def agent_home(
 ) -> AgentHome:
     """An agent's page: latest calls with missed items, section radar and weekly trend against the team.
 
-    The window ends on the agent's latest call day. Totals in the trend are the reviewed totals where a
+    The window ends on the day of the agent's latest scored call. Totals in the trend are the reviewed totals where a
     scorecard was reviewed, the automatic ones otherwise; the radar uses the automatic section scores.
 
     Args:
         agent_id: the agent.
-        days: the window, counted back from the agent's latest call day.
+        days: the window, counted back from the agent's latest scored call day.
         latest: how many of the latest calls to list.
         only_missed: list only calls with a missed item (a verdict that counts as fail after any review).
 
@@ -67,67 +66,53 @@ def agent_home(
     mine = f"(c.agent_id = $agent AND {cond})"
     named["agent"] = agent_id
     with store.reading() as con:
-        # The window first (one aggregate), then only its calls: a busy agent has years of calls.
-        count, last = fetch(con, f"SELECT count(*), max({DAY}) FROM {CALLS_FROM} WHERE {mine}", named)[0]
-        if not count:
+        # Every current scorecard of the agent has a row in the agent_cards summary; the window ends on the
+        # latest day of those (a call that was never scored shows nothing on this page).
+        count, last = fetch(con, f"SELECT count(*), max(c.day) FROM agent_cards c WHERE {mine}", named)[0]
+        if not count and not fetch(con, f"SELECT count(*) FROM {CALLS_FROM} WHERE {mine}", named)[0][0]:
             raise NotFound(f"agent {agent_id}: no calls of this agent")
-        # A call with neither a start time nor a known run has no day: it counts in no window.
         until: dt.date = last if last is not None else dt.date.today()
         since = until - dt.timedelta(days=days - 1)
         named.update(since=since, until=until)
-        calls = fetch(con, f"SELECT c.call_id, {DAY} AS day, c.team, c.file_name, c.started_at FROM {CALLS_FROM} "
-                           f"WHERE {mine} AND day BETWEEN $since AND $until", named)
-        window = {call_id: (name, started, day) for call_id, day, _, name, started in calls}
-        teams = Counter(team for _, _, team, _, _ in calls if team is not None)
+        own = [_Card(*row) for row in fetch(con, f"{_CARDS} WHERE {mine} AND c.day BETWEEN $since AND $until",
+                                            named)]
+        teams = Counter(team for team, _ in {(r.team, r.call_id) for r in own} if team is not None)
         team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
         named.update(team=team)
-        # The scorecards of the window's calls, looked up by call id: cheaper than joining every call again.
-        own = [_Card(sid, call_id, checklist_id, *window[call_id], *rest)
-               for sid, call_id, checklist_id, *rest in fetch(con, _CARDS, {"ids": sorted(window)})]
         # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/summaries.py).
         agent_sums, team_sums = _sums(con, mine, named)
-        disputes = dispute_rows(con, f"{mine} AND d.agent_id = $agent",
-                                "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named)
+        disputes = dispute_rows(con, "d.agent_id = $agent",
+                                "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named,
+                                join_calls=False, visible=mine)
         newest = _newest_first(own)
-        if only_missed:  # newest first, a few cards at a time: most calls miss something, so one batch does
-            missed: dict[str, list[MissedItem]] = {}
-            for start in range(0, len(newest), 2 * latest):
-                missed |= _missed(con, [r.scorecard_id for r in newest[start:start + 2 * latest]], disputes)
-                if len(missed) >= latest:
-                    break
-        else:
-            missed = _missed(con, [r.scorecard_id for r in newest[:latest]], disputes)
+        chosen = [r for r in newest if r.failed or not only_missed][:latest]
+        missed = _missed(con, [r.scorecard_id for r in chosen if r.failed], disputes)
     return AgentHome(agent_id=agent_id, team=team, since=since, until=until,
-                     calls=_latest(newest, missed, latest, only_missed), radar=_radar(agent_sums, team_sums),
+                     calls=_latest(chosen, missed), radar=_radar(agent_sums, team_sums),
                      trend=_trend(agent_sums, team_sums, since, until), emotion=_emotion(agent_sums, team_sums),
                      disputes=disputes, unacknowledged=sum(not r.acknowledged for r in own))
 
 
 @dataclass(frozen=True, slots=True)
 class _Card:
-    """One of the agent's current scorecards in the window."""
+    """One of the agent's current scorecards in the window (a row of the agent_cards summary)."""
 
-    scorecard_id: str
+    team: str | None
+    day: dt.date
+    started_at: dt.datetime | None
     call_id: str
+    scorecard_id: str
     checklist_id: str
     file_name: str
-    started_at: dt.datetime | None
-    day: dt.date
     total: float | None
     reviewed_total: float | None
     band: str
+    failed: int  # verdicts that count as fail after any review
     acknowledged: bool
 
 
-
-# The current scorecards of the agent's calls in the window, with whether anyone acknowledged each.
-_CARDS = (
-    "SELECT s.scorecard_id, s.call_id, s.checklist_id, s.total, rs.total, s.band, "
-    # An uncorrelated IN: DuckDB runs a correlated EXISTS here at about twice the cost (measured).
-    "s.scorecard_id IN (SELECT scorecard_id FROM acknowledgements) FROM scorecards s "
-    "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-    "WHERE s.is_current AND s.call_id IN (SELECT unnest($ids))"
-)
+_CARDS = ("SELECT c.team, c.day, c.started_at, c.call_id, c.scorecard_id, c.checklist_id, c.file_name, c.total, "
+          "c.reviewed_total, c.band, c.failed, c.acknowledged FROM agent_cards c")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +179,7 @@ def _newest_first(own: list[_Card]) -> list[_Card]:
     return cards
 
 
-def _latest(cards: list[_Card], missed: dict[str, list[MissedItem]], latest: int,
-            only_missed: bool) -> tuple[AgentCall, ...]:
-    """The first ``latest`` of the newest-first cards (those with a missed item, with ``only_missed``)."""
-    chosen = [r for r in cards if r.scorecard_id in missed or not only_missed][:latest]
+def _latest(chosen: list[_Card], missed: dict[str, list[MissedItem]]) -> tuple[AgentCall, ...]:
     return tuple(AgentCall(call_id=r.call_id, scorecard_id=r.scorecard_id, checklist_id=r.checklist_id,
                            file_name=r.file_name, started_at=r.started_at, total=r.total,
                            reviewed_total=r.reviewed_total, band=r.band, acknowledged=r.acknowledged,

@@ -31,22 +31,33 @@ _DISPUTE_ORDER = ("d.status <> 'open', CASE WHEN d.status = 'open' THEN epoch(d.
 
 
 def dispute_rows(con: Any, where: str, order: str, named: dict[str, Any], limit: int | None = None, *,
-                 join_calls: bool = True) -> tuple[DisputeRow, ...]:
+                 join_calls: bool = True, visible: str | None = None) -> tuple[DisputeRow, ...]:
     """Disputes matching ``where`` (on ``disputes d``, and ``calls c`` when ``join_calls``), with titles and files.
 
     The items' titles and the calls' file names are looked up afterwards for the few disputes found, by the
-    tables' indexes, instead of joining the verdicts and calls tables whole.
+    tables' indexes, instead of joining the verdicts and calls tables whole. ``visible`` (a condition on
+    ``calls c``, without ``join_calls`` or a limit) keeps only the disputes whose call it holds for, checked in
+    that same lookup: for a ``where`` that finds a few disputes (one agent's), cheaper than the join.
     """
+    if visible is not None and (join_calls or limit is not None):
+        raise ValueError("dispute_rows: visible= checks the calls after the disputes are found; "
+                         "it cannot be combined with join_calls or a limit")
     source = "disputes d JOIN calls c ON c.call_id = d.call_id" if join_calls else "disputes d"
     sql = f"SELECT {_DISPUTE_COLUMNS} FROM {source} WHERE {where} ORDER BY {order}"
     rows = fetch(con, sql + (" LIMIT $limit" if limit is not None else ""), {**named, "limit": limit})
     if not rows:
         return ()
+    # The visibility is a column, not a condition: a second condition makes DuckDB scan instead of using the index.
+    lookup = f"SELECT c.call_id, c.file_name, {visible or 'TRUE'} FROM calls c WHERE c.call_id IN (SELECT unnest($ids))"
+    files = {call_id: name for call_id, name, seen in fetch(con, lookup, {**named, "ids": sorted({r[5] for r in rows})})
+             if seen}
+    if visible is not None:
+        rows = [r for r in rows if r[5] in files]
+        if not rows:
+            return ()
     titles = {(sid, idx): title for sid, idx, title in fetch(
         con, "SELECT scorecard_id, idx, title FROM verdicts WHERE scorecard_id IN (SELECT unnest($ids))",
         {"ids": sorted({r[1] for r in rows})})}
-    files = dict(fetch(con, "SELECT call_id, file_name FROM calls WHERE call_id IN (SELECT unnest($ids))",
-                       {"ids": sorted({r[5] for r in rows})}))
     out = []
     for row in rows:
         fields = list(row)

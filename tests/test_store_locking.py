@@ -99,3 +99,61 @@ def test_markers_of_dead_or_stuck_writers_are_cleared(tmp_path: Path) -> None:
     own = db.with_name(f"{db.name}.writer-waiting.{os.getpid()}")  # this process's writer waits by other means
     own.touch()
     assert locking.writer_waiting(db, stale_after=60) is False
+
+
+def _writable_from_another_process(path: Path) -> bool:
+    """Whether a plain DuckDB connection in another process (no callqa, no marker) can open the file to write."""
+    probe = ("import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close()\n"
+             "except duckdb.IOException:\n    sys.exit(3)")
+    return subprocess.run([sys.executable, "-c", probe, str(path)], check=False).returncode == 0
+
+
+def test_a_lingering_read_keeps_the_file_open_then_lets_it_go(tmp_path: Path) -> None:
+    """The web server's store keeps the file attached for ``read_linger`` seconds after its last read (a warm
+    cache for the next request), then releases it."""
+    db = tmp_path / "db.duckdb"
+    Store(db).migrate()
+    store = Store(db, read_linger=1.5)
+    with store.reading() as con:
+        con.execute("SELECT count(*) FROM schema_migrations").fetchall()
+    started = time.monotonic()
+    assert not _writable_from_another_process(db)  # still attached after the read
+    assert time.monotonic() - started < 1.5, "the probe was too slow to see the linger"
+    deadline = time.monotonic() + 10
+    while not _writable_from_another_process(db):
+        assert time.monotonic() < deadline, "the idle attachment was never released"
+        time.sleep(0.2)
+    with store.reading() as con:  # attached again, and still reads the file
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] > 0
+
+
+def test_a_writer_elsewhere_gets_a_lingering_file_at_once(tmp_path: Path) -> None:
+    """A linger far longer than the writer's lock timeout: the writer still gets in, because its marker ends
+    the idle attachment (without that, it would time out after 8 s and exit non-zero)."""
+    db = tmp_path / "db.duckdb"
+    Store(db).migrate()
+    store = Store(db, read_linger=600)
+    with store.reading() as con:
+        con.execute("SELECT count(*) FROM schema_migrations").fetchall()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    res = subprocess.run([sys.executable, "-c", WRITER, str(db)], capture_output=True, text=True, timeout=60,
+                         env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert float(res.stdout) < 4.0  # in well before its lock timeout
+    with store.reading() as con:  # the next read attaches again and sees the write
+        row = con.execute("SELECT count(*) FROM schema_migrations WHERE name = 'writer-was-here'").fetchone()
+    assert row == (1,)
+
+
+def test_a_writer_in_this_process_ends_a_lingering_read(tmp_path: Path) -> None:
+    """A write by the server itself (a review) detaches the idle read attachment first, and the next read
+    sees what was written."""
+    db = tmp_path / "db.duckdb"
+    store = Store(db, read_linger=600, lock_timeout=8)
+    store.migrate()
+    with store.reading() as con:
+        before = con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    with store.writing() as con:
+        con.execute("INSERT INTO schema_migrations VALUES ('this-process', now())")
+    with store.reading() as con:
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == before + 1

@@ -80,6 +80,29 @@ def test_a_review_moves_one_verdict_between_pass_and_fail(store: Store) -> None:
     assert after == (before[0], before[1] + step, before[2] - step)
 
 
+def test_agent_cards_follow_reviews_and_acknowledgements(store: Store) -> None:
+    """The agent home's per-scorecard rows: failed counts after a review, the acknowledged flag after the agent's
+    acknowledgement, both equal to a rebuild."""
+    with store.reading() as con:
+        sid, idx, agent = con.execute(
+            "SELECT s.scorecard_id, v.idx, c.agent_id FROM verdicts v JOIN scorecards s USING (scorecard_id) "
+            "JOIN calls c ON c.call_id = s.call_id WHERE s.is_current AND v.verdict = 'pass' AND c.agent_id "
+            "IS NOT NULL ORDER BY s.scorecard_id, v.idx LIMIT 1").fetchone()
+
+    def card() -> tuple[int, bool]:
+        row = next(r for r in snapshot(store)["agent_cards"] if r[5] == sid)
+        return row[11], row[12]
+
+    failed, acknowledged = card()
+    assert not acknowledged
+    review.review_verdict(store, QA, sid, idx, decision="overturn", verdict="fail", comment="missed it")
+    assert card() == (failed + 1, False)
+    review.acknowledge(store, Viewer("ag", UserRole.AGENT, agent_id=agent), sid)
+    assert card() == (failed + 1, True)
+    kept = assert_exact(store)
+    assert len(kept["agent_cards"]) == sum(r[4] for r in kept["agent_day_cards"])  # one row per current card
+
+
 def test_rescoring_replaces_the_counts_of_the_superseded_cards(store: Store, tmp_path: Path) -> None:
     v2 = load_checklist(write_v2(tmp_path))
     results, _ = rescore_store(store, checklist_chooser(v2), v2.languages)

@@ -106,6 +106,7 @@ def acknowledge(store: Store, call: str, user: str = "alice") -> None:
     card = sid(store, call)
     with store.writing() as con:
         con.execute("INSERT INTO acknowledgements VALUES (?, ?, ?)", [card, user, NOW])
+        summaries.refresh(con, [cid(call)])  # as scorecards.review.acknowledge does
 
 
 def reasons(row: views.QueueRow) -> list[tuple[str, str | None]]:
@@ -441,8 +442,10 @@ def test_run_history(store: Store) -> None:
 
 def test_a_call_without_a_start_time_takes_the_day_of_its_run(store: Store) -> None:
     with store.writing() as con:
+        before = summaries.keys_of(con, [cid("c1")])
         con.execute("UPDATE calls SET started_at = NULL WHERE call_id = ?", [cid("c1")])
         con.execute("UPDATE runs SET started_at = TIMESTAMP '2025-02-26 01:00:00' WHERE run_id = 'r1'")
+        summaries.refresh(con, [cid("c1")], before)  # as every write of the store does
     page = views.review_queue(store, ADMIN)
     c1 = next(r for r in page.rows if r.file_name == "c1.wav")
     assert (c1.day, c1.started_at) == (dt.date(2025, 2, 26), None)

@@ -90,7 +90,7 @@ def create_app(db_path: str | Path, *, secret: str | None = None, settings: WebS
     app = FastAPI(title="callqa", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_guard)])
     app.state.web = WebContext(
-        store=Store(db_path, lock_timeout=settings.lock_timeout_s),
+        store=Store(db_path, lock_timeout=settings.lock_timeout_s, read_linger=settings.read_linger_s),
         codec=SessionCodec(secret or load_secret(db_path), settings.session_max_age_s),
         throttle=throttle or LoginThrottle(),
         templates=templates,

@@ -31,6 +31,8 @@ class WebSettings:
         session_max_age_s: a session ends this long after sign-in.
         secure_cookies: mark the cookie Secure; None: when the request came over https.
         lock_timeout_s: how long a page waits for the nightly run to release the database.
+        read_linger_s: how long the database file stays open after the last request (warm cache for the next;
+            a nightly run that waits for the file still gets it within ~50 ms).
         min_agreement: rule-health items below this reviewer agreement are flagged.
         queue_page_size: rows per review-queue page.
         sample_per_agent_week: calls per agent and week put in the queue at random (good calls heard too).
@@ -40,6 +42,7 @@ class WebSettings:
     session_max_age_s: int = 8 * 3600
     secure_cookies: bool | None = None
     lock_timeout_s: float = 60.0
+    read_linger_s: float = 5.0
     min_agreement: float = 0.8
     queue_page_size: int = 50
     sample_per_agent_week: int = views.SAMPLE_PER_AGENT_WEEK
