@@ -20,7 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from callqa.types import Transcript
-from rules.literals import required_literals
+from rules.literals import first_characters, required_literals
 from rules.normalize import is_cjk, normalize, sound_fold, sound_fold_regex
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -236,7 +236,9 @@ class _Branches:
             if len(self._compiled) > 256:  # combinations seen are few; bound them all the same
                 self._compiled.clear()
             body = "|".join(f"(?P<p{k}>{self.bodies[k]})" for k in active) if self.named else self.bodies[0]
-            regex = self._compiled[active] = re.compile(body, re.MULTILINE)
+            first = first_characters(body, re.MULTILINE)  # skip ahead to where a match can start
+            gated = body if first is None else f"(?={first})(?:{body})"
+            regex = self._compiled[active] = re.compile(gated, re.MULTILINE)
         return regex
 
 
