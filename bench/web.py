@@ -11,7 +11,8 @@ INSERT…SELECT, seconds, not Python loops):
 * section scores and totals computed from the verdicts as the engine does (veto → total 0), 3 % of the calls
   rescored once (a superseded scorecard beside the current one), emotion metrics per call;
 * 20 utterances per call with their emotion (2 M rows each), for the call page;
-* 1 % of the verdicts reviewed (a fifth of them overturned) with reviewed scores, 500 disputes,
+* 1 % of the verdicts reviewed (a fifth of them overturned) with reviewed scores, 500 disputes (a third
+  open; a tenth of the answers not yet seen by the agent, so a first visit marks them in a write),
   acknowledgements of a third of the scorecards; an admin account (the agents' and supervisors' accounts
   are added before the web requests);
 * the per-agent-per-day summaries (``scorecards/summaries.py``) rebuilt once from all of it.
@@ -187,7 +188,9 @@ def _extras(con: Any) -> None:
             c.call_id, c.agent_id, 'I said it', 'agent', s.created_at + INTERVAL 1 DAY,
             CASE WHEN n % 3 = 0 THEN 'open' WHEN n % 3 = 1 THEN 'upheld' ELSE 'rejected' END,
             CASE WHEN n % 3 = 0 THEN NULL ELSE 'answered' END, CASE WHEN n % 3 = 0 THEN NULL ELSE 'bench-sup' END,
-            CASE WHEN n % 3 = 0 THEN NULL ELSE s.created_at + INTERVAL 2 DAY END, NULL
+            CASE WHEN n % 3 = 0 THEN NULL ELSE s.created_at + INTERVAL 2 DAY END,
+            -- most answers were seen by the agent already; a tenth are new (the agent's next visit marks them)
+            CASE WHEN n % 3 = 0 OR n % 30 IN (1, 2) THEN NULL ELSE s.created_at + INTERVAL 3 DAY END
         FROM (SELECT *, row_number() OVER (ORDER BY scorecard_id, idx) AS n FROM verdicts WHERE verdict = 'fail') v
         JOIN scorecards s ON s.scorecard_id = v.scorecard_id AND s.is_current JOIN calls c ON c.call_id = s.call_id
         WHERE v.n % 400 = 0""")

@@ -321,21 +321,24 @@ def _current_verdict(con: Any, target: ReviewTarget) -> str:
     return str(row[0]) if row else target.verdict
 
 
-def mark_dispute_seen(store: Store, viewer: Viewer, dispute_id: str) -> None:
-    """The call's agent has seen the answer of a dispute (sets ``seen_by_agent_at`` once).
+def mark_dispute_seen(store: Store, viewer: Viewer, *dispute_ids: str) -> None:
+    """The call's agent has seen the answers of these disputes (sets ``seen_by_agent_at`` once), in one write.
 
-    Nothing changes while the dispute is open, or when someone else (a supervisor) looks at it.
+    Nothing changes while a dispute is open, or when someone else (a supervisor) looks at it.
 
     Raises:
-        NotFound: no such dispute visible to the viewer.
+        NotFound: a dispute not visible to the viewer (then none is marked).
     """
+    if not dispute_ids:
+        return
     with store.writing() as con:
-        _dispute_row(con, viewer, dispute_id)
+        for dispute_id in dispute_ids:
+            _dispute_row(con, viewer, dispute_id)
         if viewer.role is not UserRole.AGENT:
             return
-        con.execute("UPDATE disputes SET seen_by_agent_at = ? WHERE dispute_id = ? AND agent_id = ? "
-                    "AND status <> 'open' AND seen_by_agent_at IS NULL",
-                    [_now(), dispute_id, viewer.agent_id])  # fmt: skip
+        con.executemany("UPDATE disputes SET seen_by_agent_at = ? WHERE dispute_id = ? AND agent_id = ? "
+                        "AND status <> 'open' AND seen_by_agent_at IS NULL",
+                        [[_now(), dispute_id, viewer.agent_id] for dispute_id in dispute_ids])  # fmt: skip
 
 
 def acknowledge(store: Store, viewer: Viewer, scorecard_id: str) -> None:

@@ -10,8 +10,8 @@ They are derived data. Every write that changes what they count (a call saved or
 rescoring, a review, an acknowledgement) calls :func:`refresh` for the affected calls inside its own
 transaction, with the (agent, day) keys the calls had *before* the write as well (an agent or day change
 empties the old key). A refresh deletes those keys' rows and recomputes them from the base tables with one
-INSERT … SELECT per table, so the summaries equal a full :func:`rebuild` by construction. :func:`problems` compares them with
-the base tables (``callqa check-db``).
+INSERT … SELECT per table, so the summaries equal a full :func:`rebuild` by construction. :func:`problems`
+compares them with the base tables (``callqa check-db``).
 
 A call without a day (no start time, no known run) counts in no window, so it has no summary row. Calls with
 no agent id have rows with a NULL agent (the heat-map's trends count them).
