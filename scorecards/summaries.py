@@ -30,7 +30,8 @@ _FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
 
 Key = tuple[str | None, dt.date]
 
-# name → (columns DDL, the SELECT computing the rows; ``{where}`` filters the calls). Migration 006 creates these
+# name → (columns DDL, the SELECT computing the rows; ``{cards}`` is a condition on ``s.scorecard_id``, the
+# scorecards whose rows to compute: TRUE for all of them). Migration 006 creates these
 # tables as they are here: a change of columns needs a new migration (drop, create, rebuild), not an edit.
 TABLES: dict[str, tuple[str, str]] = {
     # Verdicts per item: pass and fail as they count now (a current review overrides the engine).
@@ -42,7 +43,7 @@ TABLES: dict[str, tuple[str, str]] = {
         f"count(*) FILTER (WHERE {_FINAL} = 'pass'), count(*) FILTER (WHERE {_FINAL} = 'fail') "
         f"FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id JOIN {_CALLS} ON c.call_id = s.call_id "
         "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
-        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{cards}} GROUP BY ALL",
     ),
     # Automatic section scores (the radar), their sum and how many there are.
     "agent_day_sections": (
@@ -50,7 +51,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "score_sum DOUBLE NOT NULL, scored BIGINT NOT NULL",
         f"SELECT c.agent_id, c.team, {_DAY}, x.section_id, any_value(x.title), sum(x.score), count(*) "
         f"FROM section_scores x JOIN scorecards s ON s.scorecard_id = x.scorecard_id JOIN {_CALLS} "
-        f"ON c.call_id = s.call_id WHERE s.is_current AND x.score IS NOT NULL AND {_DAY} IS NOT NULL AND {{where}} "
+        f"ON c.call_id = s.call_id WHERE s.is_current AND x.score IS NOT NULL AND {_DAY} IS NOT NULL AND {{cards}} "
         "GROUP BY ALL",
     ),
     # Scored calls, current scorecards and their totals as they count now (the reviewed total where there is one).
@@ -60,7 +61,7 @@ TABLES: dict[str, tuple[str, str]] = {
         f"SELECT c.agent_id, c.team, {_DAY}, count(DISTINCT s.call_id), count(*), sum(coalesce(rs.total, s.total)), "
         f"count(coalesce(rs.total, s.total)) FROM scorecards s JOIN {_CALLS} ON c.call_id = s.call_id "
         "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
-        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{cards}} GROUP BY ALL",
     ),
     # Customer emotion, each scored transcript once however many checklists scored it.
     "agent_day_emotion": (
@@ -68,10 +69,11 @@ TABLES: dict[str, tuple[str, str]] = {
         "calmer BIGINT NOT NULL",
         f"SELECT c.agent_id, c.team, {_DAY}, count(*), count(*) FILTER (WHERE a.value >= 0.5), "
         "count(*) FILTER (WHERE a.value >= 0.5 AND coalesce(m.value, 0.0) >= 0.5) "
-        f"FROM (SELECT DISTINCT call_id, transcript_id FROM scorecards WHERE is_current) s JOIN {_CALLS} "
+        f"FROM (SELECT DISTINCT s.call_id, s.transcript_id FROM scorecards s WHERE s.is_current AND {{cards}}) s "
+        f"JOIN {_CALLS} "
         "ON c.call_id = s.call_id JOIN call_metrics a ON a.transcript_id = s.transcript_id "
         "AND a.name = 'angry_customer' LEFT JOIN call_metrics m ON m.transcript_id = s.transcript_id "
-        f"AND m.name = 'customer_calmer_by_end' WHERE {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+        f"AND m.name = 'customer_calmer_by_end' WHERE {_DAY} IS NOT NULL GROUP BY ALL",
     ),
     # One row per current scorecard: what the agent home lists (the window's calls, newest first, and which of
     # them missed something) without scanning the calls, scorecards and verdicts tables for one agent.
@@ -86,7 +88,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
         "LEFT JOIN verdicts v ON v.scorecard_id = s.scorecard_id "
         "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
-        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{where}} GROUP BY ALL",
+        f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{cards}} GROUP BY ALL",
     ),
 }
 
@@ -99,6 +101,10 @@ BY_MIGRATION = {
 # The affected keys, passed as two parallel lists.
 _KEYS = "(SELECT unnest($agents) AS agent_id, unnest($days) AS day)"
 _IN_KEYS = f"EXISTS (SELECT 1 FROM {_KEYS} k WHERE k.agent_id IS NOT DISTINCT FROM {{a}}.agent_id AND k.day = {{d}})"
+# The current scorecards of the calls on those keys. A join, not EXISTS: DuckDB then hashes the few keys and
+# scans the calls once (10 ms on 100,000 calls instead of 30).
+_CARDS_OF_KEYS = (f"SELECT s.scorecard_id FROM {_CALLS} JOIN {_KEYS} k ON k.agent_id IS NOT DISTINCT FROM "
+                  f"c.agent_id AND k.day = {_DAY} JOIN scorecards s ON s.call_id = c.call_id WHERE s.is_current")
 
 
 def create(con: Any, migration: str) -> None:
@@ -114,7 +120,7 @@ def rebuild(con: Any, names: Iterable[str] = TABLES) -> None:
     """Recompute every summary row (of the tables named) from the base tables, in the caller's transaction."""
     for name in names:
         con.execute(f"DELETE FROM {name}")
-        con.execute(f"INSERT INTO {name} {TABLES[name][1].format(where='TRUE')}")
+        con.execute(f"INSERT INTO {name} {TABLES[name][1].format(cards='TRUE')}")
 
 
 def keys_of(con: Any, call_ids: Iterable[str]) -> set[Key]:
@@ -138,9 +144,14 @@ def refresh(con: Any, call_ids: Iterable[str], before: Iterable[Key] = ()) -> No
         return
     ordered = sorted(keys, key=lambda k: (k[0] is None, k[0] or "", k[1]))
     params = {"agents": [k[0] for k in ordered], "days": [k[1] for k in ordered]}
+    # The rows are recomputed from those keys' scorecards by id: a condition on the calls' keys made DuckDB
+    # join the whole verdicts table (≈ 1 s per saved call on 1.4 M verdicts; by id ≈ 0.1 s).
+    cards = sorted(r[0] for r in con.execute(_CARDS_OF_KEYS, params).fetchall())
     for name, (_, select) in TABLES.items():
         con.execute(f"DELETE FROM {name} WHERE {_IN_KEYS.format(a=name, d=name + '.day')}", params)
-        con.execute(f"INSERT INTO {name} {select.format(where=_IN_KEYS.format(a='c', d=_DAY))}", params)
+        if cards:
+            con.execute(f"INSERT INTO {name} {select.format(cards='s.scorecard_id IN (SELECT unnest($ids))')}",
+                        {"ids": cards})
 
 
 def problems(con: Any) -> list[str]:
@@ -155,7 +166,7 @@ def problems(con: Any) -> list[str]:
     for name, (_, select) in TABLES.items():
         sums = checks[name]
         stored = con.execute(f"SELECT {sums} FROM {name}").fetchone()
-        base = con.execute(f"SELECT {sums} FROM ({select.format(where='TRUE')}) "
+        base = con.execute(f"SELECT {sums} FROM ({select.format(cards='TRUE')}) "
                            f"AS b({_names(TABLES[name][0])})").fetchone()
         if stored != base:
             out.append(f"summary {name} disagrees with the base tables ({stored} stored, {base} computed); "
