@@ -381,6 +381,21 @@ def test_heatmap_colour_bounds() -> None:
         None, "red", "red", "orange", "orange", "yellow", "yellow", "green", "green"]
 
 
+def test_agent_home_of_an_agent_with_only_unscored_calls_is_empty(store: Store) -> None:
+    """An agent whose calls were never scored (the Mandarin call, no Mandarin checklist here) has a page with
+    nothing on it: not "no such agent"."""
+    z1 = next(c for c in CALLS if c.name == "z1")
+    transcript = transcript_of(z1)
+    meta = CallMetadata(agent_id="Z9", team="T1", started_at=z1.started, language=z1.language)
+    store.save_call("r1", SourceFile(f"/calls/{z1.name}.wav", z1.call_id, 100, 0.0), meta,
+                    AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o")
+    home = views.agent_home(store, SUP_T1, "Z9")
+    assert (home.calls, home.radar, home.disputes, home.unacknowledged) == ((), (), (), 0)
+    assert home.team is None and home.emotion.calls == 0
+    with pytest.raises(NotFound):
+        views.agent_home(store, SUP_T2, "Z9")  # another team's supervisor: no call of Z9 they may see
+
+
 def test_heatmap_scope(store: Store) -> None:
     heat = views.team_heatmap(store, SUP_T2)
     assert heat.teams == ("T2",) and list(cells(heat)) == ["B1"]
