@@ -13,6 +13,7 @@ import pytest
 
 from scorecards import locking
 from scorecards.store import Store
+from tests._locks import writable_from_another_process
 
 WRITER = """
 import sys, time
@@ -101,13 +102,6 @@ def test_markers_of_dead_or_stuck_writers_are_cleared(tmp_path: Path) -> None:
     assert locking.writer_waiting(db, stale_after=60) is False
 
 
-def _writable_from_another_process(path: Path) -> bool:
-    """Whether a plain DuckDB connection in another process (no callqa, no marker) can open the file to write."""
-    probe = ("import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close()\n"
-             "except duckdb.IOException:\n    sys.exit(3)")
-    return subprocess.run([sys.executable, "-c", probe, str(path)], check=False).returncode == 0
-
-
 def test_a_lingering_read_keeps_the_file_open_then_lets_it_go(tmp_path: Path) -> None:
     """The web server's store keeps the file attached for ``read_linger`` seconds after its last read (a warm
     cache for the next request), then releases it."""
@@ -117,10 +111,10 @@ def test_a_lingering_read_keeps_the_file_open_then_lets_it_go(tmp_path: Path) ->
     with store.reading() as con:
         con.execute("SELECT count(*) FROM schema_migrations").fetchall()
     started = time.monotonic()
-    assert not _writable_from_another_process(db)  # still attached after the read
+    assert not writable_from_another_process(db)  # still attached after the read
     assert time.monotonic() - started < 1.5, "the probe was too slow to see the linger"
     deadline = time.monotonic() + 10
-    while not _writable_from_another_process(db):
+    while not writable_from_another_process(db):
         assert time.monotonic() < deadline, "the idle attachment was never released"
         time.sleep(0.2)
     with store.reading() as con:  # attached again, and still reads the file

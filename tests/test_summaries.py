@@ -17,6 +17,7 @@ from scorecards import review, summaries
 from scorecards.access import UserRole, Viewer
 from scorecards.rescore import checklist_chooser, rescore_store, write
 from scorecards.store import Store
+from tests._locks import writable_from_another_process
 from tests._scores import CALLS, build_store, transcript_of, write_v2
 
 QA = Viewer("qa1", UserRole.QA)
@@ -187,17 +188,11 @@ def test_a_read_scope_spans_threads_and_a_writer_elsewhere_waits_for_it(store: S
     assert order == ["scope ends", "wrote"]
 
 
-def _writable_from_another_process(path: Path) -> bool:
-    probe = ("import duckdb, sys\ntry:\n    duckdb.connect(sys.argv[1]).close()\n"
-             "except duckdb.IOException:\n    sys.exit(3)")
-    return subprocess.run([sys.executable, "-c", probe, str(path)], check=False).returncode == 0
-
-
 def test_the_file_lock_is_held_only_while_a_read_is_open(store: Store) -> None:
     """Reads attach the file to an in-memory database kept by the process: the last one out must detach it."""
     with store.reading() as con:
         assert con.execute("SELECT count(*) FROM calls").fetchone() == (len(CALLS),)
-        assert not _writable_from_another_process(store.path)
-    assert _writable_from_another_process(store.path)
+        assert not writable_from_another_process(store.path)
+    assert writable_from_another_process(store.path)
     with store.reading() as again:  # attached again, and still reads the file
         assert again.execute("SELECT count(*) FROM calls").fetchone() == (len(CALLS),)
