@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
@@ -79,13 +80,9 @@ class PreparedCall:
                              "a newline); pass rules.normalize.normalize_many of the utterance texts, or None")
         self.joined = "\n".join(self.norm)
         self.offsets = [0, *accumulate(len(n) + 1 for n in self.norm)][: len(self.norm)]
-        self.turns = []
-        turn, previous = 0, None
-        for u in utterances:
-            if previous is not None and u.role != previous:
-                turn += 1
-            self.turns.append(turn)
-            previous = u.role
+        # A new turn wherever the role changes from the utterance before: a running count of the changes.
+        roles = [u.role for u in utterances]
+        self.turns = list(accumulate(map(operator.ne, roles[1:], roles), initial=0)) if roles else []
         self._starts = [u.start for u in utterances]
         self._ends = [u.end for u in utterances]
         self._ordered = self._starts == sorted(self._starts) and self._ends == sorted(self._ends)
@@ -348,6 +345,8 @@ def _find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:
     """Where the hit's text lies in the concatenated word norms (closest occurrence to where it was)."""
     needle = norm[hit.start : hit.end].replace(" ", "")
     expected = len(norm[: hit.start].replace(" ", ""))
+    if needle and compact.startswith(needle, expected):  # where it was: no other place can be closer
+        return expected, expected + len(needle)
     best, pos = -1, compact.find(needle)
     while pos != -1 and needle:
         if best == -1 or abs(pos - expected) < abs(best - expected):

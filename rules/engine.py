@@ -70,6 +70,21 @@ class _Context:
     missing: Tri = Tri.UNKNOWN  # value of a test on a field or metric the call lacks
     hidden: bool = False  # second look: phrases may hide in low-confidence stretches
     says_cache: dict[int, _SaysResult] = field(default_factory=dict)
+    # The variants judge() needs, built once per call rather than once per item (they share the cache).
+    _trigger: _Context | None = None
+    _second_look: _Context | None = None
+
+    def trigger(self) -> _Context:
+        """The context an ``applies_when`` is evaluated in: a field or metric the call lacks is false."""
+        if self._trigger is None:
+            self._trigger = _Context(self.call, self.checklist, Tri.FALSE, False, self.says_cache)
+        return self._trigger
+
+    def second_look(self) -> _Context:
+        """The context of the second look at a fail: phrases may hide in low-confidence stretches."""
+        if self._second_look is None:
+            self._second_look = _Context(self.call, self.checklist, self.missing, True, self.says_cache)
+        return self._second_look
 
 
 def score_call(
@@ -129,7 +144,7 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     """The verdict of one item on the context's call."""
     applies = Outcome(Tri.TRUE)
     if item.applies_when is not None:
-        applies = _evaluate(item.applies_when, _Context(ctx.call, ctx.checklist, Tri.FALSE, False, ctx.says_cache))
+        applies = _evaluate(item.applies_when, ctx.trigger())
         if applies.value is Tri.FALSE:
             return _verdict(item, Verdict.NA, "does not apply: " + _describe(item.applies_when), applies.evidence)
     outcome = _evaluate(item.condition, ctx)
@@ -138,7 +153,7 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if outcome.value is Tri.UNKNOWN:
         return _verdict(item, Verdict.UNCERTAIN, "rests on low-confidence words or an uncertain role",
                         outcome.evidence)  # fmt: skip
-    second = _evaluate(item.condition, _Context(ctx.call, ctx.checklist, ctx.missing, True, ctx.says_cache))
+    second = _evaluate(item.condition, ctx.second_look())
     if second.value is not Tri.FALSE:
         return _verdict(item, Verdict.UNCERTAIN, "not found, but the transcript there is unreliable",
                         outcome.evidence)  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 
 try:  # the regex parser the re module itself uses (public as sre_parse before 3.11)
     import re._parser as _sre_parse  # type: ignore[import-not-found,unused-ignore]
+    from re._compiler import _get_charset_prefix, _get_literal_prefix  # type: ignore[import-not-found,unused-ignore]
     from re._constants import (  # type: ignore[import-not-found,unused-ignore]
         ASSERT,
         ASSERT_NOT,
@@ -22,6 +23,7 @@ try:  # the regex parser the re module itself uses (public as sre_parse before 3
         AT_BEGINNING,
         AT_BEGINNING_LINE,
         AT_BEGINNING_STRING,
+        AT_BOUNDARY,
         BRANCH,
         IN,
         LITERAL,
@@ -148,8 +150,10 @@ def first_characters(pattern: str, flags: int = 0) -> str | None:
         return None
     try:
         parsed = _sre_parse.parse(pattern, flags)
-        if parsed.state.flags & (re.IGNORECASE | re.VERBOSE | re.DOTALL) or _anchored(list(parsed)):
+        if parsed.state.flags & (re.IGNORECASE | re.VERBOSE | re.DOTALL) or _starts_with(list(parsed), _STARTS):
             return None
+        if _get_literal_prefix(parsed, flags)[0] or _get_charset_prefix(parsed, flags):
+            return None  # the engine skips ahead by itself (a lookahead in front would stop it)
         spans, _nullable = _first_of_sequence(list(parsed))
     except (_NoFirst, re.error, RecursionError, TypeError, ValueError, IndexError):
         return None
@@ -207,15 +211,25 @@ def _first_of_element(op: Any, av: Any) -> tuple[set[tuple[int, int]], bool]:
 _STARTS = (AT_BEGINNING, AT_BEGINNING_LINE, AT_BEGINNING_STRING)
 
 
-def _anchored(items: list[tuple[Any, Any]]) -> bool:
-    """True when every match starts with ``^`` (or ``\\A``)."""
+def starts_at_boundary(pattern: str, flags: int = 0) -> bool:
+    """True when every match of ``pattern`` starts with ``\\b`` (a word boundary), False when unsure."""
+    if _sre_parse is None:
+        return False
+    try:
+        return _starts_with(list(_sre_parse.parse(pattern, flags)), (AT_BOUNDARY,))
+    except (re.error, RecursionError, TypeError, ValueError, IndexError):
+        return False
+
+
+def _starts_with(items: list[tuple[Any, Any]], anchors: tuple[Any, ...]) -> bool:
+    """True when every path through ``items`` starts with one of these zero-width anchors."""
     if not items:
         return False
     op, av = items[0]
     if op is AT:
-        return av in _STARTS
+        return av in anchors
     if op is SUBPATTERN:
-        return _anchored(list(av[3]))
+        return not av[1] and not av[2] and _starts_with(list(av[3]), anchors)
     if op is BRANCH:
-        return all(_anchored(list(alternative)) for alternative in av[1])
+        return all(_starts_with(list(alternative), anchors) for alternative in av[1])
     return False

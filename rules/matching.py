@@ -20,7 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from callqa.types import Transcript
-from rules.literals import first_characters, required_literals
+from rules.literals import first_characters, required_literals, starts_at_boundary
 from rules.normalize import is_cjk, normalize, sound_fold, sound_fold_regex
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -222,10 +222,26 @@ class _Branches:
         self.bounded = [bounded for _, bounded in bodies]
         self.named = named
         self.needs = [required_literals(body, re.MULTILINE) for body in self.bodies]
+        # a match of the branch counts only at the start of a word (checked after the match, or by \b)
+        self.at_word = [
+            bounded or starts_at_boundary(body, re.MULTILINE)
+            for body, bounded in zip(self.bodies, self.bounded, strict=True)
+        ]
         self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        self._last: tuple[set[str] | None, re.Pattern[str] | None] = (None, None)
 
     def regex(self, present: set[str] | None) -> re.Pattern[str] | None:
         """The regex of the branches that can match a call whose literals are ``present`` (None: all)."""
+        # A call asks twice (may_match, then find) with the same set: the last answer is kept with the set
+        # itself, so the identity test cannot be fooled by a new set at a freed one's address.
+        last_present, last_regex = self._last
+        if present is last_present and present is not None:
+            return last_regex
+        regex = self._regex(present)
+        self._last = (present, regex)
+        return regex
+
+    def _regex(self, present: set[str] | None) -> re.Pattern[str] | None:
         active = tuple(
             k for k, need in enumerate(self.needs) if need is None or present is None or not need.isdisjoint(present)
         )
@@ -236,8 +252,13 @@ class _Branches:
             if len(self._compiled) > 256:  # combinations seen are few; bound them all the same
                 self._compiled.clear()
             body = "|".join(f"(?P<p{k}>{self.bodies[k]})" for k in active) if self.named else self.bodies[0]
+            gated = body
             first = first_characters(body, re.MULTILINE)  # skip ahead to where a match can start
-            gated = body if first is None else f"(?={first})(?:{body})"
+            if first is not None:
+                # Where every branch's match must start a word, a position inside a word is skipped too (a
+                # match found there would be dropped: the scan resumes at the next character either way).
+                word = "\\b" if all(self.at_word[k] for k in active) else ""
+                gated = f"(?={first}){word}(?:{body})"
             regex = self._compiled[active] = re.compile(gated, re.MULTILINE)
         return regex
 
@@ -307,6 +328,8 @@ def _scan(group: _Branches, regex: re.Pattern[str], text: str, scope: Scope) -> 
         start, end = m.span()
         k = int(m.lastgroup[1:]) if named and m.lastgroup else 0
         if end == start or (bounded[k] and not _word_start(text, start)):
+            if start >= len(text):
+                return  # an empty match at the very end: searching on from past it would find it again
             pos = start + 1  # not a hit here; a real one may start inside it
             continue
         pos = end
@@ -544,6 +567,30 @@ class EchoMatcher(Matcher):
 
 def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
     """Overlapping hits in one utterance count once (the most similar, then the longest, is kept)."""
+    ordered = sorted(hits, key=_place)
+    if _apart(ordered):  # the usual case: nothing to drop, and the order below would be this one
+        return ordered
+    return _drop_overlapping(hits)
+
+
+def _place(hit: Hit) -> tuple[int, int]:
+    return hit.utt, hit.start
+
+
+def _apart(ordered: list[Hit]) -> bool:
+    """True when hits sorted by place neither overlap nor share a start within an utterance."""
+    utt, start, end = -1, -1, -1
+    for hit in ordered:
+        if hit.utt != utt:
+            utt, start, end = hit.utt, hit.start, hit.end
+            continue
+        if hit.start < end or hit.start == start:
+            return False
+        start, end = hit.start, max(end, hit.end)
+    return True
+
+
+def _drop_overlapping(hits: list[Hit]) -> list[Hit]:
     kept: dict[int, list[Hit]] = {}
     for hit in sorted(hits, key=lambda h: (-h.similarity, h.start - h.end)):
         same = kept.setdefault(hit.utt, [])

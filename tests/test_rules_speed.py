@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import accumulate
 
 import pytest
 
-from rules.literals import first_characters
+from callqa.types import CallMetadata, Role, Transcript, Utterance
+from rules.call import PreparedCall, _find_span
+from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist
-from rules.matching import RegexMatcher
+from rules.matching import Hit, RegexMatcher, Scope, _drop_overlaps
+from rules.matching import _scan as _scan_group
 from rules.model import _matchers
 from rules.normalize import normalize, sound_fold
 
@@ -29,16 +33,15 @@ from rules.normalize import normalize, sound_fold
         ("[^a]b", None),  # nor negated classes
         (".{0,3}bank", None),  # nor any character
         ("(?i)bank", None),  # case-insensitive
-        ("(a)\\1", "[a]"),  # a back-reference after the first character does not matter
-        ("\\1(a)", None),  # before it, it does
+        ("(a)\\1", None),  # starts with a literal: the engine skips ahead to it by itself
+        ("(?P<p0>my name is [a-z])", None),  # the same inside a group
+        ("[ab]x|c", "[abc]"),
+        ("(?:[ab]x)", None),  # a class first: the engine skips ahead by itself
+        ("\\1(a)|b", None),  # a back-reference is not followed
     ],
 )
 def test_first_characters(pattern: str, expected: str | None) -> None:
     assert first_characters(pattern, re.MULTILINE) == expected
-
-
-def _spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int, str | None]]:
-    return [(m.start(), m.end(), m.lastgroup) for m in regex.finditer(text)]
 
 
 def _texts(language: str) -> list[str]:
@@ -50,11 +53,17 @@ def _texts(language: str) -> list[str]:
     return [sound_fold(text) for text in calls]
 
 
+def _scope(text: str) -> Scope:
+    lines = text.split("\n")
+    offsets = [0, *accumulate(len(line) + 1 for line in lines)][: len(lines)]
+    return Scope(tuple(range(len(lines))), text, tuple(offsets), frozenset(range(len(lines))))
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_gated_regexes_find_what_the_plain_ones_find(language: str) -> None:
     checklist = load_checklist(CHECKLIST_DIR / f"service_{language}.yaml")
     texts = _texts(language)
-    gated = hits = 0
+    gated = words = hits = 0
     for matcher in {id(m): m for m in _matchers(checklist) if isinstance(m, RegexMatcher)}.values():
         for group in matcher.groups:
             fast = group.regex(None)
@@ -62,15 +71,13 @@ def test_gated_regexes_find_what_the_plain_ones_find(language: str) -> None:
             body = "|".join(f"(?P<p{k}>{b})" for k, b in enumerate(group.bodies)) if group.named else group.bodies[0]
             plain = re.compile(body, re.MULTILINE)
             gated += fast.pattern != body
+            words += "\\b(?:" in fast.pattern
             for text in texts:
-                expected = _spans(plain, text)
+                expected = list(_scan_group(group, plain, text, _scope(text)))
                 hits += len(expected)
-                assert _spans(fast, text) == expected, group.sources
-                # every position a search may start from, as the scan resumes after a rejected match
-                for pos in range(0, len(text), 7):
-                    a, b = fast.search(text, pos), plain.search(text, pos)
-                    assert (a and (a.span(), a.lastgroup)) == (b and (b.span(), b.lastgroup))
+                assert list(_scan_group(group, fast, text, _scope(text))) == expected, group.sources
     assert gated >= 4 and hits >= 50  # the comparison exercised gated regexes that match
+    assert words >= (2 if language == "en" else 0)  # and, in English, regexes gated on word starts
 
 
 def _scan(regex: re.Pattern[str], text: str) -> list[tuple[int, int, str | None]]:
@@ -78,6 +85,8 @@ def _scan(regex: re.Pattern[str], text: str) -> list[tuple[int, int, str | None]
     out, pos = [], 0
     while (m := regex.search(text, pos)) is not None:
         if m.end() == m.start():
+            if m.start() >= len(text):
+                break
             pos = m.start() + 1
             continue
         out.append((m.start(), m.end(), m.lastgroup))
@@ -103,3 +112,129 @@ def test_gated_random_patterns_scan_alike() -> None:
             assert _scan(fast, text) == expected, (pattern, text)
             compared, found = compared + 1, found + len(expected)
     assert compared >= 1000 and found >= 1000
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("\\bx|\\by", True),
+        ("\\bx|y", False),  # one alternative may start anywhere
+        ("(?:\\bx|\\b(?:y))z", True),
+        ("(?P<p0>\\bhold)", True),
+        ("(?i:\\bx)", False),  # a group with its own flags is not followed
+        ("x\\b", False),
+        ("^x", False),
+    ],
+)
+def test_starts_at_boundary(pattern: str, expected: bool) -> None:
+    assert starts_at_boundary(pattern, re.MULTILINE) is expected
+
+
+def test_word_gate_only_when_every_active_branch_starts_a_word() -> None:
+    matcher = RegexMatcher(["\\bcall (?:your|the) bank", "\\bout of my hands\\b|\\bnot my job\\b", "bank"])
+    (group,) = matcher.groups
+    assert group.at_word == [True, True, False]
+    two = RegexMatcher(["\\bcall (?:your|the) bank", "\\bout of my hands\\b|\\bnot my job\\b"]).groups[0].regex(None)
+    all_three = group.regex(None)
+    assert two is not None and all_three is not None
+    assert "\\b(?:" in two.pattern  # both branches start a word: positions inside words are skipped
+    # the third branch can match inside a word: no \b gate while it is active
+    assert "\\b(?:" not in all_three.pattern
+    text = "recall your bank\nnot my job\nriverbank call the bank"
+    scan = list(_hits(matcher, text))
+    assert [(u, s, e, p) for u, s, e, p, _ in scan] == [
+        (0, 12, 16, "bank"), (1, 0, 10, "\\bout of my hands\\b|\\bnot my job\\b"), (2, 5, 9, "bank"),
+        (2, 10, 23, "\\bcall (?:your|the) bank"),
+    ]  # fmt: skip
+
+
+def _hits(matcher: RegexMatcher, text: str) -> list[Hit]:
+    norm = text.split("\n")
+    call = PreparedCall(
+        Transcript(tuple(Utterance(float(i), i + 0.5, t, Role.AGENT, 1.0) for i, t in enumerate(norm)), 10.0, "en"),
+        CallMetadata(),
+        {},
+    )
+    return list(matcher.find(call.scope_of(list(range(len(norm)))), call))
+
+
+def _plain_drop_overlaps(hits: list[Hit]) -> list[Hit]:
+    kept: dict[int, list[Hit]] = {}
+    for hit in sorted(hits, key=lambda h: (-h.similarity, h.start - h.end)):
+        same = kept.setdefault(hit.utt, [])
+        if not any(k.start < hit.end and hit.start < k.end for k in same):
+            same.append(hit)
+    return sorted((h for group in kept.values() for h in group), key=lambda h: (h.utt, h.start))
+
+
+def test_dropping_overlaps_equals_the_plain_way() -> None:
+    rng = random.Random(5)
+    apart = 0
+    for _ in range(3000):
+        hits = []
+        for _ in range(rng.randint(0, 7)):
+            start = rng.randint(0, 30)
+            hits.append(Hit(rng.randint(0, 3), start, start + rng.randint(0, 6), rng.choice("abc"),
+                            rng.choice([1.0, 1.0, 0.9])))  # fmt: skip
+        got = _drop_overlaps(hits)
+        assert got == _plain_drop_overlaps(hits) and [type(h) for h in got] == [Hit] * len(got)
+        apart += len(got) == len(hits) and len(hits) > 1
+    assert apart >= 300  # the fast path (nothing to drop) was taken often, the slow one too
+
+
+def _plain_turns(transcript: Transcript) -> list[int]:
+    turns, turn, previous = [], 0, None
+    for u in transcript.utterances:
+        if previous is not None and u.role != previous:
+            turn += 1
+        turns.append(turn)
+        previous = u.role
+    return turns
+
+
+def test_turns_equal_the_loop() -> None:
+    rng = random.Random(8)
+    for n in range(0, 40):
+        roles = [rng.choice(list(Role)) for _ in range(n)]
+        utterances = tuple(Utterance(float(i), i + 0.5, "x", r, 1.0) for i, r in enumerate(roles))
+        transcript = Transcript(utterances, 50.0, "en")
+        turns = PreparedCall(transcript, CallMetadata(), {}).turns
+        assert turns == _plain_turns(transcript) and all(type(t) is int for t in turns)
+
+
+def _plain_find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:
+    needle = norm[hit.start : hit.end].replace(" ", "")
+    expected = len(norm[: hit.start].replace(" ", ""))
+    best, pos = -1, compact.find(needle)
+    while pos != -1 and needle:
+        if best == -1 or abs(pos - expected) < abs(best - expected):
+            best = pos
+        pos = compact.find(needle, pos + 1)
+    return (best, best + len(needle)) if best != -1 else (-1, -1)
+
+
+def test_span_where_it_was_equals_the_search() -> None:
+    rng = random.Random(9)
+    shortcut = 0
+    for _ in range(3000):
+        norm = " ".join("".join(rng.choice("ab") for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 6)))
+        compact = norm.replace(" ", "")
+        if rng.random() < 0.3:  # word norms that differ from the utterance's
+            compact = compact.replace("ab", "b", 1)
+        start = rng.randrange(len(norm))
+        hit = Hit(0, start, rng.randint(start + 1, len(norm)), "p")
+        plain = _plain_find_span(compact, norm, hit)
+        if plain[0] == -1:
+            continue  # the fuzzy alignment takes over, as before
+        assert _find_span(compact, norm, hit) == plain
+        shortcut += compact.startswith(norm[hit.start : hit.end].replace(" ", ""), plain[0]) and plain[0] == len(
+            norm[: hit.start].replace(" ", "")
+        )
+    assert shortcut >= 1000
+
+
+def test_a_regex_that_can_match_nothing_ends_its_scan() -> None:
+    # an empty match at the end of the text used to be found again and again (the search clamps its start)
+    matcher = RegexMatcher(["(?:okay)?", "x*$"])
+    hits = _hits(matcher, "okay then\nno\nokay")
+    assert [(h.utt, h.start, h.end) for h in hits] == [(0, 0, 4), (2, 0, 4)]
