@@ -194,10 +194,7 @@ class PreparedCall:
         """The scope of these utterances (in call order)."""
         if len(indices) == len(self.norm):  # the whole call: its text is already joined
             return Scope(tuple(indices), self.joined, tuple(self.offsets), frozenset(indices))
-        texts = [self.norm[i] for i in indices]
-        offsets = [0, *accumulate([len(t) + 1 for t in texts])]
-        offsets.pop()
-        return Scope(tuple(indices), "\n".join(texts), tuple(offsets), frozenset(indices))
+        return Scope(tuple(indices), members=frozenset(indices), norm=self.norm)  # text joined when asked for
 
     def folded_joined(self) -> str:
         """``joined`` folded by sound (:func:`~rules.normalize.sound_fold`), computed once per call."""
@@ -210,8 +207,10 @@ class PreparedCall:
         """The scope's text folded by sound: the call is folded once, a scope's text is joined from it
         (folding keeps lengths and never touches the newlines)."""
         whole = self.folded_joined()
-        if whole is self.joined or scope.text is self.joined:
-            return whole if scope.text is self.joined else scope.text  # ASCII: nothing to fold
+        if len(scope.indices) == len(self.norm):  # the whole call (its text is ``joined``)
+            return whole
+        if whole is self.joined:
+            return scope.text  # ASCII: nothing to fold
         parts: list[str] | None = self.cache.get("folded parts")
         if parts is None:
             parts = self.cache["folded parts"] = whole.split("\n")

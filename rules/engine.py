@@ -379,21 +379,11 @@ def _evidence(
         notes.append(f"words heard with low confidence ({loc.confidence:.2f} < {review.min_word_confidence:g})")
     if hit.utt in unsure_role:
         notes.append(f"speaker may not be the {says.role} (role confidence {u.role_confidence:.2f})")
-    return Evidence(
-        kind="hit",
-        role=str(u.role),
-        start=round(loc.start, 2),
-        end=round(loc.end, 2),
-        text=loc.heard,
-        pattern=hit.pattern,
-        match=says.matcher.kind,
-        similarity=hit.similarity,
-        confidence=round(loc.confidence, 3),
-        role_confidence=round(u.role_confidence, 3),
-        reliable=not notes,
-        utterance=hit.utt,
-        note="; ".join(notes),
-    )
+    # positionally, in Evidence's field order (kind, role, start, end, text, pattern, match, similarity,
+    # confidence, role_confidence, reliable, utterance, note): a dozen keywords per hit cost more
+    return Evidence("hit", str(u.role), round(loc.start, 2), round(loc.end, 2), loc.heard, hit.pattern,
+                    says.matcher.kind, hit.similarity, round(loc.confidence, 3), round(u.role_confidence, 3),
+                    not notes, hit.utt, "; ".join(notes))  # fmt: skip
 
 
 def _absent_evidence(
@@ -407,10 +397,9 @@ def _absent_evidence(
     note = f"transcript confidence here {confidence:.2f}" if confidence is not None else "nothing said here"
     if doubtful:
         note += " (too low to be sure the phrase was not said)"
-    return Evidence(kind="absent", role="" if says.role == "any" else says.role, start=round(start, 2),
-                    end=round(end, 2), text=shown, pattern=" | ".join(says.phrases[:6]), match=says.matcher.kind,
-                    similarity=0.0, confidence=round(confidence if confidence is not None else 0.0, 3),
-                    reliable=not doubtful, note=note)  # fmt: skip
+    return Evidence("absent", "" if says.role == "any" else says.role, round(start, 2), round(end, 2), shown,
+                    " | ".join(says.phrases[:6]), says.matcher.kind, 0.0,
+                    round(confidence if confidence is not None else 0.0, 3), 1.0, not doubtful, -1, note)  # fmt: skip
 
 
 _UTTERANCE = attrgetter("utt")

@@ -12,7 +12,7 @@ import heapq
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs published
@@ -36,19 +36,77 @@ class Hit(NamedTuple):  # immutable and cheap to build (a call makes dozens); a 
     similarity: float = 1.0
 
 
-@dataclass(frozen=True, slots=True)
 class Scope:
-    """The utterances a predicate looks at, as one string."""
+    """The utterances a predicate looks at, as one string.
 
+    Attributes:
+        indices: the utterances, in call order.
+        text: their normalised texts joined by "\\n".
+        offsets: where each one starts in ``text``.
+        members: ``indices`` as a set.
+
+    Immutable. Built from the call's normalised utterances (``norm``), ``text`` and ``offsets`` are joined on
+    first use: exact phrases are looked up in the whole call, so most scopes never need them.
+    """
+
+    __slots__ = ("_norm", "_offsets", "_text", "indices", "members")
     indices: tuple[int, ...]
-    text: str  # their normalised texts joined by "\n"
-    offsets: tuple[int, ...]  # where each one starts in ``text``
-    members: frozenset[int] = frozenset()  # ``indices`` as a set
+    members: frozenset[int]
+    _norm: Sequence[str] | None
+    _text: str | None
+    _offsets: tuple[int, ...] | None
+
+    def __init__(
+        self,
+        indices: tuple[int, ...],
+        text: str | None = None,
+        offsets: tuple[int, ...] | None = None,
+        members: frozenset[int] = frozenset(),
+        *,
+        norm: Sequence[str] | None = None,
+    ) -> None:
+        if text is None and norm is None:
+            raise ValueError("Scope: pass text and offsets, or norm (the call's normalised utterances)")
+        set_ = object.__setattr__
+        set_(self, "indices", indices)
+        set_(self, "members", members)
+        set_(self, "_norm", norm)
+        set_(self, "_text", text)
+        set_(self, "_offsets", offsets)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Scope is immutable: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Scope(indices={self.indices!r}, text={self.text!r})"
+
+    @property
+    def text(self) -> str:
+        text: str | None = self._text
+        if text is None:
+            assert self._norm is not None
+            norm = self._norm
+            text = "\n".join([norm[i] for i in self.indices])
+            object.__setattr__(self, "_text", text)
+        return text
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        offsets: tuple[int, ...] | None = self._offsets
+        if offsets is None:
+            assert self._norm is not None
+            norm = self._norm
+            starts = [0, *accumulate([len(norm[i]) + 1 for i in self.indices])]
+            starts.pop()
+            offsets = tuple(starts)
+            object.__setattr__(self, "_offsets", offsets)
+        return offsets
 
     def locate(self, pos: int) -> tuple[int, int]:
         """(position in ``indices``, offset inside that utterance) of a position in ``text``."""
-        k = bisect_right(self.offsets, pos) - 1
-        return k, pos - self.offsets[k]
+        offsets = self.offsets
+        k = bisect_right(offsets, pos) - 1
+        return k, pos - offsets[k]
 
 
 class Embedder(Protocol):
