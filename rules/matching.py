@@ -178,7 +178,10 @@ class PhraseBook:
         if self._automaton is None:
             automaton = ahocorasick.Automaton()
             for key in self._norms | self._literals:  # with what the scan does with it: no set lookups there
-                automaton.add_word(key, (key, key in self._norms, key in self._literals))
+                # and, for a phrase, its length less one and whether its first / last character is a word
+                # character (the text there is the key itself: only the neighbour outside needs a look)
+                automaton.add_word(key, (key, key in self._norms, key in self._literals, len(key) - 1,
+                                         key[0] in _WORD_CHARS, key[-1] in _WORD_CHARS))  # fmt: skip
             automaton.make_automaton()
             self._automaton = automaton
         return self._automaton
@@ -207,15 +210,15 @@ class PhraseBook:
         found: dict[str, list[int]] = {}
         present: set[str] = set()
         last = len(text) - 1
-        for end, (key, phrase, literal) in self._compile().iter(text):
+        for end, (key, phrase, literal, length, word_first, word_last) in self._compile().iter(text):
             if literal:
                 present.add(key)
             if phrase:
-                start = end - len(key) + 1
+                start = end - length
                 # at_word_boundary(text, start, end + 1), inlined (a report per phrase found in the call):
                 # an occurrence must not cut an English word or a number in two ('hold' in 'holding')
-                if (start == 0 or text[start - 1] not in _WORD_CHARS or text[start] not in _WORD_CHARS) and (
-                    end >= last or text[end + 1] not in _WORD_CHARS or text[end] not in _WORD_CHARS
+                if (not word_first or start == 0 or text[start - 1] not in _WORD_CHARS) and (
+                    not word_last or end >= last or text[end + 1] not in _WORD_CHARS
                 ):
                     found.setdefault(key, []).append(start)
         return found, present

@@ -13,7 +13,7 @@ from callqa.types import CallMetadata, Role, Transcript, Utterance
 from rules.call import PreparedCall, _find_span
 from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist
-from rules.matching import Hit, RegexMatcher, Scope, _drop_overlaps
+from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlaps
 from rules.matching import _scan as _scan_group
 from rules.model import _matchers
 from rules.normalize import normalize, sound_fold
@@ -238,3 +238,37 @@ def test_a_regex_that_can_match_nothing_ends_its_scan() -> None:
     matcher = RegexMatcher(["(?:okay)?", "x*$"])
     hits = _hits(matcher, "okay then\nno\nokay")
     assert [(h.utt, h.start, h.end) for h in hits] == [(0, 0, 4), (2, 0, 4)]
+
+
+def _plain_book_scan(phrases: set[str], literals: set[str], text: str) -> tuple[dict[str, list[int]], set[str]]:
+    """Every occurrence of every phrase that cuts no word in two, and the literals present: by str.find."""
+    words = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+    found: dict[str, list[int]] = {}
+    for key in phrases:
+        start = text.find(key)
+        while start != -1:
+            end = start + len(key) - 1
+            if (start == 0 or text[start - 1] not in words or text[start] not in words) and (
+                end >= len(text) - 1 or text[end + 1] not in words or text[end] not in words
+            ):
+                found.setdefault(key, []).append(start)
+            start = text.find(key, start + 1)
+    return found, {key for key in literals if key in text}
+
+
+def test_phrase_book_scan_equals_finding_each_phrase() -> None:
+    rng = random.Random(12)
+    alphabet, kept = "ab1 工,\n", 0
+    for _ in range(400):
+        keys = {"".join(rng.choice(alphabet[:-1]) for _ in range(rng.randint(1, 4))) for _ in range(6)}
+        phrases = {k for k in keys if rng.random() < 0.7}
+        literals = keys - phrases | {k for k in phrases if rng.random() < 0.3}
+        book = PhraseBook()
+        book._norms.update(phrases)  # already folded: the scan compares folded keys with folded text
+        book.add_literals(literals)
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        found, present = book._scan(text)
+        expected_found, expected_present = _plain_book_scan(phrases, literals, text)
+        assert {k: sorted(v) for k, v in found.items()} == expected_found and present == expected_present
+        kept += sum(map(len, found.values()))
+    assert kept >= 1000
