@@ -277,12 +277,18 @@ class _Compiler:
             valid = []
             for i, pattern in enumerate(phrases):
                 try:
-                    re.compile(pattern)
-                    valid.append(pattern)
+                    compiled = re.compile(pattern)
                 except re.error as exc:
                     offset = self._quote_offset([*path, i]) + (exc.pos or 0)
                     self.error([*path, i], f"regex does not compile: {exc.msg} at position {exc.pos}: fix the "
                                f"pattern {pattern!r}", offset=offset)  # fmt: skip
+                    continue
+                if _matches_nothing_at_all(compiled):
+                    self.error([*path, i], f"regex {pattern!r} can match empty text, so it would count as said in "
+                               "every utterance: make at least one part of it required (e.g. 'okay' instead of "
+                               "'(okay)?')", offset=self._quote_offset([*path, i]))  # fmt: skip
+                    continue
+                valid.append(pattern)
             phrases = valid
         return make_matcher(match, phrases, None if threshold is None else float(threshold), self.book)
 
@@ -471,3 +477,17 @@ def _example_utterance(line: Any, previous_end: float) -> Utterance:
     return Utterance(start, end, str(line["text"]), Role(str(line["role"])),
                      role_confidence=float(line.get("role_confidence", 1.0)),
                      confidence=float(line.get("confidence", 1.0)))  # fmt: skip
+
+
+# Texts on which a regex that can match the empty string shows it (an empty match at the start, at a word
+# boundary or between characters of either script).
+_EMPTY_PROBES = ("", " ", "a", "a b", "你", "你 好", "0")
+
+
+def _matches_nothing_at_all(compiled: re.Pattern[str]) -> bool:
+    """Whether the regex matches an empty stretch of some ordinary text (``(okay)?``, ``x*``, ``^``)."""
+    for text in _EMPTY_PROBES:
+        for found in compiled.finditer(text):
+            if found.start() == found.end():
+                return True
+    return False
