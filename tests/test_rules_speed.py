@@ -13,7 +13,7 @@ from callqa.types import CallMetadata, Role, Transcript, Utterance
 from rules.call import PreparedCall, _find_span
 from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist
-from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlaps
+from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlapping, _drop_overlaps
 from rules.matching import _scan as _scan_group
 from rules.model import _matchers
 from rules.normalize import normalize, sound_fold
@@ -158,15 +158,6 @@ def _hits(matcher: RegexMatcher, text: str) -> list[Hit]:
     return list(matcher.find(call.scope_of(list(range(len(norm)))), call))
 
 
-def _plain_drop_overlaps(hits: list[Hit]) -> list[Hit]:
-    kept: dict[int, list[Hit]] = {}
-    for hit in sorted(hits, key=lambda h: (-h.similarity, h.start - h.end)):
-        same = kept.setdefault(hit.utt, [])
-        if not any(k.start < hit.end and hit.start < k.end for k in same):
-            same.append(hit)
-    return sorted((h for group in kept.values() for h in group), key=lambda h: (h.utt, h.start))
-
-
 def test_dropping_overlaps_equals_the_plain_way() -> None:
     rng = random.Random(5)
     apart = 0
@@ -177,7 +168,7 @@ def test_dropping_overlaps_equals_the_plain_way() -> None:
             hits.append(Hit(rng.randint(0, 3), start, start + rng.randint(0, 6), rng.choice("abc"),
                             rng.choice([1.0, 1.0, 0.9])))  # fmt: skip
         got = _drop_overlaps(hits)
-        assert got == _plain_drop_overlaps(hits) and [type(h) for h in got] == [Hit] * len(got)
+        assert got == _drop_overlapping(hits) and [type(h) for h in got] == [Hit] * len(got)
         apart += len(got) == len(hits) and len(hits) > 1
     assert apart >= 300  # the fast path (nothing to drop) was taken often, the slow one too
 
