@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import hashlib
 import json
 import random
@@ -48,6 +47,7 @@ from scorecards.rescore import (
     current_transcripts,
     iter_calls,
     load_calls,
+    long_lived,
     normalized_calls,
     score_calls,
     shipped_chooser,
@@ -186,9 +186,7 @@ def measure(store: Store, batch: int, choosers: Sequence[tuple[str, ChecklistCho
         calls, cpu, wall = _timed(normalized_calls, loaded)
         timings["normalise"].add(len(calls), utterances, cpu, wall)
         del loaded
-        gc.collect()
-        gc.freeze()  # the batch is long-lived: keep the collector from rescanning its words while scoring
-        try:
+        with long_lived():  # as rescore_store scores a batch
             # The backtest's own part: read the batch's current scorecards, then diff (first checklist set).
             before, cpu_diff, wall_diff = _timed(current_cards, store, [c.call_id for c in calls])
             scored = []
@@ -198,8 +196,6 @@ def measure(store: Store, batch: int, choosers: Sequence[tuple[str, ChecklistCho
                 scored.append(results)
             _, cpu, wall = _timed(backtest, scored[0])
             timings["backtest diff"].add(len(calls), utterances, cpu_diff + cpu, wall_diff + wall)
-        finally:
-            gc.unfreeze()
         del calls, scored
     return timings
 
