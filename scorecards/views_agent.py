@@ -27,6 +27,7 @@ from scorecards.views_sql import (
     check_positive,
     evidence_spans,
     fetch,
+    most_named,
     named_filter,
     rate,
     weeks_between,
@@ -76,8 +77,7 @@ def agent_home(
         named.update(since=since, until=until)
         own = [_Card(*row) for row in fetch(con, f"{_CARDS} WHERE {mine} AND c.day BETWEEN $since AND $until",
                                             named)]
-        teams = Counter(team for team, _ in {(r.team, r.call_id) for r in own} if team is not None)
-        team = min(teams, key=lambda t: (-teams[t], t)) if teams else None
+        team = most_named(Counter(team for team, _ in {(r.team, r.call_id) for r in own} if team is not None))
         named.update(team=team)
         # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/summaries.py).
         agent_sums, team_sums = _sums(con, mine, named)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 from typing import Any
 
 from scorecards.access import Forbidden, Invalid, UserRole, Viewer
@@ -93,6 +94,12 @@ def evidence_spans(evidence_json: str) -> tuple[EvidenceSpan, ...]:
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def most_named(counts: Counter[str]) -> str | None:
+    """The name counted most (a tie: the first by name), None when there is none: an agent's team is the one
+    named on most of the agent's calls (the agent home) or verdicts (the heat-map) in the window."""
+    return min(counts, key=lambda name: (-counts[name], name)) if counts else None
 
 
 def mean(values: list[float]) -> float | None:

@@ -12,6 +12,7 @@ from scorecards.views_sql import (
     WEEK,
     check_positive,
     fetch,
+    most_named,
     named_filter,
     rate,
     require_staff,
@@ -128,7 +129,7 @@ def _rows(cells: list[tuple[Any, ...]], items: tuple[HeatItem, ...]) -> list[Hea
             teams[agent_id][team] += passed + failed
     rows = []
     for agent_id, per_item in counts.items():
-        team = min(teams[agent_id], key=lambda t: (-teams[agent_id][t], t)) if teams[agent_id] else None
+        team = most_named(teams[agent_id])
         row_cells = tuple(_cell(*per_item.get((i.checklist_id, i.item_id), (0, 0))) for i in items)
         overall = _cell(sum(c.passed for c in row_cells), sum(c.failed for c in row_cells))
         rows.append(HeatRow(agent_id, team, row_cells, overall))
