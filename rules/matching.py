@@ -215,7 +215,7 @@ class PhraseBook:
                 present.add(key)
             if phrase:
                 start = end - length
-                # at_word_boundary(text, start, end + 1), inlined (a report per phrase found in the call):
+                # rules.normalize.at_word_boundary(text, start, end + 1), inlined (a report per phrase found):
                 # an occurrence must not cut an English word or a number in two ('hold' in 'holding')
                 if (not word_first or start == 0 or text[start - 1] not in _WORD_CHARS) and (
                     not word_last or end >= last or text[end + 1] not in _WORD_CHARS

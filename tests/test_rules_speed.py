@@ -16,7 +16,7 @@ from rules.loader import CHECKLIST_DIR, load_checklist
 from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlapping, _drop_overlaps
 from rules.matching import _scan as _scan_group
 from rules.model import _matchers
-from rules.normalize import normalize, sound_fold
+from rules.normalize import at_word_boundary, normalize, sound_fold
 
 
 @pytest.mark.parametrize(
@@ -233,15 +233,11 @@ def test_a_regex_that_can_match_nothing_ends_its_scan() -> None:
 
 def _plain_book_scan(phrases: set[str], literals: set[str], text: str) -> tuple[dict[str, list[int]], set[str]]:
     """Every occurrence of every phrase that cuts no word in two, and the literals present: by str.find."""
-    words = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
     found: dict[str, list[int]] = {}
     for key in phrases:
         start = text.find(key)
         while start != -1:
-            end = start + len(key) - 1
-            if (start == 0 or text[start - 1] not in words or text[start] not in words) and (
-                end >= len(text) - 1 or text[end + 1] not in words or text[end] not in words
-            ):
+            if at_word_boundary(text, start, start + len(key)):
                 found.setdefault(key, []).append(start)
             start = text.find(key, start + 1)
     return found, {key for key in literals if key in text}
