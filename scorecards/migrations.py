@@ -404,3 +404,15 @@ def _007_agent_cards(con: Any) -> None:
 
 
 MIGRATIONS = (*MIGRATIONS, ("007_agent_cards", _007_agent_cards))
+
+
+def _008_emotion_definitions(con: Any) -> None:
+    # agent_day_emotion counted the web page's emotion figures by other definitions than `callqa agent`'s
+    # (angry share over all calls, calmer among the angry, no agent tone): replaced by the counts of
+    # scorecards/definitions.py, which both sides now read, filled from the existing data.
+    con.execute("DROP INDEX agent_day_emotion_day")
+    con.execute("DROP TABLE agent_day_emotion")
+    summaries.create(con, "008_emotion_definitions")
+
+
+MIGRATIONS = (*MIGRATIONS, ("008_emotion_definitions", _008_emotion_definitions))

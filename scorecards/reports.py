@@ -1,13 +1,16 @@
 """Per-agent figures over the stored scorecards, with the team's figures beside them. Read-only.
 
-Only current scorecards count (a rescored call counts once, with its newest scorecard). A call's day is
-its ``started_at`` (the metadata), or the day it was scored when the call centre gave no time. The
-agent's team is the team named on most of the agent's calls; an agent with no team is compared with
-every call in the store. The report ends on the agent's latest call day (``until``), so an old export
-still gives a report; ``days`` counts back from there.
+Only current scorecards count (a rescored call counts once, with its newest scorecard). A call's day, the
+agent's team and the emotion figures are those of :mod:`scorecards.definitions`, which the agent's web page
+uses too: the day is the call's ``started_at``, else the day the run that first saw it started; the team is
+the one named on most of the agent's calls in the report's days (a tie: the first by name); an agent with no
+team is compared with every call in the store. The agent's own figures count all the agent's calls, the team's
+those of the team. The report ends on the agent's latest call day (``until``), so an old export still gives a
+report; ``days`` counts back from there.
 
-Emotion figures come from each call's stored emotion summary (``call_metrics``, written by the nightly flow);
-calls stored without one are left out of them, and each call counts once however many checklists scored it:
+Emotion figures come from each call's stored emotion summary (``call_metrics`` of its current transcript,
+written by the nightly flow); calls stored without one are left out of them, and each call counts once
+however many checklists scored it:
 
 * **angry customer share**: of the calls with customer speech, those whose customer reached the anger
   threshold of the emotion stage (``angry_customer``, anger ≥ 0.7 by default) in any utterance;
@@ -28,31 +31,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from callqa.errors import StoreError
+from scorecards.definitions import CALLS_FROM, DAY, EMOTION_FLAGS, EmotionCounts, EmotionFigures, emotion_join, team_of
+from scorecards.definitions import NEGATIVE_TONE as NEGATIVE_TONE  # the CLI prints the thresholds
+from scorecards.definitions import UPSET_AT_START as UPSET_AT_START
 from scorecards.store import Store
-
-UPSET_AT_START = 0.4
-NEGATIVE_TONE = 0.7
-
-
-@dataclass(frozen=True, slots=True)
-class EmotionFigures:
-    """How a set of calls went emotionally (see the module docstring for the exact definitions).
-
-    Attributes:
-        calls: calls with an emotion summary (the denominator of ``negative_tone_share``).
-        customer_calls: of those, calls with customer speech (the denominator of ``angry_customer_share``).
-        angry_customer_share: share of ``customer_calls`` with an angry customer; None without any.
-        upset_at_start: of ``customer_calls``, those whose customer was upset at the start.
-        calmer_share: share of ``upset_at_start`` calls whose customer ended calmer; None without any.
-        negative_tone_share: share of ``calls`` where the agent's anger reached :data:`NEGATIVE_TONE`.
-    """
-
-    calls: int
-    customer_calls: int
-    angry_customer_share: float | None
-    upset_at_start: int
-    calmer_share: float | None
-    negative_tone_share: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +106,11 @@ class AgentReport:
 class _Row:
     call_id: str
     agent_id: str
+    team: str | None
     day: dt.date
     total: float | None
     needs_review: bool
-    # The call's stored emotion summary; all None when it was stored without one.
-    angry_customer: float | None = None
-    anger_start: float | None = None
-    calmer: float | None = None
-    agent_tone: float | None = None
-    customer_utterances: float | None = None
+    emotion: EmotionCounts  # this call's flags (0 or 1 each); all 0 without an emotion summary
 
 
 def week_of(day: dt.date) -> str:
@@ -154,27 +132,28 @@ def _rate(passed: int, failed: int) -> float | None:
     return round(passed / (passed + failed), 3) if passed + failed else None
 
 
-_SCOPE = (
-    "FROM scorecards s JOIN calls c ON c.call_id = s.call_id WHERE s.is_current "
-    "AND (? IS NULL OR c.team = ?) AND CAST(coalesce(c.started_at, s.created_at) AS DATE) BETWEEN ? AND ?"
-)
-_EMOTION_NAMES = ("angry_customer", "customer_anger_start", "customer_calmer_by_end", "agent_negative_tone_max",
-                  "utterances_customer")
-# One row per transcript with its emotion figures side by side (call_metrics holds one row per name).
-_EMOTION_JOIN = "LEFT JOIN (SELECT transcript_id, " + ", ".join(
-    f"max(value) FILTER (WHERE name = '{n}') AS {n}" for n in _EMOTION_NAMES
-) + " FROM call_metrics GROUP BY transcript_id) m ON m.transcript_id = s.transcript_id "
+# The current scorecards of the window's days, of the team (every call when there is none) or of the agent.
+_SCOPE = (f"FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id {{joins}} WHERE s.is_current "
+          f"AND {DAY} BETWEEN ? AND ? AND (? IS NULL OR c.team = ? OR c.agent_id = ?)")
+_ROWS = ("SELECT s.call_id, coalesce(c.agent_id, ''), c.team, " + DAY + ", s.total, s.needs_review, "
+         + ", ".join(f"CAST({flag} AS INTEGER)" for _, flag in EMOTION_FLAGS) + " "
+         + _SCOPE.format(joins="LEFT JOIN transcripts t ON t.call_id = s.call_id AND t.is_current "
+                         + emotion_join("t.transcript_id")))
+_VERDICTS = ("SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, ? IS NULL OR c.team = ?, s.checklist_id, "
+             "v.item_id, any_value(v.title), v.verdict, count(*) "
+             + _SCOPE.format(joins="JOIN verdicts v ON v.scorecard_id = s.scorecard_id") + " GROUP BY ALL")
+_AGENT_CALLS = (f"SELECT s.call_id, c.team, {DAY} FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
+                "WHERE s.is_current AND c.agent_id = ?")
 
 
-def _agent_span(con: Any, agent_id: str) -> tuple[str | None, dt.date]:
-    rows = con.execute(
-        "SELECT c.team, max(CAST(coalesce(c.started_at, s.created_at) AS DATE)), count(*) FROM scorecards s "
-        "JOIN calls c ON c.call_id = s.call_id WHERE s.is_current AND c.agent_id = ? GROUP BY c.team",
-        [agent_id]).fetchall()
-    if not rows:
+def _agent_span(con: Any, agent_id: str, days: int, until: dt.date | None) -> tuple[str | None, dt.date, dt.date]:
+    """The agent's team, and the report's first and last day (by default the agent's latest call day)."""
+    calls = con.execute(_AGENT_CALLS, [agent_id]).fetchall()
+    if not calls:
         raise StoreError(f"no scored calls of agent '{agent_id}'; `callqa calls` lists the agents")
-    team = max(rows, key=lambda r: (r[2], r[0] is not None, r[0] or ""))[0]
-    return team, max(r[1] for r in rows)
+    until = until or max(day for _, _, day in calls)
+    since = until - dt.timedelta(days=days - 1)
+    return team_of((call, team) for call, team, day in calls if since <= day <= until), since, until
 
 
 def agent_report(store: Store, agent_id: str, *, days: int = 28, until: dt.date | None = None) -> AgentReport:
@@ -192,73 +171,56 @@ def agent_report(store: Store, agent_id: str, *, days: int = 28, until: dt.date 
     if days < 1:
         raise StoreError(f"--days must be at least 1 (got {days})")
     with store.reading() as con:
-        team, latest = _agent_span(con, agent_id)
-        until = until or latest
+        team, since, until = _agent_span(con, agent_id, days, until)
         # The trend needs the whole previous week even when ``days`` is short.
-        since = until - dt.timedelta(days=days - 1)
         earliest = min(since, until - dt.timedelta(days=until.weekday() + 7))
-        scope = [team, team, earliest, until]
-        rows = [_Row(*r) for r in con.execute(
-            "SELECT s.call_id, coalesce(c.agent_id, ''), CAST(coalesce(c.started_at, s.created_at) AS DATE), "
-            "s.total, s.needs_review, " + ", ".join(f"m.{n}" for n in _EMOTION_NAMES) + " "
-            + _SCOPE.replace(" WHERE ", " " + _EMOTION_JOIN + "WHERE ", 1), scope).fetchall()]
-        verdicts = con.execute(
-            "SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, s.checklist_id, v.item_id, any_value(v.title), "
-            "v.verdict, count(*) FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id "
-            "JOIN calls c ON c.call_id = s.call_id WHERE s.is_current AND (? IS NULL OR c.team = ?) "
-            "AND CAST(coalesce(c.started_at, s.created_at) AS DATE) BETWEEN ? AND ? GROUP BY ALL",
-            [agent_id, team, team, since, until]).fetchall()
+        rows = [_Row(call_id, agent, call_team, day, total, review, EmotionCounts(*flags))
+                for call_id, agent, call_team, day, total, review, *flags
+                in con.execute(_ROWS, [earliest, until, team, team, agent_id]).fetchall()]
+        verdicts = con.execute(_VERDICTS, [agent_id, team, team, since, until, team, team, agent_id]).fetchall()
     window = [r for r in rows if r.day >= since]
     mine = [r for r in window if r.agent_id == agent_id]
+    ours = [r for r in window if team is None or r.team == team]
     return AgentReport(
         agent_id=agent_id, team=team, since=since, until=until, calls=len(mine),
-        mean_total=_mean([r.total for r in mine]), team_calls=len(window),
-        team_mean_total=_mean([r.total for r in window]), needs_review_share=_share(mine),
-        days=_periods(window, agent_id, lambda d: d.isoformat()), weeks=_periods(window, agent_id, week_of),
-        items=_item_rates(verdicts), trend=_trend(rows, agent_id, until),
-        emotion=emotion_figures(mine), team_emotion=emotion_figures(window),
+        mean_total=_mean([r.total for r in mine]), team_calls=len(ours),
+        team_mean_total=_mean([r.total for r in ours]), needs_review_share=_share(mine),
+        days=_periods(window, agent_id, team, lambda d: d.isoformat()),
+        weeks=_periods(window, agent_id, team, week_of), items=_item_rates(verdicts),
+        trend=_trend(rows, agent_id, until), emotion=emotion_figures(mine), team_emotion=emotion_figures(ours),
     )  # fmt: skip
 
 
-def _periods(rows: Sequence[_Row], agent_id: str, key: Any) -> tuple[PeriodFigures, ...]:
+def _periods(rows: Sequence[_Row], agent_id: str, team: str | None, key: Any) -> tuple[PeriodFigures, ...]:
     groups: dict[str, list[_Row]] = defaultdict(list)
     for r in rows:
         groups[key(r.day)].append(r)
     out = []
     for period, group in sorted(groups.items(), reverse=True):
         mine = [r for r in group if r.agent_id == agent_id]
+        ours = [r for r in group if team is None or r.team == team]
         if mine:  # the team's figures only beside a period the agent worked
-            out.append(PeriodFigures(period, len(mine), _mean([r.total for r in mine]), len(group),
-                                     _mean([r.total for r in group]), _share(mine), emotion_figures(mine),
-                                     emotion_figures(group)))  # fmt: skip
+            out.append(PeriodFigures(period, len(mine), _mean([r.total for r in mine]), len(ours),
+                                     _mean([r.total for r in ours]), _share(mine), emotion_figures(mine),
+                                     emotion_figures(ours)))  # fmt: skip
     return tuple(out)
 
 
 def emotion_figures(rows: Sequence[_Row]) -> EmotionFigures:
     """The emotion figures of the calls in ``rows`` (each call once; calls without an emotion summary left out)."""
-    calls = list({r.call_id: r for r in rows if r.angry_customer is not None}.values())
-    customer = [r for r in calls if (r.customer_utterances or 0.0) > 0]
-    upset = [r for r in customer if (r.anger_start or 0.0) >= UPSET_AT_START]
-    return EmotionFigures(
-        calls=len(calls), customer_calls=len(customer),
-        angry_customer_share=_fraction(sum(r.angry_customer == 1.0 for r in customer), len(customer)),
-        upset_at_start=len(upset), calmer_share=_fraction(sum(r.calmer == 1.0 for r in upset), len(upset)),
-        negative_tone_share=_fraction(sum((r.agent_tone or 0.0) >= NEGATIVE_TONE for r in calls), len(calls)),
-    )  # fmt: skip
-
-
-def _fraction(part: int, whole: int) -> float | None:
-    return round(part / whole, 3) if whole else None
+    calls = {r.call_id: r.emotion for r in rows}.values()
+    return EmotionFigures.of(sum(calls, EmotionCounts()))
 
 
 def _item_rates(verdicts: Sequence[tuple[Any, ...]]) -> tuple[ItemRate, ...]:
     mine: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     team: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     titles: dict[tuple[str, str], str] = {}
-    for is_agent, checklist_id, item_id, title, verdict, n in verdicts:
+    for is_agent, is_team, checklist_id, item_id, title, verdict, n in verdicts:
         key = (checklist_id, item_id)
         titles[key] = title
-        team[key][verdict] += n
+        if is_team:
+            team[key][verdict] += n
         if is_agent:
             mine[key][verdict] += n
     rates = [

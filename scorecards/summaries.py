@@ -23,16 +23,20 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-# Kept here rather than imported from views_sql: the write side must not depend on the read side.
-_DAY = "CAST(coalesce(c.started_at, fr.started_at) AS DATE)"
-_CALLS = "calls c LEFT JOIN runs fr ON fr.run_id = c.first_run_id"
+# The day of a call and the emotion figures come from scorecards.definitions, which the CLI report and the
+# web page read too; not from views_sql: the write side must not depend on the read side.
+from scorecards.definitions import CALLS_FROM as _CALLS
+from scorecards.definitions import DAY as _DAY
+from scorecards.definitions import EMOTION_FLAGS, SUMMARISED, emotion_join
+
 _FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
 
 Key = tuple[str | None, dt.date]
 
 # name → (columns DDL, the SELECT computing the rows; ``{cards}`` is a condition on ``s.scorecard_id``, the
-# scorecards whose rows to compute: TRUE for all of them). Migration 006 creates these
-# tables as they are here: a change of columns needs a new migration (drop, create, rebuild), not an edit.
+# scorecards whose rows to compute: TRUE for all of them). The migrations of BY_MIGRATION create these tables
+# as they are here: a change of columns needs a new migration (drop, create), not an edit; the form the earlier
+# migration created then goes to _AS_FIRST_CREATED.
 TABLES: dict[str, tuple[str, str]] = {
     # Verdicts per item: pass and fail as they count now (a current review overrides the engine).
     "agent_day_items": (
@@ -63,17 +67,16 @@ TABLES: dict[str, tuple[str, str]] = {
         "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
         f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{cards}} GROUP BY ALL",
     ),
-    # Customer emotion, each scored transcript once however many checklists scored it.
+    # The emotion counts of scorecards.definitions (EMOTION_FLAGS, same names and order), each scored call once
+    # however many checklists scored it, from the emotion summary of its current transcript.
     "agent_day_emotion": (
-        "agent_id TEXT, team TEXT, day DATE NOT NULL, calls BIGINT NOT NULL, angry BIGINT NOT NULL, "
-        "calmer BIGINT NOT NULL",
-        f"SELECT c.agent_id, c.team, {_DAY}, count(*), count(*) FILTER (WHERE a.value >= 0.5), "
-        "count(*) FILTER (WHERE a.value >= 0.5 AND coalesce(m.value, 0.0) >= 0.5) "
-        f"FROM (SELECT DISTINCT s.call_id, s.transcript_id FROM scorecards s WHERE s.is_current AND {{cards}}) s "
-        f"JOIN {_CALLS} "
-        "ON c.call_id = s.call_id JOIN call_metrics a ON a.transcript_id = s.transcript_id "
-        "AND a.name = 'angry_customer' LEFT JOIN call_metrics m ON m.transcript_id = s.transcript_id "
-        f"AND m.name = 'customer_calmer_by_end' WHERE {_DAY} IS NOT NULL GROUP BY ALL",
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, "
+        + ", ".join(f"{name} BIGINT NOT NULL" for name, _ in EMOTION_FLAGS),
+        f"SELECT c.agent_id, c.team, {_DAY}, "
+        + ", ".join(f"count(*) FILTER (WHERE {flag})" for _, flag in EMOTION_FLAGS)
+        + " FROM (SELECT DISTINCT s.call_id FROM scorecards s WHERE s.is_current AND {cards}) s "
+        f"JOIN {_CALLS} ON c.call_id = s.call_id JOIN transcripts t ON t.call_id = s.call_id AND t.is_current "
+        f"{emotion_join('t.transcript_id')} WHERE {_DAY} IS NOT NULL AND {SUMMARISED} GROUP BY ALL",
     ),
     # One row per current scorecard: what the agent home lists (the window's calls, newest first, and which of
     # them missed something) without scanning the calls, scorecards and verdicts tables for one agent.
@@ -93,9 +96,27 @@ TABLES: dict[str, tuple[str, str]] = {
 }
 
 # The tables each migration created: a table added later must not appear in an earlier migration's step.
+# 008 replaced 006's agent_day_emotion (its columns followed other definitions than the CLI report's).
 BY_MIGRATION = {
     "006_summaries": ("agent_day_items", "agent_day_sections", "agent_day_cards", "agent_day_emotion"),
     "007_agent_cards": ("agent_cards",),
+    "008_emotion_definitions": ("agent_day_emotion",),
+}
+
+# A table as an earlier migration created it, where a later one replaced it: migration 006 still creates what
+# it created when it was released (a database at 006 or 007 has this table), and 008 drops and replaces it.
+_AS_FIRST_CREATED: dict[tuple[str, str], tuple[str, str]] = {
+    ("006_summaries", "agent_day_emotion"): (
+        "agent_id TEXT, team TEXT, day DATE NOT NULL, calls BIGINT NOT NULL, angry BIGINT NOT NULL, "
+        "calmer BIGINT NOT NULL",
+        "SELECT c.agent_id, c.team, CAST(coalesce(c.started_at, fr.started_at) AS DATE), count(*), "
+        "count(*) FILTER (WHERE a.value >= 0.5), count(*) FILTER (WHERE a.value >= 0.5 AND coalesce(m.value, 0.0) "
+        ">= 0.5) FROM (SELECT DISTINCT s.call_id, s.transcript_id FROM scorecards s WHERE s.is_current) s "
+        "JOIN calls c LEFT JOIN runs fr ON fr.run_id = c.first_run_id ON c.call_id = s.call_id "
+        "JOIN call_metrics a ON a.transcript_id = s.transcript_id AND a.name = 'angry_customer' "
+        "LEFT JOIN call_metrics m ON m.transcript_id = s.transcript_id AND m.name = 'customer_calmer_by_end' "
+        "WHERE CAST(coalesce(c.started_at, fr.started_at) AS DATE) IS NOT NULL GROUP BY ALL",
+    ),
 }
 
 # The affected keys, passed as two parallel lists.
@@ -108,12 +129,15 @@ _CARDS_OF_KEYS = (f"SELECT s.scorecard_id FROM {_CALLS} JOIN {_KEYS} k ON k.agen
 
 
 def create(con: Any, migration: str) -> None:
-    """Create the tables that ``migration`` (a key of :data:`BY_MIGRATION`) adds, filled from the base tables."""
-    names = BY_MIGRATION[migration]
-    for name in names:
-        con.execute(f"CREATE TABLE {name} ({TABLES[name][0]})")
+    """Create the tables that ``migration`` (a key of :data:`BY_MIGRATION`) adds, filled from the base tables.
+
+    A table the migration replaces must have been dropped first.
+    """
+    for name in BY_MIGRATION[migration]:
+        columns, select = _AS_FIRST_CREATED.get((migration, name), TABLES[name])
+        con.execute(f"CREATE TABLE {name} ({columns})")
         con.execute(f"CREATE INDEX {name}_day ON {name} (day)")
-    rebuild(con, names)
+        con.execute(f"INSERT INTO {name} {select.format(cards='TRUE')}")
 
 
 def rebuild(con: Any, names: Iterable[str] = TABLES) -> None:
@@ -160,7 +184,7 @@ def problems(con: Any) -> list[str]:
     checks = {"agent_day_items": "sum(verdicts), sum(passed), sum(failed)",
               "agent_day_sections": "sum(scored), round(sum(score_sum), 6)",
               "agent_day_cards": "sum(calls), sum(cards), sum(totals), round(sum(total_sum), 6)",
-              "agent_day_emotion": "sum(calls), sum(angry), sum(calmer)",
+              "agent_day_emotion": ", ".join(f"sum({name})" for name, _ in EMOTION_FLAGS),
               "agent_cards": "count(*), count(DISTINCT scorecard_id), sum(failed), count(*) FILTER (WHERE "
                              "acknowledged), round(sum(coalesce(reviewed_total, total)), 6)"}
     for name, (_, select) in TABLES.items():

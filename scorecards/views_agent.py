@@ -2,8 +2,9 @@
 
 The agent's rows are read through the viewer's access rule. The team figures beside them (radar, trend,
 emotion) are aggregates over the team's calls — means and shares, never another agent's rows — so an agent
-sees how the team does without seeing anyone's calls. The team is the one named on most of the agent's calls
-in the window; an agent with no team is compared with every call.
+sees how the team does without seeing anyone's calls. The team, a call's day and the emotion figures are
+those of ``callqa agent`` (:mod:`scorecards.definitions`): the team is the one named on most of the agent's
+calls in the window, a tie to the first by name; an agent with no team is compared with every call.
 
 Everything comes from the summaries that every write keeps exact (:mod:`scorecards.summaries`): the window's
 scorecards from ``agent_cards`` (one row each), radar, trend and emotion (the agent's and the team's) from
@@ -13,11 +14,11 @@ the per-agent-per-day sums. Only what was missed in the listed calls is read fro
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from scorecards.access import NotFound, Viewer
+from scorecards.definitions import EMOTION_FLAGS, EmotionCounts, EmotionFigures, team_of
 from scorecards.store import Store
 from scorecards.views_call import dispute_rows
 from scorecards.views_sql import (
@@ -27,9 +28,7 @@ from scorecards.views_sql import (
     check_positive,
     evidence_spans,
     fetch,
-    most_named,
     named_filter,
-    rate,
     weeks_between,
 )
 from scorecards.views_types import (
@@ -77,7 +76,7 @@ def agent_home(
         named.update(since=since, until=until)
         own = [_Card(*row) for row in fetch(con, f"{_CARDS} WHERE {mine} AND c.day BETWEEN $since AND $until",
                                             named)]
-        team = most_named(Counter(team for team, _ in {(r.team, r.call_id) for r in own} if team is not None))
+        team = team_of((r.call_id, r.team) for r in own)
         named.update(team=team)
         # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/summaries.py).
         agent_sums, team_sums = _sums(con, mine, named)
@@ -118,11 +117,11 @@ _CARDS = ("SELECT c.team, c.day, c.started_at, c.call_id, c.scorecard_id, c.chec
 @dataclass(frozen=True, slots=True)
 class _Sums:
     """The window's summary sums for one side (the agent, or the team): per section (title, score sum, scores),
-    per week (scored calls, total sum, totals), and emotion (calls with a summary, angry, angry and calmer)."""
+    per week (scored calls, total sum, totals), and the emotion counts."""
 
     sections: dict[str, tuple[str, float, int]]
     weeks: dict[str, tuple[int, float, int]]
-    emotion: tuple[int, int, int]
+    emotion: EmotionCounts
 
 
 def _sums(con: Any, mine: str, named: dict[str, Any]) -> tuple[_Sums, _Sums]:
@@ -137,14 +136,15 @@ def _sums(con: Any, mine: str, named: dict[str, Any]) -> tuple[_Sums, _Sums]:
                      f"FROM agent_day_sections c {where} GROUP BY c.section_id ORDER BY c.section_id", named)
     weeks = fetch(con, f"SELECT {WEEK.format('c.day')}, {both('c.calls', 'c.total_sum', 'c.totals')} "
                   f"FROM agent_day_cards c {where} GROUP BY 1", named)
-    emotion = fetch(con, f"SELECT {both('c.calls', 'c.angry', 'c.calmer')} FROM agent_day_emotion c {where}",
-                    named)[0]
+    counts = [f"c.{name}" for name, _ in EMOTION_FLAGS]
+    emotion = fetch(con, f"SELECT {both(*counts)} FROM agent_day_emotion c {where}", named)[0]
     out = []
     for side in (0, 1):
+        n = len(counts)
         out.append(_Sums(
             {s: (title, r[2 * side] or 0.0, int(r[2 * side + 1] or 0)) for s, title, *r in sections},
             {w: (int(r[3 * side] or 0), r[3 * side + 1] or 0.0, int(r[3 * side + 2] or 0)) for w, *r in weeks},
-            (int(emotion[3 * side] or 0), int(emotion[3 * side + 1] or 0), int(emotion[3 * side + 2] or 0))))
+            EmotionCounts(*(int(v or 0) for v in emotion[n * side:n * (side + 1)]))))
     return out[0], out[1]
 
 
@@ -220,6 +220,4 @@ def _trend(agent: _Sums, team: _Sums, since: dt.date, until: dt.date) -> tuple[W
 
 def _emotion(agent: _Sums, team: _Sums) -> EmotionShares:
     """Each call once (however many checklists scored it), from its current transcript's emotion summary."""
-    (n, angry, calmer), (tn, ta, tc) = agent.emotion, team.emotion
-    return EmotionShares(calls=n, angry_customer=rate(angry, n), calmer_by_end=rate(calmer, angry), team_calls=tn,
-                         team_angry_customer=rate(ta, tn), team_calmer_by_end=rate(tc, ta))
+    return EmotionShares(agent=EmotionFigures.of(agent.emotion), team=EmotionFigures.of(team.emotion))

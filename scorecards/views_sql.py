@@ -5,19 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections import Counter
 from typing import Any
 
 from scorecards.access import Forbidden, Invalid, UserRole, Viewer
+
+# A call's day (the metadata's start, else the start of the run that first saw the call, ``fr``) and the
+# tie-break of "the team named most" are defined once for the CLI report, the pages and the summaries.
+from scorecards.definitions import CALLS_FROM as CALLS_FROM
+from scorecards.definitions import DAY as DAY
+from scorecards.definitions import most_named as most_named
 from scorecards.views_types import EvidenceSpan
 
-# A call's day: the metadata's start, else the start of the run that first saw the call (``fr``).
-DAY = "CAST(coalesce(c.started_at, fr.started_at) AS DATE)"
 # The ISO week of a DATE expression, e.g. 2025-W08 (ISO year, so 2024-12-30 is 2025-W01).
 WEEK = "strftime({}, '%G-W%V')"
 # The verdict that counts: the current review's when there is one (``r``), else the engine's (``v``).
 FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
-CALLS_FROM = "calls c LEFT JOIN runs fr ON fr.run_id = c.first_run_id"
 _MARK = re.compile(r"\$([A-Za-z_]\w*)")
 
 
@@ -94,12 +96,6 @@ def evidence_spans(evidence_json: str) -> tuple[EvidenceSpan, ...]:
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def most_named(counts: Counter[str]) -> str | None:
-    """The name counted most (a tie: the first by name), None when there is none: an agent's team is the one
-    named on most of the agent's calls (the agent home) or verdicts (the heat-map) in the window."""
-    return min(counts, key=lambda name: (-counts[name], name)) if counts else None
 
 
 def mean(values: list[float]) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from scorecards.definitions import EmotionFigures
 from scorecards.scoring import SectionScore
 from scorecards.store import CallRow
 
@@ -332,22 +333,12 @@ class WeekPoint:
 
 @dataclass(frozen=True, slots=True)
 class EmotionShares:
-    """How the agent's calls went emotionally, beside the team (calls without an emotion summary left out).
+    """How the agent's calls went emotionally beside the team's calls, in the window: the figures of
+    ``callqa agent`` (:class:`scorecards.definitions.EmotionFigures`: angry customer share, ended calmer among
+    the customers upset at the start, the agent's negative tone share, each with its denominator)."""
 
-    Attributes:
-        calls: the agent's calls with an emotion summary.
-        angry_customer: share of them with an angry customer (``angry_customer`` metric).
-        calmer_by_end: of those with an angry customer, share whose customer ended calmer
-            (``customer_calmer_by_end``).
-        team_angry_customer, team_calmer_by_end: the same over the team's calls.
-    """
-
-    calls: int
-    angry_customer: float | None
-    calmer_by_end: float | None
-    team_calls: int
-    team_angry_customer: float | None
-    team_calmer_by_end: float | None
+    agent: EmotionFigures
+    team: EmotionFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +346,8 @@ class AgentHome:
     """An agent's own page.
 
     Attributes:
-        team: the team of most of the agent's calls (None: compared with every visible call).
+        team: the team named on most of the agent's calls in the window, a tie to the first by name
+            (:func:`scorecards.definitions.team_of`, as ``callqa agent``); None: compared with every call.
         since, until: the window (``until`` is the agent's latest call day).
         calls: the latest calls, newest first, each with its missed items.
         radar: per section, agent vs team mean.

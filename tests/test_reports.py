@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from callqa.errors import StoreError
+from callqa.transcript_io import transcript_hash
+from callqa.types import AudioInfo, CallMetadata, SourceFile
+from rules.loader import load_checklist
+from scorecards import summaries, views
+from scorecards.access import UserRole, Viewer
 from scorecards.reports import EmotionFigures, agent_report, report_to_dict, week_of
+from scorecards.rescore import checklist_record
 from scorecards.store import ChecklistRecord, Store
-from tests._scores import CALLS, build_store
+from tests._scores import CALLS, Call, build_store, transcript_of
 
 
 def test_agent_a1_beside_team_t1(tmp_path: Path) -> None:
@@ -127,3 +133,75 @@ def test_no_emotion_summaries_gives_no_shares(tmp_path: Path) -> None:
     store, _ = build_store(tmp_path)
     r = agent_report(store, "A2")
     assert figures(r.emotion) == figures(r.team_emotion) == (0, 0, None, 0, None, None)
+
+
+# -- the CLI report and the agent's web page give the same figures ---------------------------------------------
+
+# Calls added to the store of tests/_scores.py for agent A1 (who has c1, c2, c3 in T1) and A3: three in team T0,
+# so A1's calls name T0 and T1 three times each (a tie: T0, first by name), and one with no team (votes for
+# none). d3 has no start time: its day is the day its run started (21 Feb), not the day it was scored.
+EXTRA = (("d1", "A1", "T0", dt.datetime(2025, 2, 19, 9)), ("d2", "A1", "T0", dt.datetime(2025, 2, 20, 9)),
+         ("d3", "A1", "T0", None), ("d4", "A1", None, dt.datetime(2025, 2, 24, 9)),
+         ("e1", "A3", "T0", dt.datetime(2025, 2, 24, 10)))
+# (angry_customer, customer_anger_start, customer_calmer_by_end, agent_negative_tone_max, utterances_customer):
+# c1 has no customer speech; c2's customer got angry but was not upset at the start; c3's was upset at the
+# start without getting angry and ended calmer; d1's agent had a negative tone; d2's customer was angry and
+# upset and did not calm down; d3 has no emotion summary; d4 sits on both thresholds (0.4 and 0.7).
+SAME = {"c1": (0.0, 0.0, 0.0, 0.2, 0.0), "c2": (1.0, 0.1, 0.0, 0.1, 2.0), "c3": (0.0, 0.5, 1.0, 0.0, 3.0),
+        "d1": (0.0, 0.0, 0.0, 0.8, 1.0), "d2": (1.0, 0.9, 0.0, 0.3, 2.0), "d4": (1.0, 0.4, 1.0, 0.7, 1.0),
+        "e1": (0.0, 0.0, 0.0, 0.0, 1.0), "c4": (1.0, 0.9, 1.0, 0.9, 1.0)}
+
+
+def store_for_both(tmp_path: Path) -> Store:
+    """The small store with :data:`EXTRA` calls saved as the nightly flow saves them (metrics and scorecard in
+    the call's transaction, so the summaries are kept), emotion summaries :data:`SAME` on every call."""
+    store, _ = build_store(tmp_path)
+    checklist = load_checklist(tmp_path / "v1.yaml")
+    store.start_run("r0", [], "{}", "test")
+    with store.writing() as con:
+        con.execute("UPDATE runs SET started_at = TIMESTAMP '2025-02-21 08:00' WHERE run_id = 'r0'")
+    for name, agent, team, started in EXTRA:
+        call = Call(name, agent, team or "", started or dt.datetime(2025, 1, 1), CALLS[0].lines)
+        meta = CallMetadata(agent_id=agent, team=team, started_at=started, language="en")
+        transcript = transcript_of(call)
+        card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+        store.save_call("r0", SourceFile(f"/calls/{name}.wav", call.call_id, 100, 0.0), meta,
+                        AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
+                        scorecards=[(card, checklist_record(checklist))])
+    ids = {c.call_id: c.name for c in CALLS} | {Call(n, "", "", dt.datetime(2025, 1, 1), ()).call_id: n
+                                                 for n, *_ in EXTRA}
+    current = store.current_transcript_ids()
+    with store.writing() as con:
+        for call_id, tid in current:
+            for name, value in zip(NAMES, SAME.get(ids[call_id], ()), strict=False):
+                con.execute("INSERT INTO call_metrics VALUES (?, ?, ?, 'test')", [tid, name, value])
+        summaries.refresh(con, list(ids))  # as Store.save_call does with a call's metrics
+    return store
+
+
+def test_the_cli_report_and_the_agent_page_give_the_same_figures(tmp_path: Path) -> None:
+    store = store_for_both(tmp_path)
+    report = agent_report(store, "A1")
+    home = views.agent_home(store, Viewer("qa1", UserRole.QA), "A1")
+    assert (report.team, report.since, report.until) == (home.team, home.since, home.until) == (
+        "T0", dt.date(2025, 1, 29), dt.date(2025, 2, 25))
+    # A1, every call whatever its team: c1..c3, d1..d4 (d3 without a summary: 6 calls, 5 with customer speech);
+    # angry c2, d2, d4; upset at the start c3, d2, d4, of which c3 and d4 ended calmer; agent tone d1, d4.
+    mine = EmotionFigures(calls=6, customer_calls=5, angry_customer_share=0.6, upset_at_start=3,
+                          calmer_share=0.667, negative_tone_share=0.333)
+    # Team T0: d1, d2, d3 (no summary), e1: angry d2; upset d2, not calmer; agent tone d1.
+    team = EmotionFigures(calls=3, customer_calls=3, angry_customer_share=0.333, upset_at_start=1,
+                          calmer_share=0.0, negative_tone_share=0.333)
+    assert (report.emotion, report.team_emotion) == (home.emotion.agent, home.emotion.team) == (mine, team)
+    # d3 counts on the day its run started, on both sides.
+    assert "2025-02-21" in {p.period for p in report.days}
+    assert home.unacknowledged == report.calls == 7
+
+
+def test_the_agent_page_counts_what_the_viewer_may_see(tmp_path: Path) -> None:
+    """An admin sees what the CLI shows; a supervisor of T1 sees only A1's T1 calls: team T1, their figures."""
+    store = store_for_both(tmp_path)
+    assert views.agent_home(store, Viewer("root", UserRole.ADMIN), "A1").team == "T0"
+    sup = views.agent_home(store, Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",)), "A1")
+    assert sup.team == "T1" and sup.emotion.agent == EmotionFigures(3, 2, 0.5, 1, 1.0, 0.0)
+    assert agent_report(store, "A3").team == "T0"

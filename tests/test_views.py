@@ -19,6 +19,7 @@ from callqa.types import AudioInfo, CallMetadata, SourceFile
 from rules.loader import load_checklist
 from scorecards import summaries, views
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
+from scorecards.definitions import EmotionFigures
 from scorecards.rescore import checklist_record
 from scorecards.store import Store
 from tests._scores import CALLS, Call, build_store, checklist_text, transcript_of
@@ -334,13 +335,20 @@ def test_agent_home_after_review_dispute_and_acknowledgement(store: Store) -> No
 
 
 def test_agent_home_emotion_shares(store: Store) -> None:
-    metrics(store, "c1", angry_customer=1.0, customer_calmer_by_end=1.0)
-    metrics(store, "c2", angry_customer=1.0, customer_calmer_by_end=0.0)
-    metrics(store, "c4", angry_customer=0.0, customer_calmer_by_end=0.0)
-    metrics(store, "c6", angry_customer=1.0, customer_calmer_by_end=1.0)  # another team: not in T1's figures
+    """The figures of ``callqa agent`` (scorecards.definitions); each share over its own denominator."""
+    spoke = {"utterances_customer": 2.0}
+    metrics(store, "c1", angry_customer=1.0, customer_anger_start=0.6, customer_calmer_by_end=1.0, **spoke)
+    metrics(store, "c2", angry_customer=1.0, customer_anger_start=0.2, customer_calmer_by_end=0.0,
+            agent_negative_tone_max=0.7, **spoke)
+    metrics(store, "c4", angry_customer=0.0, customer_anger_start=0.4, customer_calmer_by_end=0.0, **spoke)
+    metrics(store, "c5", angry_customer=0.0, utterances_customer=0.0)  # no customer speech
+    metrics(store, "c6", angry_customer=1.0, customer_anger_start=0.9, customer_calmer_by_end=1.0,
+            **spoke)  # another team: not in T1's figures
     e = views.agent_home(store, AGENT_A1, "A1").emotion
-    assert (e.calls, e.angry_customer, e.calmer_by_end) == (2, 1.0, 0.5)
-    assert (e.team_calls, e.team_angry_customer, e.team_calmer_by_end) == (3, 0.6667, 0.5)
+    # A1: c1 (angry, upset, calmer), c2 (angry, not upset, agent tone on 0.7); c3 has no summary.
+    assert e.agent == EmotionFigures(2, 2, 1.0, 1, 1.0, 0.5)
+    # T1: c1, c2, c4 (upset on 0.4, not calmer), c5 (no customer speech: only in the tone's denominator).
+    assert e.team == EmotionFigures(4, 3, 0.667, 2, 0.5, 0.25)
 
 
 def test_agent_home_only_for_whom_may_see_it(store: Store) -> None:
@@ -391,7 +399,7 @@ def test_agent_home_of_an_agent_with_only_unscored_calls_is_empty(store: Store) 
                     AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o")
     home = views.agent_home(store, SUP_T1, "Z9")
     assert (home.calls, home.radar, home.disputes, home.unacknowledged) == ((), (), (), 0)
-    assert home.team is None and home.emotion.calls == 0
+    assert home.team is None and home.emotion.agent.calls == 0
     with pytest.raises(NotFound):
         views.agent_home(store, SUP_T2, "Z9")  # another team's supervisor: no call of Z9 they may see
 
