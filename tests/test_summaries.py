@@ -16,7 +16,7 @@ from rules.loader import load_checklist
 from scorecards import review, summaries
 from scorecards.access import UserRole, Viewer
 from scorecards.rescore import checklist_chooser, rescore_store, write
-from scorecards.store import Store
+from scorecards.store import MetricsRecord, Store
 from tests._locks import writable_from_another_process
 from tests._scores import CALLS, build_store, transcript_of, write_v2
 
@@ -196,3 +196,92 @@ def test_the_file_lock_is_held_only_while_a_read_is_open(store: Store) -> None:
     assert writable_from_another_process(store.path)
     with store.reading() as again:  # attached again, and still reads the file
         assert again.execute("SELECT count(*) FROM calls").fetchone() == (len(CALLS),)
+
+
+def test_a_store_at_007_with_data_migrates_to_008_as_a_fresh_store_is(tmp_path: Path) -> None:
+    """A database migrated 005 → 006 → 007 with data (the old emotion columns) and then opened by this version
+    (008 replaces agent_day_emotion) equals a fresh store with the same data: schema, indexes and every summary
+    row; check-db finds nothing."""
+    import duckdb
+
+    from scorecards.migrations import MIGRATIONS
+
+    (tmp_path / "fresh").mkdir()
+    fresh = build_store(tmp_path / "fresh")[0]
+    emotion = {"angry_customer": 1.0, "customer_anger_start": 0.5, "customer_calmer_by_end": 1.0,
+               "agent_negative_tone_max": 0.8, "utterances_customer": 2.0}
+    current = fresh.current_transcript_ids()
+    with fresh.writing() as con:
+        for i, (_, tid) in enumerate(current):  # every other call angry, every third without customer speech
+            for name, value in emotion.items():
+                value = 0.0 if (name == "angry_customer" and i % 2) or (name == "utterances_customer" and i % 3 == 0) \
+                    else value
+                con.execute("INSERT INTO call_metrics VALUES (?, ?, ?, 'test')", [tid, name, value])
+        summaries.refresh(con, [call for call, _ in current])
+    kept = assert_exact(fresh)
+    assert sum(r[3] for r in kept["agent_day_emotion"]) == len(current) - 1  # the unscored Mandarin call: none
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMP)")
+    steps = dict(MIGRATIONS)
+    for name in ("001_core", "002_scorecards", "003_utterance_emotion", "004_review", "005_read_indexes"):
+        steps[name](con)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
+    con.execute(f"ATTACH '{fresh.path}' AS f (READ_ONLY)")
+    base = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'f' "
+                                      "ORDER BY 1").fetchall() if r[0] not in {*summaries.TABLES, "schema_migrations"}]
+    for table in base:
+        con.execute(f"INSERT INTO {table} SELECT * FROM f.{table}")
+    con.execute("DETACH f")
+    for name in ("006_summaries", "007_agent_cards"):  # as a database updated before 008 has them
+        steps[name](con)
+        con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
+    old_columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                             "table_name = 'agent_day_emotion' ORDER BY ordinal_position").fetchall()]
+    assert old_columns == ["agent_id", "team", "day", "calls", "angry", "calmer"]
+    assert con.execute("SELECT sum(calls) FROM agent_day_emotion").fetchone() == (len(current) - 1,)
+    con.close()
+
+    old = Store(path)
+    assert old.integrity_problems() == []  # the first read migrated it to 008
+    assert snapshot(old) == kept
+
+    def schema(store: Store) -> tuple[list[tuple[Any, ...]], ...]:
+        with store.reading() as c:
+            return (c.execute("SELECT table_name, column_name, data_type, ordinal_position FROM "
+                              "information_schema.columns WHERE table_catalog = current_database() ORDER BY ALL")
+                    .fetchall(),
+                    c.execute("SELECT table_name, index_name, expressions FROM duckdb_indexes() WHERE database_name = "
+                              "current_database() ORDER BY ALL").fetchall(),
+                    c.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall())
+
+    columns, indexes, applied = schema(fresh)
+    assert ("agent_day_emotion", "negative_tone", "BIGINT", 9) in columns
+    assert ("agent_day_emotion", "agent_day_emotion_day", "['\"day\"']") in indexes and len(applied) == len(MIGRATIONS)
+    assert schema(old) == (columns, indexes, applied)
+
+
+def test_emotion_counts_follow_the_calls_current_transcript(store: Store) -> None:
+    """The emotion counts (scorecards.definitions) of c1's agent-day after its metrics are saved, and after a new
+    transcript (new options) replaced them, each time equal to a rebuild."""
+    c1 = next(c for c in CALLS if c.name == "c1")
+    meta = CallMetadata(agent_id=c1.agent, team=c1.team, started_at=c1.started, language=c1.language)
+    transcript = transcript_of(c1)
+
+    def save(options: str, **values: float) -> tuple[Any, ...]:
+        store.save_call("r1", SourceFile(f"/calls/{c1.name}.wav", c1.call_id, 100, 0.0), meta,
+                        AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, options,
+                        metrics=MetricsRecord(values, "test"))
+        (row,) = [r[3:] for r in assert_exact(store)["agent_day_emotion"] if r[:3] == ("A1", "T1", c1.started.date())]
+        return row
+
+    assert snapshot(store)["agent_day_emotion"] == []  # no call has an emotion summary yet
+    # calls, customer_calls, angry, upset_at_start, calmer, negative_tone: every flag, on the thresholds.
+    assert save("o", angry_customer=1.0, customer_anger_start=0.4, customer_calmer_by_end=1.0,
+                agent_negative_tone_max=0.7, utterances_customer=3.0) == (1, 1, 1, 1, 1, 1)
+    assert save("o", angry_customer=1.0, customer_anger_start=0.39, customer_calmer_by_end=1.0,
+                agent_negative_tone_max=0.69, utterances_customer=3.0) == (1, 1, 1, 0, 0, 0)
+    # A new transcript without customer speech: the call counts with it (only in the tone's denominator).
+    assert save("o2", angry_customer=0.0, customer_anger_start=0.0, customer_calmer_by_end=0.0,
+                agent_negative_tone_max=0.9, utterances_customer=0.0) == (1, 0, 0, 0, 0, 1)

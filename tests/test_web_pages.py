@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from callqa.web.app import create_app
 from callqa.web.i18n import band_name
+from scorecards import summaries
+from scorecards.reports import agent_report
 from scorecards.store import Store
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import DemoCall, copy_of_built
@@ -222,3 +224,39 @@ def test_agent_disputes_from_the_call_page_once_per_item(site: tuple[TestClient,
     client.post(forms[0][0], data={"csrf": csrf_of(client, url), "comment": "listen again", "back": url})
     page = client.get(url).text
     assert "/dispute\"" not in page and "listen again" in page
+
+
+def test_agent_page_shows_the_cli_emotion_figures(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    """The three emotion figures on /me are those of `callqa agent` (scorecards/definitions.py), beside the
+    team's, each with what it is a share of; in Chinese too."""
+    client, db, calls = site
+    store = Store(db)
+    values = {"ChrisL": (1.0, 0.6, 1.0, 0.8, 5.0), "A2": (0.0, 0.0, 0.0, 0.0, 0.0), "B1": (1.0, 0.9, 0.0, 0.0, 1.0)}
+    names = ("angry_customer", "customer_anger_start", "customer_calmer_by_end", "agent_negative_tone_max",
+             "utterances_customer")
+    current = dict(store.current_transcript_ids())
+    with store.writing() as con:
+        for agent, row in values.items():
+            for name, value in zip(names, row, strict=True):
+                con.execute("INSERT INTO call_metrics VALUES (?, ?, ?, 'test')",
+                            [current[calls[agent].call_id], name, value])
+        summaries.refresh(con, [c.call_id for c in calls.values()])
+    report = agent_report(store, "ChrisL", days=28)
+    login(client, "chris")
+
+    def cells(page: str, row: str) -> list[str]:
+        found = re.search(rf'<tr class="{row}">(.*?)</tr>', page, re.S)
+        assert found, row
+        texts = re.findall(r"<td>(.*?)</td>", found.group(1), re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in texts]
+
+    page = client.get("/me").text
+    mine, team = report.emotion, report.team_emotion  # T1: Chris's call and A2's (no customer speech)
+    assert (mine.angry_customer_share, team.angry_customer_share, team.customer_calls, team.calls) == (1.0, 1.0, 1, 2)
+    assert cells(page, "angry") == ["Calls where the customer got angry", "100% of 1 calls where the customer spoke",
+                                    "100% of 1 calls where the customer spoke"]
+    assert cells(page, "calmer")[1:] == ["100% of 1 upset from the start", "100% of 1 upset from the start"]
+    assert (mine.negative_tone_share, team.negative_tone_share) == (1.0, 0.5)
+    assert cells(page, "tone") == ["Calls where I sounded angry or impatient", "100% of 1 calls", "50% of 2 calls"]
+    zh = client.get("/me", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
+    assert cells(zh, "tone") == ["我语气生气或不耐烦的通话", "100% 共 1 通", "50% 共 2 通"]
