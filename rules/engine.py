@@ -29,7 +29,19 @@ from callqa.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
 from rules.call import Located, PreparedCall
 from rules.matching import Embedder, Hit
-from rules.model import ROLE_ANCHORS, AllOf, AnyOf, Checklist, Condition, Item, MetadataTest, MetricTest, Not, Says
+from rules.model import (
+    ROLE_ANCHORS,
+    AllOf,
+    AnyOf,
+    Checklist,
+    Condition,
+    Item,
+    MetadataTest,
+    MetricTest,
+    Not,
+    Says,
+    walk,
+)
 from rules.normalize import normalize
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
 
@@ -38,7 +50,11 @@ MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls 
 # under min_word_confidence): a greeting lost in a mumbled first line is not a missing greeting, but one
 # garbled "uh-huh" in a five-minute call does not put every item in doubt.
 MISHEARD_SHARE = 0.15
-EVIDENCE_ENOUGH = 3  # hits shown for a predicate that has no at_most, once it is satisfied
+# Once a predicate without at_most is satisfied, more hits cannot change its value: the search stops after
+# this many reliable ones. One quote shows a greeting was said; a banned phrase (a predicate under ``not``,
+# whose hits are what the call is marked down for) shows up to three, so a reviewer sees if it recurs.
+EVIDENCE_FOR = 1
+EVIDENCE_AGAINST = 3
 
 
 class Tri(IntEnum):
@@ -70,9 +86,13 @@ class _Context:
     missing: Tri = Tri.UNKNOWN  # value of a test on a field or metric the call lacks
     hidden: bool = False  # second look: phrases may hide in low-confidence stretches
     says_cache: dict[int, _SaysResult] = field(default_factory=dict)
+    limits: dict[int, int | None] = field(init=False)  # per predicate, reliable hits its search stops at
     # The variants judge() needs, built once per call rather than once per item (they share the cache).
     _trigger: _Context | None = None
     _second_look: _Context | None = None
+
+    def __post_init__(self) -> None:
+        self.limits = _search_limits(self.checklist)
 
     def trigger(self) -> _Context:
         """The context an ``applies_when`` is evaluated in: a field or metric the call lacks is false."""
@@ -284,10 +304,10 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     call, review = ctx.call, ctx.checklist.review
     scope, unsure_role = call.scope(says.role, says.windows, review.min_role_confidence)
     anchors = _anchors(says, ctx)
-    # Without at_most, more hits cannot change the outcome once enough reliable ones are found: stop there
-    # (a call can have fifty "okay"s; mapping each back to its words is the costly part).
+    # Stop once enough reliable hits are found (see _search_limits): a call can have fifty "okay"s, and mapping
+    # each back to its words is the costly part.
     each = says.within is not None and says.within.each
-    enough = None if says.at_most is not None or each else max(says.at_least, EVIDENCE_ENOUGH)
+    enough = ctx.limits.get(id(says))
     near_of: dict[int, list[_Anchor]] = {}
     reliable: list[tuple[Hit, Evidence]] = []
     unreliable: list[tuple[Hit, Evidence]] = []
@@ -339,6 +359,58 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     return _SaysResult(reliable, unreliable, excluded, absent, doubtful, covered)
 
 
+# By identity, holding the checklist so its id stays its own (as _DESCRIPTIONS).
+_LIMITS: dict[int, tuple[Checklist, dict[int, int | None]]] = {}
+
+
+def _search_limits(checklist: Checklist) -> dict[int, int | None]:
+    """Per ``says`` predicate (by id), how many reliable hits its search may stop at; None: find them all.
+
+    All of them when the count matters (``at_most``, ``within.each``) or when the predicate is what another's
+    ``within`` is measured from: every hold needs its own thanks, and an empathy after the fourth sign of
+    anger counts as much as one after the first. Otherwise :data:`EVIDENCE_FOR` (at least ``at_least``), or
+    :data:`EVIDENCE_AGAINST` where the predicate sits under a ``not``. A predicate not listed (reached only
+    as an anchor) finds all its hits.
+    """
+    known = _LIMITS.get(id(checklist))
+    if known is not None and known[0] is checklist:
+        return known[1]
+    predicates = [*checklist.defines.values()] + [
+        c for item in checklist.items for root in (item.condition, item.applies_when) if root is not None
+        for c in walk(root) if isinstance(c, Says)
+    ]  # fmt: skip
+    anchors = {s.within.anchor for s in predicates if s.within is not None}
+    limits: dict[int, int | None] = {}
+
+    def visit(condition: Condition, against: bool) -> None:
+        if isinstance(condition, Not):
+            visit(condition.part, not against)
+        elif isinstance(condition, AllOf | AnyOf):
+            for part in condition.parts:
+                visit(part, against)
+        elif isinstance(condition, Says):
+            every = condition.at_most is not None or (condition.within is not None and condition.within.each)
+            limit = (
+                None
+                if every or condition.name in anchors
+                else max(condition.at_least, EVIDENCE_AGAINST if against else EVIDENCE_FOR)
+            )
+            key = id(condition)
+            if key in limits:  # reached twice (a define used in several places): the larger need wins
+                before = limits[key]
+                limit = None if before is None or limit is None else max(before, limit)
+            limits[key] = limit
+
+    for item in checklist.items:
+        visit(item.condition, False)
+        if item.applies_when is not None:
+            visit(item.applies_when, False)
+    if len(_LIMITS) > 256:  # checklists live as long as the process; bound the memo all the same
+        _LIMITS.clear()
+    _LIMITS[id(checklist)] = (checklist, limits)
+    return limits
+
+
 class _Anchor(NamedTuple):
     """Something a ``within`` predicate is measured from: a hit of a named predicate, or a party's turn.
 
@@ -361,7 +433,8 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor]:
             party, sure = within.anchor, ctx.checklist.review.min_role_confidence
             ctx.call.cache[key] = [
                 _Anchor(i, u.start, u.end, u.role_confidence >= sure)
-                for i, u in enumerate(ctx.call.transcript.utterances) if u.role == party
+                for i, u in enumerate(ctx.call.transcript.utterances)
+                if u.role == party
             ]
         anchors: list[_Anchor] = ctx.call.cache[key]
         return anchors

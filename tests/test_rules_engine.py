@@ -137,6 +137,33 @@ def test_within_turns_after_an_anchor(tmp_path: Path) -> None:
     assert item_of(c.score(late))[0] is Verdict.FAIL
 
 
+def test_every_anchor_counts_however_many_there_are(tmp_path: Path) -> None:
+    """A predicate others are measured from finds all its hits: the fifth hold needs its thanks too, and
+    thanks after the fifth hold counts (the search of an ordinary predicate stops once it is satisfied)."""
+    each = checklist(tmp_path, "{says: {role: agent, phrases: [thanks for holding], "
+                               "within: {after: hold, turns: 1, each: true}}}")  # fmt: skip
+    holds = [u for k in range(5) for u in (utt("agent", 20 * k, 20 * k + 2, "please hold"),
+                                           utt("agent", 20 * k + 10, 20 * k + 12, "thanks for holding"))]  # fmt: skip
+    assert item_of(each.score(call(*holds)))[0] is Verdict.PASS
+    assert item_of(each.score(call(*holds[:-1])))[0] is Verdict.FAIL  # the fifth hold is not thanked
+    after = checklist(tmp_path, "{says: {role: agent, phrases: [thanks for holding], within: {after: hold, turns: 1}}}")
+    unthanked = [utt("agent", 20 * k, 20 * k + 2, "please hold") for k in range(5)]
+    verdict, evidence = item_of(after.score(call(*unthanked, utt("agent", 90, 92, "thanks for holding"))))
+    assert verdict is Verdict.PASS and [e.start for e in evidence] == [90]
+
+
+def test_a_pass_quotes_the_first_hit_and_a_banned_phrase_up_to_three(tmp_path: Path) -> None:
+    lines = [utt("agent", 10 * k, 10 * k + 2, "call another department") for k in range(5)]
+    said = checklist(tmp_path, "{says: {role: agent, phrases: [another department]}}")
+    verdict, evidence = item_of(said.score(call(*lines)))
+    assert verdict is Verdict.PASS and [e.start for e in evidence] == [0]
+    banned = checklist(tmp_path, "{not: {says: {role: agent, phrases: [another department]}}}")
+    verdict, evidence = item_of(banned.score(call(*lines)))
+    assert verdict is Verdict.FAIL and [e.start for e in evidence] == [0, 10, 20]
+    twice = checklist(tmp_path, "{says: {role: agent, phrases: [another department], at_least: 2}}")
+    assert [e.start for e in item_of(twice.score(call(*lines)))[1]] == [0, 10]
+
+
 def test_low_confidence_words_make_a_verdict_uncertain_both_ways(tmp_path: Path) -> None:
     required = checklist(tmp_path, "{says: {role: agent, phrases: [thank you for calling]}}")
     weak = utt("agent", 0, 3, "thank you for calling", words=words(0, "thank you for calling", probability=0.3))
