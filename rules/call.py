@@ -76,8 +76,10 @@ class PreparedCall:
         elif len(normalized) == len(utterances) and not any("\n" in n for n in normalized):
             self.norm = list(normalized)
         else:
-            raise ValueError(f"normalized: {len(normalized)} texts for {len(utterances)} utterances (or one with "
-                             "a newline); pass rules.normalize.normalize_many of the utterance texts, or None")
+            raise ValueError(
+                f"normalized: {len(normalized)} texts for {len(utterances)} utterances (or one with "
+                "a newline); pass rules.normalize.normalize_many of the utterance texts, or None"
+            )
         self.joined = "\n".join(self.norm)
         self.offsets = [0, *accumulate(len(n) + 1 for n in self.norm)][: len(self.norm)]
         # A new turn wherever the role changes from the utterance before: a running count of the changes.
@@ -128,10 +130,8 @@ class PreparedCall:
         if "pauses" not in self.cache:
             utterances = self.transcript.utterances
             word_times = _checked_word_times(self._word_times, utterances) if self._word_times is not None else None
-            if word_times is not None and utterances:
-                ends, totals = _pause_sums(*word_times, utterances[0].start)
-            else:
-                ends, totals = self._pause_sums_of_words()
+            sums = _pause_sums(*word_times, utterances[0].start) if word_times is not None and utterances else None
+            ends, totals = sums if sums is not None else self._pause_sums_of_words()
             following: list[float] = [math.inf] * len(utterances)
             last_seen: dict[Role, float] = {}
             for i in range(len(utterances) - 1, -1, -1):
@@ -170,9 +170,7 @@ class PreparedCall:
         found: Scope = self.cache[key]
         return found
 
-    def scope(
-        self, role: str, windows: tuple[Window, ...], min_role_confidence: float
-    ) -> tuple[Scope, frozenset[int]]:
+    def scope(self, role: str, windows: tuple[Window, ...], min_role_confidence: float) -> tuple[Scope, frozenset[int]]:
         """The utterances a predicate searches, and which of them may belong to the other party.
 
         An utterance of the wanted role is in scope; so is one whose role is unknown or uncertain (its
@@ -376,29 +374,32 @@ def _join(words: list[str]) -> str:
 
 def _checked_word_times(
     word_times: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]], utterances: Sequence[Any]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     starts, ends = word_times
     lengths = [len(u.words) for u in utterances]
     count = sum(lengths)
     if 0 in lengths or len(starts) != count or len(ends) != count:
-        raise ValueError(f"word_times: {len(starts)}/{len(ends)} times for {count} words (or an utterance without "
-                         "words); pass the start and end times of every word of the transcript in order, or None")
-    # A time that is not a number compares false in the loop over words but spreads through the array's
-    # running maximum: such a call takes the loop (so does one whose times add up past the float range).
-    return (starts, ends) if np.isfinite(starts.sum() + ends.sum()) else None
+        raise ValueError(
+            f"word_times: {len(starts)}/{len(ends)} times for {count} words (or an utterance without "
+            "words); pass the start and end times of every word of the transcript in order, or None"
+        )
+    return starts, ends
 
 
 def _pause_sums(
     starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], first: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
     """Where the call's pauses end and the running total of pause seconds (0.0 first), from word times.
 
     A pause is a gap of at least :data:`PAUSE_S` between a word's start and the latest end of the words
     before it (or the first utterance's start). The cumulative sum adds in order, as the loop over words
-    in :meth:`PreparedCall._pause_sums_of_words` does, so both give the same floats."""
+    in :meth:`PreparedCall._pause_sums_of_words` does, so both give the same floats, infinities included.
+    None when an end time is not a number: the loop skips it, the running maximum here would spread it."""
     if not len(starts):
         return starts, np.zeros(1)
     before = np.maximum.accumulate(np.concatenate(([first], ends[:-1])))
+    if math.isnan(before[-1]):  # NaN spreads to the end of a running maximum: one look finds any
+        return None
     gaps = starts - before
     pause = gaps >= PAUSE_S
     return starts[pause], np.concatenate(([0.0], np.cumsum(gaps[pause])))

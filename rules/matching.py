@@ -290,6 +290,10 @@ class _Branches:
         ]
         self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
         self._last: tuple[set[str] | None, re.Pattern[str] | None] = (None, None)
+        # Which branches can match depends only on which of the group's literals a call has: the regex is
+        # kept per such set (a C-level intersection per call instead of a test per branch).
+        self._literals = frozenset().union(*(need for need in self.needs if need is not None))
+        self._by_found: dict[frozenset[str], re.Pattern[str] | None] = {}
 
     def regex(self, present: set[str] | None) -> re.Pattern[str] | None:
         """The regex of the branches that can match a call whose literals are ``present`` (None: all)."""
@@ -303,6 +307,17 @@ class _Branches:
         return regex
 
     def _regex(self, present: set[str] | None) -> re.Pattern[str] | None:
+        if present is None:
+            return self._regex_of(None)
+        found = self._literals.intersection(present)
+        if found in self._by_found:
+            return self._by_found[found]
+        if len(self._by_found) > 256:  # combinations seen are few; bound them all the same
+            self._by_found.clear()
+        regex = self._by_found[found] = self._regex_of(found)
+        return regex
+
+    def _regex_of(self, present: frozenset[str] | None) -> re.Pattern[str] | None:
         active = tuple(
             k for k, need in enumerate(self.needs) if need is None or present is None or not need.isdisjoint(present)
         )

@@ -67,14 +67,25 @@ def test_word_arrays_that_do_not_fit_the_transcript_are_refused() -> None:
         PreparedCall(no_words, CallMetadata(), {}, word_times=(starts[:count], ends[:count]))._pauses_after()
 
 
-def test_a_word_time_that_is_not_a_number_takes_the_loop() -> None:
+@pytest.mark.parametrize(
+    ("where", "field", "value"),
+    [(3, "end", math.nan), (3, "start", math.nan), (-1, "end", math.nan), (3, "end", math.inf),
+     (3, "start", math.inf), (3, "start", -math.inf), (0, "end", 1e308)],
+)  # fmt: skip
+def test_word_times_that_are_not_plain_numbers_give_what_the_loop_gives(where: int, field: str, value: float) -> None:
+    """NaN, infinities and sums past the float range: the arrays' pauses equal the loop's (a NaN end, which
+    would spread through the running maximum, makes the arrays fall back to the loop)."""
     transcript = _with_holds(random.Random(2), synthetic_call(random.Random(2), "en", seconds=90.0))
-    u = transcript.utterances[3]
-    odd = dataclasses.replace(u, words=(dataclasses.replace(u.words[0], end=math.nan), *u.words[1:]))
-    utterances = (*transcript.utterances[:3], odd, *transcript.utterances[4:])
+    index = where % len(transcript.utterances)
+    u = transcript.utterances[index]
+    k = 0 if where >= 0 else len(u.words) - 1
+    odd_word = dataclasses.replace(u.words[k], **{field: value})
+    odd = dataclasses.replace(u, words=(*u.words[:k], odd_word, *u.words[k + 1 :]))
+    utterances = (*transcript.utterances[:index], odd, *transcript.utterances[index + 1 :])
     transcript = dataclasses.replace(transcript, utterances=utterances)
     loop = PreparedCall(transcript, CallMetadata(), {})._pauses_after()
-    assert PreparedCall(transcript, CallMetadata(), {}, word_times=_times(transcript))._pauses_after() == loop
+    arrays = PreparedCall(transcript, CallMetadata(), {}, word_times=_times(transcript))._pauses_after()
+    assert list(map(repr, arrays)) == list(map(repr, loop))  # repr: a NaN equals a NaN, every bit counts
 
 
 def test_the_bulk_loader_hands_each_call_its_word_times(tmp_path: Path) -> None:
