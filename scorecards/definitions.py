@@ -39,28 +39,39 @@ scores (P(frustrated) 0.8 → 0.4); neutral speech stays near 0."""
 NEGATIVE_TONE = 0.7
 """Agent anger (same scale as the customer's) from which a call counts as one with the agent's negative tone."""
 
-# The emotion summary's figures a call's flags read, as ``e_<key>.value`` once :func:`emotion_join` joined them.
+# The emotion summary's figures a call's flags read, as ``e.<key>`` once :func:`emotion_join` joined them.
 _METRICS = {"summary": "angry_customer", "customer": "utterances_customer", "start": "customer_anger_start",
             "calmer": "customer_calmer_by_end", "tone": "agent_negative_tone_max"}  # fmt: skip
-SUMMARISED = "e_summary.value IS NOT NULL"  # the emotion stage always writes angry_customer
-_CUSTOMER = f"({SUMMARISED} AND coalesce(e_customer.value, 0) > 0)"
-_UPSET = f"({_CUSTOMER} AND coalesce(e_start.value, 0) >= CAST({UPSET_AT_START!r} AS DOUBLE))"
+SUMMARISED = "e.summary IS NOT NULL"  # the emotion stage always writes angry_customer
+_CUSTOMER = f"({SUMMARISED} AND coalesce(e.customer, 0) > 0)"
+_UPSET = f"({_CUSTOMER} AND coalesce(e.start, 0) >= CAST({UPSET_AT_START!r} AS DOUBLE))"
 EMOTION_FLAGS: tuple[tuple[str, str], ...] = (
     ("calls", SUMMARISED),
     ("customer_calls", _CUSTOMER),
-    ("angry", f"({_CUSTOMER} AND e_summary.value = 1)"),
+    ("angry", f"({_CUSTOMER} AND e.summary = 1)"),
     ("upset_at_start", _UPSET),
-    ("calmer", f"({_UPSET} AND e_calmer.value = 1)"),
-    ("negative_tone", f"({SUMMARISED} AND coalesce(e_tone.value, 0) >= CAST({NEGATIVE_TONE!r} AS DOUBLE))"),
+    ("calmer", f"({_UPSET} AND e.calmer = 1)"),
+    ("negative_tone", f"({SUMMARISED} AND coalesce(e.tone, 0) >= CAST({NEGATIVE_TONE!r} AS DOUBLE))"),
 )
 """(name, SQL condition on one call) for each count :class:`EmotionCounts` holds, in its field order."""
 
 
-def emotion_join(transcript_id: str) -> str:
-    """LEFT JOINs bringing in the emotion summary of the transcript ``transcript_id`` (an SQL expression) for
-    the conditions of :data:`EMOTION_FLAGS`: a call without a summary keeps its row, with every flag false."""
-    return " ".join(f"LEFT JOIN call_metrics e_{key} ON e_{key}.transcript_id = {transcript_id} "
-                    f"AND e_{key}.name = '{name}'" for key, name in _METRICS.items())  # fmt: skip
+def emotion_join(transcript_id: str, among: str = "") -> str:
+    """A LEFT JOIN bringing in, as ``e``, the emotion summary of the transcript ``transcript_id`` (an SQL
+    expression) for the conditions of :data:`EMOTION_FLAGS`: a call without a summary keeps its row, with every
+    flag false.
+
+    Args:
+        transcript_id: the transcript whose summary to join, e.g. ``t.transcript_id``.
+        among: a query of the transcript ids that can match, when only a few can: ``call_metrics`` holds a row
+            per figure and transcript, and one pass over the rows of a few transcripts is what keeps a
+            summary refresh short (empty: every transcript).
+    """
+    columns = ", ".join(f"max(value) FILTER (WHERE name = '{name}') AS {key}" for key, name in _METRICS.items())
+    names = ", ".join(f"'{name}'" for name in _METRICS.values())
+    only = f" AND transcript_id IN ({among})" if among else ""
+    return (f"LEFT JOIN (SELECT transcript_id, {columns} FROM call_metrics WHERE name IN ({names}){only} "
+            f"GROUP BY transcript_id) e ON e.transcript_id = {transcript_id}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,10 +135,13 @@ def _rate(passed: int, failed: int) -> float | None:
 # The current scorecards of the window's days, of the team (every call when there is none) or of the agent.
 _SCOPE = (f"FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id {{joins}} WHERE s.is_current "
           f"AND {DAY} BETWEEN ? AND ? AND (? IS NULL OR c.team = ? OR c.agent_id = ?)")
-_ROWS = ("SELECT s.call_id, coalesce(c.agent_id, ''), c.team, " + DAY + ", s.total, s.needs_review, "
-         + ", ".join(f"CAST({flag} AS INTEGER)" for _, flag in EMOTION_FLAGS) + " "
-         + _SCOPE.format(joins="LEFT JOIN transcripts t ON t.call_id = s.call_id AND t.is_current "
-                         + emotion_join("t.transcript_id")))
+# Each scorecard with its call's emotion flags; the summaries read are those of the scope's transcripts only.
+_ROWS = ("WITH sc AS (SELECT s.call_id, coalesce(c.agent_id, '') AS agent_id, c.team, " + DAY + " AS day, "
+         "s.total, s.needs_review, t.transcript_id "
+         + _SCOPE.format(joins="LEFT JOIN transcripts t ON t.call_id = s.call_id AND t.is_current") + ") "
+         "SELECT sc.call_id, sc.agent_id, sc.team, sc.day, sc.total, sc.needs_review, "
+         + ", ".join(f"CAST({flag} AS INTEGER)" for _, flag in EMOTION_FLAGS)
+         + " FROM sc " + emotion_join("sc.transcript_id", "SELECT transcript_id FROM sc"))
 _VERDICTS = ("SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, ? IS NULL OR c.team = ?, s.checklist_id, "
              "v.item_id, any_value(v.title), v.verdict, count(*) "
              + _SCOPE.format(joins="JOIN verdicts v ON v.scorecard_id = s.scorecard_id") + " GROUP BY ALL")

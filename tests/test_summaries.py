@@ -285,3 +285,16 @@ def test_emotion_counts_follow_the_calls_current_transcript(store: Store) -> Non
     # A new transcript without customer speech: the call counts with it (only in the tone's denominator).
     assert save("o2", angry_customer=0.0, customer_anger_start=0.0, customer_calmer_by_end=0.0,
                 agent_negative_tone_max=0.9, utterances_customer=0.0) == (1, 0, 0, 0, 0, 1)
+
+
+def test_check_db_allows_sums_added_in_another_order_not_a_changed_total(store: Store) -> None:
+    """A sum of many doubles differs in its last digits with the order of the additions (the base tables are
+    summed in another order than the summary rows): not a disagreement; a total off by 0.01 is."""
+    with store.writing() as con:
+        con.execute("UPDATE agent_day_cards SET total_sum = total_sum * (1 + 1e-12) WHERE total_sum > 0")
+    assert store.integrity_problems() == []
+    with store.writing() as con:
+        con.execute("UPDATE agent_day_cards SET total_sum = total_sum + 0.01 WHERE total_sum = (SELECT max(total_sum) "
+                    "FROM agent_day_cards)")
+    problems = store.integrity_problems()
+    assert len(problems) == 1 and "agent_day_cards disagrees" in problems[0], problems
