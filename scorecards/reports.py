@@ -146,7 +146,7 @@ _VERDICTS = ("SELECT c.agent_id = ? AND c.agent_id IS NOT NULL, ? IS NULL OR c.t
              "v.item_id, any_value(v.title), v.verdict, count(*) "
              + _SCOPE.format(joins="JOIN verdicts v ON v.scorecard_id = s.scorecard_id") + " GROUP BY ALL")
 _AGENT_CALLS = (f"SELECT s.call_id, c.team, {DAY} FROM scorecards s JOIN {CALLS_FROM} ON c.call_id = s.call_id "
-                "WHERE s.is_current AND c.agent_id = ?")
+                f"WHERE s.is_current AND c.agent_id = ? AND {DAY} IS NOT NULL")  # a call without a day is in no window
 
 
 def _agent_span(con: Any, agent_id: str, days: int, until: dt.date | None) -> tuple[str | None, dt.date, dt.date]:
