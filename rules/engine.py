@@ -19,10 +19,9 @@ from __future__ import annotations
 import functools
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from operator import attrgetter
 from typing import NamedTuple
 
 from callqa.types import CallMetadata, Transcript
@@ -423,21 +422,35 @@ class _Anchor(NamedTuple):
     reliable: bool
 
 
-def _anchors(says: Says, ctx: _Context) -> list[_Anchor]:
+class _PartyAnchors:
+    """Every utterance of a party as anchors, in call order, each built when asked for: a hit needs only the
+    closest one (a binary search over ``utts``), and a call may have fifty customer utterances."""
+
+    __slots__ = ("_sure", "_utterances", "utts")
+
+    def __init__(self, call: PreparedCall, party: str, sure: float) -> None:
+        self._utterances, self._sure = call.transcript.utterances, sure
+        self.utts = [i for i, u in enumerate(self._utterances) if u.role == party]
+
+    def at(self, k: int) -> _Anchor:
+        i = self.utts[k]
+        u = self._utterances[i]
+        return _Anchor(i, u.start, u.end, u.role_confidence >= self._sure)
+
+    def __iter__(self) -> Iterator[_Anchor]:
+        return map(self.at, range(len(self.utts)))
+
+
+def _anchors(says: Says, ctx: _Context) -> list[_Anchor] | _PartyAnchors:
     within = says.within
     if within is None:
         return []
     if within.anchor in ROLE_ANCHORS:  # "after the customer spoke": every utterance of that party
         key = ("party anchors", within.anchor, ctx.checklist.review.min_role_confidence)
         if key not in ctx.call.cache:
-            party, sure = within.anchor, ctx.checklist.review.min_role_confidence
-            ctx.call.cache[key] = [
-                _Anchor(i, u.start, u.end, u.role_confidence >= sure)
-                for i, u in enumerate(ctx.call.transcript.utterances)
-                if u.role == party
-            ]
-        anchors: list[_Anchor] = ctx.call.cache[key]
-        return anchors
+            ctx.call.cache[key] = _PartyAnchors(ctx.call, within.anchor, ctx.checklist.review.min_role_confidence)
+        party: _PartyAnchors = ctx.call.cache[key]
+        return party
     result = _says_result(ctx.checklist.defines[within.anchor], ctx)
     return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]
 
@@ -459,6 +472,19 @@ def _evidence(
                     not notes, hit.utt, "; ".join(notes))  # fmt: skip
 
 
+_LOOKED_FOR: dict[int, tuple[Says, str]] = {}  # by identity, holding the predicate (as _DESCRIPTIONS)
+
+
+def _looked_for(says: Says) -> str:
+    """What an absent-evidence entry says was looked for: the first six phrases (once per predicate)."""
+    known = _LOOKED_FOR.get(id(says))
+    if known is None or known[0] is not says:
+        if len(_LOOKED_FOR) > 10_000:  # checklists reloaded again and again (a long-lived server): bounded
+            _LOOKED_FOR.clear()
+        known = _LOOKED_FOR[id(says)] = (says, " | ".join(says.phrases[:6]))
+    return known[1]
+
+
 def _absent_evidence(
     says: Says, indices: tuple[int, ...], confidence: float | None, doubtful: bool, call: PreparedCall
 ) -> Evidence:
@@ -471,25 +497,22 @@ def _absent_evidence(
     if doubtful:
         note += " (too low to be sure the phrase was not said)"
     return Evidence("absent", "" if says.role == "any" else says.role, round(start, 2), round(end, 2), shown,
-                    " | ".join(says.phrases[:6]), says.matcher.kind, 0.0,
+                    _looked_for(says), says.matcher.kind, 0.0,
                     round(confidence if confidence is not None else 0.0, 3), 1.0, not doubtful, -1, note)  # fmt: skip
 
 
-_UTTERANCE = attrgetter("utt")
-
-
-def _near_anchors(says: Says, hit: Hit, loc: Located, anchors: list[_Anchor], call: PreparedCall) -> list[_Anchor]:
+def _near_anchors(
+    says: Says, hit: Hit, loc: Located, anchors: list[_Anchor] | _PartyAnchors, call: PreparedCall
+) -> list[_Anchor]:
     """The anchors a hit is near. Party anchors are utterances in call order: only the closest one before
     (or after) the hit can be nearest in turns and seconds, so a binary search finds it."""
     within = says.within
     assert within is not None
-    if within.anchor not in ROLE_ANCHORS:
+    if not isinstance(anchors, _PartyAnchors):
         return [a for a in anchors if _near(says, hit, loc, a, call)]
-    if within.direction == "after":
-        k = bisect_left(anchors, hit.utt, key=_UTTERANCE) - 1
-    else:
-        k = bisect_right(anchors, hit.utt, key=_UTTERANCE)
-    closest = anchors[k] if 0 <= k < len(anchors) else None
+    utts = anchors.utts
+    k = bisect_left(utts, hit.utt) - 1 if within.direction == "after" else bisect_right(utts, hit.utt)
+    closest = anchors.at(k) if 0 <= k < len(anchors.utts) else None
     return [closest] if closest is not None and _near(says, hit, loc, closest, call) else []
 
 
