@@ -163,8 +163,14 @@ def _scorecards(con: Any, calls: int) -> None:
         INSERT INTO call_metrics SELECT t.transcript_id, m.name, CASE m.name
                 WHEN 'customer_anger_max' THEN {u('t.transcript_id', 12)}
                 WHEN 'angry_customer' THEN ({u('t.transcript_id', 12)} >= 0.7)::INT
+                WHEN 'customer_anger_start' THEN {u('t.transcript_id', 12)} * {u('t.transcript_id', 14)}
+                WHEN 'agent_negative_tone_max' THEN {u('t.transcript_id', 16)} * 0.8
+                -- 3 % of the calls have no customer speech (a voicemail, a silent line)
+                WHEN 'utterances_customer' THEN CASE WHEN {u('t.transcript_id', 17)} < 0.03 THEN 0
+                                                     ELSE 20 + floor(40 * {u('t.transcript_id', 18)}) END
                 ELSE ({u('t.transcript_id', 13)} < 0.5)::INT END, 'bench'
-        FROM transcripts t, (VALUES ('customer_anger_max'), ('angry_customer'), ('customer_calmer_by_end')) m(name)""")
+        FROM transcripts t, (VALUES ('customer_anger_max'), ('angry_customer'), ('customer_calmer_by_end'),
+            ('customer_anger_start'), ('agent_negative_tone_max'), ('utterances_customer')) m(name)""")
 
 
 def _extras(con: Any) -> None:
