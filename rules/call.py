@@ -20,6 +20,7 @@ from rules.model import Window
 from rules.normalize import is_cjk, normalize, normalize_many, sound_fold
 
 _TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
+_PLUS_ONE = (1).__add__  # an utterance's length and its newline
 
 
 class Located(NamedTuple):  # immutable and cheap to build (one per hit); a frozen dataclass is not
@@ -71,17 +72,15 @@ class PreparedCall:
     ) -> None:
         utterances = self.transcript.utterances
         self._word_times = word_times  # checked when pauses are first needed (most calls never need them)
-        if normalized is None:
-            self.norm = normalize_many([u.text for u in utterances])
-        elif len(normalized) == len(utterances) and not any("\n" in n for n in normalized):
-            self.norm = list(normalized)
-        else:
+        self.norm = normalize_many([u.text for u in utterances]) if normalized is None else list(normalized)
+        self.joined = "\n".join(self.norm)
+        # (counted in C: one Python step per utterance here costs more than the checks themselves)
+        if len(self.norm) != len(utterances) or self.joined.count("\n") != max(0, len(self.norm) - 1):
             raise ValueError(
-                f"normalized: {len(normalized)} texts for {len(utterances)} utterances (or one with "
+                f"normalized: {len(self.norm)} texts for {len(utterances)} utterances (or one with "
                 "a newline); pass rules.normalize.normalize_many of the utterance texts, or None"
             )
-        self.joined = "\n".join(self.norm)
-        self.offsets = [0, *accumulate(len(n) + 1 for n in self.norm)][: len(self.norm)]
+        self.offsets = list(accumulate(map(_PLUS_ONE, map(len, self.norm[:-1])), initial=0)) if self.norm else []
         # A new turn wherever the role changes from the utterance before: a running count of the changes.
         roles = [u.role for u in utterances]
         self.turns = list(accumulate(map(operator.ne, roles[1:], roles), initial=0)) if roles else []
@@ -271,7 +270,7 @@ class PreparedCall:
         key = ("confidence", scope.indices)
         if key not in self.cache:
             if "weights" not in self.cache:  # per utterance, once per call: scopes share utterances
-                weights = [max(1, len(n)) for n in self.norm]
+                weights = [len(n) or 1 for n in self.norm]
                 weighted = [w * u.confidence for w, u in zip(weights, self.transcript.utterances, strict=True)]
                 self.cache["weights"] = (weights.__getitem__, weighted.__getitem__)
             weight, weighted_confidence = self.cache["weights"]

@@ -15,7 +15,7 @@ import pytest
 from callqa.types import CallMetadata, Transcript, Word
 from rules.bench import synthetic_call
 from rules.call import PreparedCall
-from rules.normalize import FOLD_BY_ARRAY, _sound_table, sound_fold
+from rules.normalize import FOLD_BY_ARRAY, _sound_table, normalize_many, sound_fold
 from scorecards.rescore import current_transcripts, load_calls
 from scorecards.scoring import Evidence, ItemVerdict, Verdict, evidence_from_json, evidence_to_json
 from tests._scores import build_store
@@ -86,6 +86,20 @@ def test_word_times_that_are_not_plain_numbers_give_what_the_loop_gives(where: i
     loop = PreparedCall(transcript, CallMetadata(), {})._pauses_after()
     arrays = PreparedCall(transcript, CallMetadata(), {}, word_times=_times(transcript))._pauses_after()
     assert list(map(repr, arrays)) == list(map(repr, loop))  # repr: a NaN equals a NaN, every bit counts
+
+
+def test_normalised_texts_that_do_not_fit_the_transcript_are_refused() -> None:
+    transcript = synthetic_call(random.Random(3), "en", seconds=30.0)
+    norms = normalize_many([u.text for u in transcript.utterances])
+    assert PreparedCall(transcript, CallMetadata(), {}, normalized=norms).norm == norms
+    for bad in (norms[:-1], [*norms[:-1], norms[-1] + "\nextra"], [*norms, "one too many"]):
+        with pytest.raises(ValueError, match=r"normalized: .* pass rules\.normalize\.normalize_many"):
+            PreparedCall(transcript, CallMetadata(), {}, normalized=bad)
+    odd = dataclasses.replace(transcript.utterances[0], text="hello\nthere")
+    two_lines = dataclasses.replace(transcript, utterances=(odd, *transcript.utterances[1:]))
+    prepared = PreparedCall(two_lines, CallMetadata(), {})  # normalised here: the newline becomes a space
+    assert prepared.norm[0] == "hello there" and prepared.joined.count("\n") == len(prepared.norm) - 1
+    assert prepared.offsets == [sum(len(n) + 1 for n in prepared.norm[:i]) for i in range(len(prepared.norm))]
 
 
 def test_the_bulk_loader_hands_each_call_its_word_times(tmp_path: Path) -> None:
