@@ -65,25 +65,39 @@ def required_literals(pattern: str, flags: int = 0) -> Literals | None:
     return found if found and min(map(strength, found)) >= MIN_STRENGTH else None
 
 
+MAX_SPELLINGS = 24  # strings a run of literals may stand for ("how (?:can|could|dare) you": three)
+
+
 def _sequence(items: list[tuple[Any, Any]]) -> Literals | None:
     """Literals of a concatenation: the best of its parts' sets, where a run of literal characters is one
-    string (zero-width anchors such as ``\\b`` do not break a run: they consume nothing)."""
+    string (zero-width anchors such as ``\\b`` do not break a run: they consume nothing). A small choice of
+    literals inside a run (an alternation or class of plain strings) spells the run every way it can go:
+    "how (?:can|could|dare) you" needs one of three strong strings, where its parts alone ("how ", "can" …)
+    are each too common to look for."""
     choices: list[Literals] = []
-    run = ""
+    runs: Literals = _NOTHING  # the run so far, spelled every way it can be
+
+    def close() -> None:
+        nonlocal runs
+        if runs != _NOTHING:
+            choices.append(runs)
+        runs = _NOTHING
+
     for op, av in items:
-        if op is LITERAL and av != 10:  # 10: a newline, where joined utterances meet
-            run += chr(av)
-            continue
         if op is AT:
             continue
-        if run:
-            choices.append(frozenset([run]))
-            run = ""
-        found = _element(op, av)
-        if found:
-            choices.append(found)
-    if run:
-        choices.append(frozenset([run]))
+        spellings = _spellings(op, av)
+        if spellings is None:
+            close()
+            found = _element(op, av)
+            if found:
+                choices.append(found)
+        elif len(runs) * len(spellings) <= MAX_SPELLINGS:
+            runs = frozenset(r + s for r in runs for s in spellings)
+        else:  # too many ways to spell the run: what was read so far is one choice, a new run starts here
+            close()
+            runs = spellings
+    close()
     if not choices:
         return None
     # The rarest-looking choice: strongest weakest string, then fewest strings.
@@ -100,6 +114,46 @@ def strength(literal: str) -> int:
 
 
 MIN_STRENGTH = 4  # "hold", "bank", "工号": worth looking for; "you", "can", "您": everywhere
+
+
+_NOTHING: Literals = frozenset([""])
+
+
+def _spellings(op: Any, av: Any) -> Literals | None:
+    """The strings an element can match when it is plain literal text: a character, a small class of
+    characters, or a group or alternation of such text (None otherwise, or when one of them is empty or
+    there are more than :data:`MAX_SPELLINGS`)."""
+    if op is LITERAL:
+        return None if av == 10 else frozenset([chr(av)])  # 10: a newline, where joined utterances meet
+    if op is IN:
+        if len(av) > MAX_CLASS or any(kind is not LITERAL or code == 10 for kind, code in av):
+            return None
+        return frozenset(chr(code) for _, code in av)
+    if op is SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        return None if add_flags or del_flags else _spelled(list(sub))
+    if op is BRANCH:
+        out: set[str] = set()
+        for alternative in av[1]:
+            found = _spelled(list(alternative))
+            if found is None:
+                return None
+            out |= found
+        return frozenset(out) if len(out) <= MAX_SPELLINGS else None
+    return None
+
+
+def _spelled(items: list[tuple[Any, Any]]) -> Literals | None:
+    """Every string a concatenation of plain literal text can match (see :func:`_spellings`)."""
+    out = _NOTHING
+    for op, av in items:
+        if op is AT:
+            continue
+        spellings = _spellings(op, av)
+        if spellings is None or len(out) * len(spellings) > MAX_SPELLINGS:
+            return None
+        out = frozenset(r + s for r in out for s in spellings)
+    return None if "" in out else out
 
 
 def _element(op: Any, av: Any) -> Literals | None:

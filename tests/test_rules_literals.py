@@ -19,7 +19,8 @@ from rules.literals import MIN_STRENGTH, required_literals, strength
         ("ask your bank", {"ask your bank"}),
         ("不归我们管", {"不归我们管"}),
         # an alternation needs one literal per branch; the \b around it consumes nothing
-        (r"\bcall (?:your bank|the courier|another department)\b", {"your bank", "the courier", "another department"}),
+        (r"\bcall (?:your bank|the courier|another department)\b",
+         {"call your bank", "call the courier", "call another department"}),
         ("另外(?:的)?部门|别的部门", {"另外", "别的部门"}),
         # an optional group or a repeat that may be absent contributes nothing; the rest is required
         ("(?:please )?hold on", {"hold on"}),
@@ -29,8 +30,9 @@ from rules.literals import MIN_STRENGTH, required_literals, strength
         # a repeat of at least one keeps its body's literal
         ("(?:bank)+ teller", {" teller"}),
         ("(?:hold){2} on", {"hold"}),
-        # classes: a small class of single characters is a choice, too weak alone here; others break a run
-        ("[和跟与]银行联系", {"银行联系"}),
+        # classes: a small class of single characters is a choice that spells the run; others break it
+        ("[和跟与]银行联系", {"和银行联系", "跟银行联系", "与银行联系"}),
+        ("ab[cd]ef", {"abcef", "abdef"}),
         ("[a-z]bank", {"bank"}),
         (r"\d+ dollars", {" dollars"}),
         (r"other\s+department", {"department"}),
@@ -44,7 +46,15 @@ from rules.literals import MIN_STRENGTH, required_literals, strength
         ("hold\\non", {"hold"}),
         # the strongest (rarest-looking) part of a sequence wins; ties keep the first
         ("您找\\S{1,6}部门", {"您找"}),
-        ("yes (?:ma'am|sir), certainly", {", certainly"}),
+        ("yes (?:ma'am|sir), certainly", {"yes ma'am, certainly", "yes sir, certainly"}),
+        # a small choice of plain strings spells the run every way it can go; each part alone is too common
+        (r"\bhow (?:can|could|dare) you\b", {"how can you", "how could you", "how dare you"}),
+        ("(?:why|how) (?:are|were) you (?:talking|speaking)",
+         {f"{a} {b} you {c}" for a in ("why", "how") for b in ("are", "were") for c in ("talking", "speaking")}),
+        # more spellings than MAX_SPELLINGS (5 × 5 × 5): the run is cut where it would grow past them
+        ("(?:a|b|c|d|e)(?:f|g|h|i|j)(?:k|l|m|n|o)xyz", {f"{c}xyz" for c in "klmno"}),
+        # an empty alternative or a newline is no plain spelling: it ends the run
+        ("(?:bank|) teller", {" teller"}),
     ],
 )
 def test_exact_literal_sets(pattern: str, expected: set[str]) -> None:
@@ -59,7 +69,6 @@ def test_exact_literal_sets(pattern: str, expected: set[str]) -> None:
         ("(?x) bank teller", 0),  # verbose: spaces are not literal
         ("(ab|cd)", 0),  # every literal too common (below MIN_STRENGTH)
         ("you|是", 0),
-        ("ab[cd]ef", 0),  # runs of two letters on either side of a class
         ("wait{2,}ing", 0),  # "wai", "t", "ing": each too weak
         ("(?=bank)\\w+", 0),  # a lookahead consumes nothing that must be in the match
         ("(?!bank)\\w+", 0),
