@@ -183,9 +183,19 @@ class PreparedCall:
     def _build_scope(self, role: str, windows: tuple[Window, ...], min_role: float) -> tuple[Scope, frozenset[int]]:
         indices, unsure = self._by_role(role, min_role)
         if windows:
-            allowed = set().union(*(self._window_indices(w) for w in windows))
-            indices = [i for i in indices if i in allowed]
+            # A window is a few utterances of a long call: walk the window, not every utterance of the role.
+            spans = [self._window_indices(w) for w in windows]
+            allowed = spans[0] if len(spans) == 1 and isinstance(spans[0], range) else sorted(set().union(*spans))
+            members = self._role_members(role, min_role)
+            indices = [i for i in allowed if i in members]
         return self.scope_of(indices), unsure
+
+    def _role_members(self, role: str, min_role: float) -> frozenset[int]:
+        key = ("role members", role, min_role)
+        members: frozenset[int] | None = self.cache.get(key)
+        if members is None:
+            members = self.cache[key] = frozenset(self._by_role(role, min_role)[0])
+        return members
 
     def scope_of(self, indices: list[int]) -> Scope:
         """The scope of these utterances (in call order)."""

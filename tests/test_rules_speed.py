@@ -15,7 +15,7 @@ from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist
 from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlapping, _drop_overlaps
 from rules.matching import _scan as _scan_group
-from rules.model import _matchers
+from rules.model import Window, _matchers
 from rules.normalize import at_word_boundary, normalize, sound_fold
 
 
@@ -191,6 +191,27 @@ def test_turns_equal_the_loop() -> None:
         transcript = Transcript(utterances, 50.0, "en")
         turns = PreparedCall(transcript, CallMetadata(), {}).turns
         assert turns == _plain_turns(transcript) and all(type(t) is int for t in turns)
+
+
+def test_scopes_of_windows_equal_filtering_every_utterance() -> None:
+    """A windowed scope walks the window's utterances; the plain way tests every utterance of the role."""
+    rng = random.Random(12)
+    kinds = [f"{edge}_{what}" for edge in ("first", "last") for what in ("seconds", "utterances", "percent")]
+    for n in range(60):
+        count = rng.randrange(0, 30)
+        starts = sorted(rng.uniform(0, 300) for _ in range(count))
+        if n % 3 == 0:
+            rng.shuffle(starts)  # out of time order: the windows are found utterance by utterance
+        utterances = tuple(Utterance(s, s + rng.uniform(0.5, 8), "x", rng.choice(list(Role)), rng.random())
+                           for s in starts)  # fmt: skip
+        call = PreparedCall(Transcript(utterances, 320.0, "en"), CallMetadata(), {})
+        windows = tuple(Window(rng.choice(kinds), rng.choice([1, 3, 15, 30, 50])) for _ in range(rng.randrange(1, 3)))
+        for role in ("agent", "customer", "any"):
+            scope, _ = call.scope(role, windows, 0.6)
+            plain = [i for i, u in enumerate(utterances)
+                     if (role == "any" or u.role == role or u.role_confidence < 0.6 or u.role is Role.UNKNOWN)
+                     and any(call.in_window(w, i, u.start, u.end) for w in windows)]  # fmt: skip
+            assert list(scope.indices) == plain, (role, windows)
 
 
 def _plain_find_span(compact: str, norm: str, hit: Hit) -> tuple[int, int]:
