@@ -137,9 +137,11 @@ class PreparedCall:
                 role = utterances[i].role
                 following[i] = last_seen.get(role, math.inf)
                 last_seen[role] = utterances[i].start
-            # pauses that end after the utterance starts and no later than the speaker's next utterance
-            later = totals[np.searchsorted(ends, following, side="right")]
-            self.cache["pauses"] = (later - totals[np.searchsorted(ends, self._starts, side="right")]).tolist()
+            # pauses that end after the utterance starts and no later than the speaker's next utterance (both
+            # bounds looked up in one call: numpy's cost here is per call, not per utterance)
+            count = len(utterances)
+            at = totals[np.searchsorted(ends, following + self._starts, side="right")]
+            self.cache["pauses"] = (at[:count] - at[count:]).tolist()
         pauses: list[float] = self.cache["pauses"]
         return pauses
 
