@@ -389,11 +389,8 @@ def _search_limits(checklist: Checklist) -> dict[int, int | None]:
                 visit(part, against)
         elif isinstance(condition, Says):
             every = condition.at_most is not None or (condition.within is not None and condition.within.each)
-            limit = (
-                None
-                if every or condition.name in anchors
-                else max(condition.at_least, EVIDENCE_AGAINST if against else EVIDENCE_FOR)
-            )
+            need = EVIDENCE_AGAINST if against else EVIDENCE_FOR
+            limit = None if every or condition.name in anchors else max(condition.at_least, need)
             key = id(condition)
             if key in limits:  # reached twice (a define used in several places): the larger need wins
                 before = limits[key]
