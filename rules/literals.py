@@ -11,6 +11,7 @@ always runs), so a prefilter can only skip work, never a match.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 try:  # the regex parser the re module itself uses (public as sre_parse before 3.11)
@@ -133,14 +134,20 @@ def _spellings(op: Any, av: Any) -> Literals | None:
         _group, add_flags, del_flags, sub = av
         return None if add_flags or del_flags else _spelled(list(sub))
     if op is BRANCH:
-        out: set[str] = set()
-        for alternative in av[1]:
-            found = _spelled(list(alternative))
-            if found is None:
-                return None
-            out |= found
-        return frozenset(out) if len(out) <= MAX_SPELLINGS else None
+        out = _alternatives(av, _spelled)
+        return out if out is not None and len(out) <= MAX_SPELLINGS else None
     return None
+
+
+def _alternatives(av: Any, of: Callable[[list[tuple[Any, Any]]], Literals | None]) -> Literals | None:
+    """The union of ``of`` over an alternation's branches; None when one branch gives None."""
+    out: set[str] = set()
+    for alternative in av[1]:
+        found = of(list(alternative))
+        if found is None:
+            return None
+        out |= found
+    return frozenset(out)
 
 
 def _spelled(items: list[tuple[Any, Any]]) -> Literals | None:
@@ -161,13 +168,7 @@ def _element(op: Any, av: Any) -> Literals | None:
         _group, add_flags, del_flags, sub = av
         return None if add_flags or del_flags else _sequence(list(sub))
     if op is BRANCH:
-        out: set[str] = set()
-        for alternative in av[1]:
-            found = _sequence(list(alternative))
-            if found is None:
-                return None  # one alternative can match without any literal
-            out |= found
-        return frozenset(out)
+        return _alternatives(av, _sequence)  # None: one alternative can match without any literal
     if op is IN:
         if len(av) > MAX_CLASS or any(kind is not LITERAL or code == 10 for kind, code in av):
             return None
