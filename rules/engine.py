@@ -39,7 +39,7 @@ from rules.model import (
     MetricTest,
     Not,
     Says,
-    walk,
+    predicates,
 )
 from rules.normalize import normalize
 from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
@@ -374,11 +374,7 @@ def _search_limits(checklist: Checklist) -> dict[int, int | None]:
     known = _LIMITS.get(id(checklist))
     if known is not None and known[0] is checklist:
         return known[1]
-    predicates = [*checklist.defines.values()] + [
-        c for item in checklist.items for root in (item.condition, item.applies_when) if root is not None
-        for c in walk(root) if isinstance(c, Says)
-    ]  # fmt: skip
-    anchors = {s.within.anchor for s in predicates if s.within is not None}
+    anchors = {s.within.anchor for s in predicates(checklist) if s.within is not None}
     limits: dict[int, int | None] = {}
 
     def visit(condition: Condition, against: bool) -> None:

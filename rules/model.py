@@ -248,10 +248,16 @@ def walk(condition: Condition) -> list[Condition]:
     return out
 
 
-def _matchers(checklist: Checklist) -> list[Matcher]:
+def predicates(checklist: Checklist) -> list[Says]:
+    """Every ``says`` predicate of a checklist: its defines, then those of each item's condition and trigger
+    (a define referred to by an item appears more than once)."""
     says: list[Says] = list(checklist.defines.values())
     for item in checklist.items:
         for root in (item.condition, item.applies_when):
             if root is not None:
                 says.extend(c for c in walk(root) if isinstance(c, Says))
-    return [m for s in says for m in (s.matcher, s.unless) if m is not None]
+    return says
+
+
+def _matchers(checklist: Checklist) -> list[Matcher]:
+    return [m for s in predicates(checklist) for m in (s.matcher, s.unless) if m is not None]
