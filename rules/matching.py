@@ -289,7 +289,6 @@ class _Branches:
             for body, bounded in zip(self.bodies, self.bounded, strict=True)
         ]
         self._compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
-        self._last: tuple[set[str] | None, re.Pattern[str] | None] = (None, None)
         # Which branches can match depends only on which of the group's literals a call has: the regex is
         # kept per such set (a C-level intersection per call instead of a test per branch).
         self._literals = frozenset().union(*(need for need in self.needs if need is not None))
@@ -297,16 +296,6 @@ class _Branches:
 
     def regex(self, present: set[str] | None) -> re.Pattern[str] | None:
         """The regex of the branches that can match a call whose literals are ``present`` (None: all)."""
-        # A call asks twice (may_match, then find) with the same set: the last answer is kept with the set
-        # itself, so the identity test cannot be fooled by a new set at a freed one's address.
-        last_present, last_regex = self._last
-        if present is last_present and present is not None:
-            return last_regex
-        regex = self._regex(present)
-        self._last = (present, regex)
-        return regex
-
-    def _regex(self, present: set[str] | None) -> re.Pattern[str] | None:
         if present is None:
             return self._regex_of(None)
         found = self._literals.intersection(present)
