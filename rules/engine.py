@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from callqa.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
@@ -54,6 +54,9 @@ MISHEARD_SHARE = 0.15
 # whose hits are what the call is marked down for) shows up to three, so a reviewer sees if it recurs.
 EVIDENCE_FOR = 1
 EVIDENCE_AGAINST = 3
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class Tri(IntEnum):
@@ -182,29 +185,36 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
 
 
-# By identity, holding the condition so its id stays its own: hashing a frozen condition walks its whole
-# tree (every phrase) on each lookup, which cost more than the description saved.
-_DESCRIPTIONS: dict[int, tuple[Condition, str]] = {}
+def _by_identity(make: Callable[[_K], _V], bound: int = 10_000) -> Callable[[_K], _V]:
+    """``make`` memoised by its argument's identity, holding the argument so that its id stays its own. Not by
+    value: hashing a frozen condition walks its whole tree (every phrase) on each lookup, which cost more than
+    what the memo saves. Checklists live as long as the process; the memo is bounded all the same (a
+    long-lived server may load new versions again and again). A closure, not an object with ``__call__``:
+    some of these run a few dozen times per call."""
+    known_by_id: dict[int, tuple[_K, _V]] = {}
+
+    def memo(key: _K) -> _V:
+        known = known_by_id.get(id(key))
+        if known is None or known[0] is not key:
+            if len(known_by_id) >= bound:
+                known_by_id.clear()
+            known = known_by_id[id(key)] = (key, make(key))
+        return known[1]
+
+    return memo
 
 
-def _describe(condition: Condition) -> str:
-    """A condition in words (built once per condition: checklists live as long as the process)."""
-    known = _DESCRIPTIONS.get(id(condition))
-    if known is None or known[0] is not condition:
-        known = _DESCRIPTIONS[id(condition)] = (condition, condition.describe())
-    return known[1]
+def _description(condition: Condition) -> str:
+    return condition.describe()
 
 
-_WANTED: dict[int, tuple[MetadataTest, frozenset[str]]] = {}
+def _wanted_values(test: MetadataTest) -> frozenset[str]:
+    values = test.value if isinstance(test.value, list | tuple) else [test.value]
+    return frozenset(normalize(str(w)) for w in values)
 
 
-def _wanted(test: MetadataTest) -> frozenset[str]:
-    """The values an equality test on metadata accepts, normalised (once per test)."""
-    known = _WANTED.get(id(test))
-    if known is None or known[0] is not test:
-        values = test.value if isinstance(test.value, list | tuple) else [test.value]
-        known = _WANTED[id(test)] = (test, frozenset(normalize(str(w)) for w in values))
-    return known[1]
+_describe = _by_identity(_description)  # a condition in words
+_wanted = _by_identity(_wanted_values)  # the values an equality test on metadata accepts, normalised
 
 
 @functools.lru_cache(maxsize=4096)
@@ -358,11 +368,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     return _SaysResult(reliable, unreliable, excluded, absent, doubtful, covered)
 
 
-# By identity, holding the checklist so its id stays its own (as _DESCRIPTIONS).
-_LIMITS: dict[int, tuple[Checklist, dict[int, int | None]]] = {}
-
-
-def _search_limits(checklist: Checklist) -> dict[int, int | None]:
+def _limits_of(checklist: Checklist) -> dict[int, int | None]:
     """Per ``says`` predicate (by id), how many reliable hits its search may stop at; None: find them all.
 
     All of them when the count matters (``at_most``, ``within.each``) or when the predicate is what another's
@@ -371,9 +377,6 @@ def _search_limits(checklist: Checklist) -> dict[int, int | None]:
     :data:`EVIDENCE_AGAINST` where the predicate sits under a ``not``. A predicate not listed (reached only
     as an anchor) finds all its hits.
     """
-    known = _LIMITS.get(id(checklist))
-    if known is not None and known[0] is checklist:
-        return known[1]
     anchors = {s.within.anchor for s in predicates(checklist) if s.within is not None}
     limits: dict[int, int | None] = {}
 
@@ -397,10 +400,10 @@ def _search_limits(checklist: Checklist) -> dict[int, int | None]:
         visit(item.condition, False)
         if item.applies_when is not None:
             visit(item.applies_when, False)
-    if len(_LIMITS) > 256:  # checklists live as long as the process; bound the memo all the same
-        _LIMITS.clear()
-    _LIMITS[id(checklist)] = (checklist, limits)
     return limits
+
+
+_search_limits = _by_identity(_limits_of, bound=256)  # worked out once per checklist
 
 
 class _Anchor(NamedTuple):
@@ -465,17 +468,11 @@ def _evidence(
                     not notes, hit.utt, "; ".join(notes))  # fmt: skip
 
 
-_LOOKED_FOR: dict[int, tuple[Says, str]] = {}  # by identity, holding the predicate (as _DESCRIPTIONS)
+def _phrases_shown(says: Says) -> str:
+    return " | ".join(says.phrases[:6])
 
 
-def _looked_for(says: Says) -> str:
-    """What an absent-evidence entry says was looked for: the first six phrases (once per predicate)."""
-    known = _LOOKED_FOR.get(id(says))
-    if known is None or known[0] is not says:
-        if len(_LOOKED_FOR) > 10_000:  # checklists reloaded again and again (a long-lived server): bounded
-            _LOOKED_FOR.clear()
-        known = _LOOKED_FOR[id(says)] = (says, " | ".join(says.phrases[:6]))
-    return known[1]
+_looked_for = _by_identity(_phrases_shown)  # what an absent-evidence entry says was looked for
 
 
 def _absent_evidence(
