@@ -164,15 +164,13 @@ def _spelled(items: list[tuple[Any, Any]]) -> Literals | None:
 
 
 def _element(op: Any, av: Any) -> Literals | None:
+    """Literals of an element that is not plain literal text (:func:`_spellings` gave none: a small class of
+    characters never reaches here)."""
     if op is SUBPATTERN:
         _group, add_flags, del_flags, sub = av
         return None if add_flags or del_flags else _sequence(list(sub))
     if op is BRANCH:
         return _alternatives(av, _sequence)  # None: one alternative can match without any literal
-    if op is IN:
-        if len(av) > MAX_CLASS or any(kind is not LITERAL or code == 10 for kind, code in av):
-            return None
-        return frozenset(chr(code) for _, code in av)
     if op in (MAX_REPEAT, MIN_REPEAT):
         low, _high, sub = av
         return _sequence(list(sub)) if low >= 1 else None
