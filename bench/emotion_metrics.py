@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callqa.config import Settings  # noqa: E402
-from callqa.types import ModelInfo, Transcript  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.types import ModelInfo, Transcript  # noqa: E402
 from models.whisper import Recognizer, resolve_model_dir  # noqa: E402  (sets HF_HUB_OFFLINE first)
 from pipeline import audio, call, roles, transcribe  # noqa: E402
 from pipeline.emotion import EmotionOptions, analyse_emotion  # noqa: E402

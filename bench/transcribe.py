@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callqa.config import TranscriptionSettings  # noqa: E402
+from core.config import TranscriptionSettings  # noqa: E402
 from models.whisper import Recognizer, packaged_model_dir  # noqa: E402  (sets HF_HUB_OFFLINE first)
 from pipeline import audio, transcribe  # noqa: E402
 from pipeline.textnorm import error_rate, wer  # noqa: E402
@@ -194,7 +194,7 @@ def vad_study(model: Path, tmp: Path) -> list[dict[str, object]]:
     """
     from dataclasses import replace as dc_replace
 
-    from callqa.config import VadSettings
+    from core.config import VadSettings
     from tests.conftest import make_telephone_call
     from tests.test_transcribe import EN_TURNS, ZH_TURNS
 

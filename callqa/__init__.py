@@ -1,3 +1,5 @@
-"""callqa: offline quality inspection of recorded customer-service calls."""
+"""callqa: offline quality inspection of recorded customer-service calls (the CLI and the web app)."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 
 if TYPE_CHECKING:
     from scorecards.store import Store
@@ -241,7 +241,7 @@ def transcript(
 ) -> None:
     """Show a call's transcript with agent/customer roles."""
     from callqa.report import print_transcript
-    from callqa.transcript_io import to_dict
+    from core.transcript_io import to_dict
     from scorecards.store import Store
 
     try:

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 from models.emotion import LABELS, TextEmotionModel
 from pipeline.acoustics import ANALYSIS_RATE, Arousal, VoiceFeatures, arousal_scores, to_analysis_rate, voice_features
 from pipeline.emotion import EmotionOptions, TextEmotion, classify_texts, default_text_model, load_lexicon

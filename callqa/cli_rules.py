@@ -1,7 +1,7 @@
 """``callqa rules check``, ``callqa rules test`` and ``callqa score --transcript``: checklists as tested code.
 
 The main CLI mounts these with :func:`register`. Every command is thin: it calls the rules library and
-prints; a :class:`~callqa.errors.CallQAError` becomes a one-line (or one-block) message and exit code 1.
+prints; a :class:`~core.errors.CallQAError` becomes a one-line (or one-block) message and exit code 1.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Annotated
 
 import typer
 
-from callqa.errors import CallQAError
-from callqa.transcript_io import read_transcript, transcript_hash
+from core.errors import CallQAError
+from core.scorecard import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
+from core.transcript_io import read_transcript, transcript_hash
 from rules.diagnostics import ChecklistError
 from rules.engine import score_call
 from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
-from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
 
 rules_app = typer.Typer(help="Validate checklists and run the examples written beside their items.",
                         no_args_is_help=True)  # fmt: skip

@@ -2,7 +2,7 @@
 
 Thin over :mod:`scorecards.reports` and :mod:`scorecards.rescore`. The main CLI mounts ``agent`` and
 ``rescore`` with :func:`register`; ``score`` lives in :mod:`callqa.cli_rules` (it also scores files) and
-calls :func:`show_call` for a call id. A :class:`~callqa.errors.CallQAError` becomes one message, exit 1.
+calls :func:`show_call` for a call id. A :class:`~core.errors.CallQAError` becomes one message, exit 1.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
+from core.scorecard import scorecard_to_dict
 from scorecards.reports import UPSET_AT_START, AgentReport, EmotionFigures, ItemRate, agent_report, report_to_dict
 from scorecards.rescore import (
     Backtest,
@@ -25,7 +26,6 @@ from scorecards.rescore import (
     verdict_counts,
     write,
 )
-from scorecards.scoring import scorecard_to_dict
 from scorecards.store import Store
 
 DbOption = Annotated[
@@ -210,7 +210,7 @@ def rescore_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Rescore stored transcripts (no audio, no re-transcription); old scorecards are kept, superseded."""
-    from callqa.version import code_version
+    from core.version import code_version
     from rules.loader import load_checklist
 
     try:

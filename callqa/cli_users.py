@@ -1,6 +1,6 @@
 """``callqa users …`` (web accounts) and ``callqa rules regressions …`` (corrected verdicts as examples).
 
-Thin over :mod:`scorecards.accounts` and :mod:`scorecards.review`; a :class:`~callqa.errors.CallQAError`
+Thin over :mod:`scorecards.accounts` and :mod:`scorecards.review`; a :class:`~core.errors.CallQAError`
 becomes a one-line message and exit code 1. A password is typed twice without echo, or generated and
 printed once (``--generate``); it is never logged nor stored in clear.
 """
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from callqa.cli_rules import rules_app
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 from scorecards.accounts import (
     MIN_PASSWORD_LENGTH,
     User,

@@ -37,9 +37,9 @@ def serve(
     """
     import uvicorn
 
-    from callqa.errors import CallQAError
     from callqa.web.app import create_app
     from callqa.web.context import WebSettings
+    from core.errors import CallQAError
 
     if not db.exists():
         typer.echo(f"callqa: {db}: no database here; run `callqa demo` or `callqa run PATH` first, or pass --db",

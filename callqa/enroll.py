@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from callqa.config import load_settings
-from callqa.errors import AudioError
+from core.config import load_settings
+from core.errors import AudioError
 from models.speaker import SpeakerEmbedder
 from pipeline import audio, roles
 from scorecards.store import Store

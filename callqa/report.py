@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from callqa.types import CallMetadata, Role, RunSummary, Transcript
+from core.types import CallMetadata, Role, RunSummary, Transcript
 
 if TYPE_CHECKING:
     from scorecards.store import CallRow

@@ -22,10 +22,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from callqa.config import Settings, load_settings
-from callqa.errors import AudioError, CallQAError, MetadataError, StoreError
-from callqa.types import CallFailure, RunSummary
-from callqa.version import code_version
+from core.config import Settings, load_settings
+from core.errors import AudioError, CallQAError, MetadataError, StoreError
+from core.types import CallFailure, RunSummary
+from core.version import code_version
 from pipeline import audio, call, ingest, roles, scoring, transcribe
 from scorecards.rescore import checklist_record
 from scorecards.store import ChecklistRecord, MetricsRecord, Store

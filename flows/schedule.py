@@ -14,7 +14,7 @@ import time
 import urllib.request
 from typing import Any
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 
 
 def _free_port() -> int:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from callqa.errors import ModelError
+from core.errors import ModelError
 
 
 class E5Embedder:

@@ -32,8 +32,8 @@ from typing import Protocol
 
 import numpy as np
 
-from callqa.errors import ConfigError, ModelError
-from callqa.types import ModelInfo
+from core.errors import ConfigError, ModelError
+from core.types import ModelInfo
 from models.embedding import shared_embedder
 
 LABELS: tuple[str, ...] = ("angry", "frustrated", "neutral", "satisfied")

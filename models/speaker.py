@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from callqa.errors import ModelError
-from callqa.types import ModelInfo
+from core.errors import ModelError
+from core.types import ModelInfo
 
 SAMPLE_RATE = 16000
 _MODEL_FILE = "embedder.int8.onnx"

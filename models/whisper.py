@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from callqa.config import TranscriptionSettings, VadSettings, default_cache_dir
-from callqa.errors import ModelError
-from callqa.types import ModelInfo, Word
+from core.config import TranscriptionSettings, VadSettings, default_cache_dir
+from core.errors import ModelError
+from core.types import ModelInfo, Word
 from pipeline.transcribe import SAMPLE_RATE, DecodeRequest, RecognizedSegment, Span
 
 # Set before faster_whisper (and through it huggingface_hub) is first imported, which happens lazily
@@ -72,7 +72,7 @@ def packaged_model_dir(cache_dir: Path | None = None) -> Path:
     once both end with the same complete directory. Later calls reuse it without rehashing.
 
     Args:
-        cache_dir: where built models are kept; ``callqa.config.default_cache_dir()`` when None.
+        cache_dir: where built models are kept; ``core.config.default_cache_dir()`` when None.
 
     Returns:
         The model directory (``model.bin``, ``config.json``, ``tokenizer.json``, ``vocabulary.json``).

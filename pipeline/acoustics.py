@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from callqa.types import Role, Transcript, Utterance
+from core.types import Role, Transcript, Utterance
 from pipeline.metrics import speech_units
 
 ANALYSIS_RATE = 8000  # telephone band: every call is measured as a phone line would carry it

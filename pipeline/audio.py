@@ -2,7 +2,7 @@
 
 Everything goes through PyAV (ffmpeg): WAV (PCM, 8-bit, μ-law, A-law, GSM …), FLAC, MP3, Ogg/Vorbis/Opus,
 M4A/AAC and whatever else ffmpeg reads. Channels stay separate because a stereo call centre recording
-carries one party per channel. A file that cannot be used raises :class:`callqa.errors.AudioError` with
+carries one party per channel. A file that cannot be used raises :class:`core.errors.AudioError` with
 a one-line reason that names the file and says what to do.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from callqa.errors import AudioError
-from callqa.types import AudioInfo
+from core.errors import AudioError
+from core.types import AudioInfo
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from callqa.config import Settings
-from callqa.types import (
+from core.config import Settings
+from core.types import (
     AudioInfo,
     CallMetadata,
     ModelInfo,
@@ -51,7 +51,7 @@ def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> Prepar
 
     Raises:
         OSError: the file cannot be read.
-        callqa.errors.MetadataError: its sidecar or manifest row is malformed.
+        core.errors.MetadataError: its sidecar or manifest row is malformed.
     """
     source = fingerprint(path)
     metadata = resolve_metadata(path, manifest, settings.ingest.filename_pattern)

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from callqa.errors import CallQAError
-from callqa.types import ModelInfo, Role, Transcript
+from core.errors import CallQAError
+from core.types import ModelInfo, Role, Transcript
 from models.emotion import LABELS, NO_EVIDENCE_PRIOR, TextEmotionModel, load_text_model
 from pipeline.acoustics import AcousticOptions, Arousal, call_arousal
 from pipeline.emotion_lexicon import Lexicon, LexiconEntry, packaged_lexicon, read_lexicon
@@ -406,7 +406,7 @@ def analyse_emotion(transcript: Transcript, channels_samples: tuple[np.ndarray, 
 
     Raises:
         EmotionInputError: an utterance names a channel the audio lacks.
-        callqa.errors.ConfigError, callqa.errors.ModelError: the configured model or lexicon cannot be loaded.
+        core.errors.ConfigError, core.errors.ModelError: the configured model or lexicon cannot be loaded.
     """
     opts = options or EmotionOptions()
     model = classifier or default_text_model(opts.text_model, opts.label_map, opts.prototypes)

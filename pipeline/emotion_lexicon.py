@@ -25,7 +25,7 @@ import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from callqa.errors import ConfigError
+from core.errors import ConfigError
 from models.emotion import LABELS
 from pipeline.textnorm import to_simplified
 

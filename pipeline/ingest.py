@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 
-from callqa.errors import MetadataError
-from callqa.types import CallMetadata, SourceFile
+from core.errors import MetadataError
+from core.types import CallMetadata, SourceFile
 
 _META_FIELDS = {f.name for f in fields(CallMetadata)} - {"source"}
 # Friendly aliases accepted in sidecars and manifests (call centres export many spellings).

@@ -1,6 +1,6 @@
 """Conversation metrics of one call: talk time, silence, holds, overtalk, speech rate, response latency.
 
-Everything is computed from the role-labelled :class:`~callqa.types.Transcript` alone (no audio), in plain
+Everything is computed from the role-labelled :class:`~core.types.Transcript` alone (no audio), in plain
 Python (about a millisecond for a five-minute call), so it can be recomputed whenever a threshold changes.
 
 Definitions (seconds from the start of the call):
@@ -48,8 +48,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from callqa.errors import CallQAError
-from callqa.types import Role, Transcript, Utterance
+from core.errors import CallQAError
+from core.types import Role, Transcript, Utterance
 
 Span = tuple[float, float]
 

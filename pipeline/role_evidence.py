@@ -17,7 +17,7 @@ from functools import lru_cache
 import opencc
 from rapidfuzz import fuzz
 
-from callqa.types import Role, RoleDecision, Utterance
+from core.types import Role, RoleDecision, Utterance
 from pipeline import role_phrases as rp
 
 FIRST_SPEAKER_LOGIT = 0.35  # inbound agents usually greet first, but outbound callees say "hello" first

@@ -17,9 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from callqa.config import RoleSettings
-from callqa.errors import ConfigError
-from callqa.types import Role, RoleDecision, Utterance, Word
+from core.config import RoleSettings
+from core.errors import ConfigError
+from core.types import Role, RoleDecision, Utterance, Word
 from pipeline import role_evidence as ev
 from pipeline.diarize import Diarization, Embedder, SpeakerTurn, diarize, speech_regions
 

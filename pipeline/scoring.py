@@ -13,16 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from callqa.config import ScoringSettings
-from callqa.errors import ConfigError
-from callqa.transcript_io import transcript_hash
-from callqa.types import CallMetadata, Transcript
+from core.config import ScoringSettings
+from core.errors import ConfigError
+from core.scorecard import CallScorecard
+from core.transcript_io import transcript_hash
+from core.types import CallMetadata, Transcript
 from models.emotion import TextEmotionModel, load_text_model
 from pipeline.emotion import CallEmotion, EmotionOptions, analyse_emotion
 from pipeline.metrics import compute_metrics
 from rules.loader import load_checklists, shipped_checklist
 from rules.model import Checklist
-from scorecards.scoring import CallScorecard
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def load_active(settings: ScoringSettings) -> ActiveChecklists:
     """Load every configured checklist (or the shipped ones); any invalid file fails the whole run.
 
     Raises:
-        callqa.errors.CallQAError: with every ``file:line:column`` problem of every file.
+        core.errors.CallQAError: with every ``file:line:column`` problem of every file.
     """
     general = settings.checklists or tuple(str(shipped_checklist(lang)) for lang in ("zh", "en"))
     paths = sorted({*general, *(p for ps in settings.queue_checklists.values() for p in ps)})

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from opencc import OpenCC
 from rapidfuzz.distance import Levenshtein
 
-from callqa.types import Word
+from core.types import Word
 
 _converter: OpenCC | None = None
 _converter_lock = threading.Lock()

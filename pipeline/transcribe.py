@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from callqa.config import TranscriptionSettings, VadSettings
-from callqa.errors import ConfigError
-from callqa.types import ModelInfo, Role, Utterance, Word
+from core.config import TranscriptionSettings, VadSettings
+from core.errors import ConfigError
+from core.types import ModelInfo, Role, Utterance, Word
 from pipeline.audio import SAMPLE_RATE, DecodedAudio, Span, energetic_regions
 from pipeline.textnorm import simplify_words, to_simplified
 

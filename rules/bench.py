@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from callqa.types import CallMetadata, Role, Transcript, Utterance, Word
+from core.scorecard import CallScorecard
+from core.types import CallMetadata, Role, Transcript, Utterance, Word
 from rules.call import PreparedCall
 from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
 from rules.matching import Embedder
 from rules.model import Checklist
-from scorecards.scoring import CallScorecard
 
 _AGENT = {
     "en": ["Okay, let me pull up your account.", "I see, can you tell me when that started?",

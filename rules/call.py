@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from callqa.types import CallMetadata, Role, Transcript
+from core.types import CallMetadata, Role, Transcript
 from rules.matching import Embedder, Hit, Scope
 from rules.model import Window
 from rules.normalize import is_cjk, normalize, normalize_many, sound_fold

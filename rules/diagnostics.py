@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import NamedTuple, TypeVar
 
-from callqa.types import CallMetadata, Transcript
+from core.scorecard import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
+from core.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
 from rules.call import Located, PreparedCall
 from rules.matching import Embedder, Hit
@@ -42,7 +43,6 @@ from rules.model import (
     predicates,
 )
 from rules.normalize import normalize
-from scorecards.scoring import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
 
 MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls with dozens of "okay"s
 # A stretch searched in vain is doubtful when this share of its text was misheard (mean word probability

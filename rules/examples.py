@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.scorecard import ItemVerdict, Verdict
 from rules.engine import judge_item
 from rules.model import Checklist, Example, Item
-from scorecards.scoring import ItemVerdict, Verdict
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from callqa.errors import CallQAError
-from callqa.transcript_io import parse_role_line
-from callqa.types import CallMetadata, Role, Transcript, Utterance
+from core.errors import CallQAError
+from core.scorecard import DEFAULT_BANDS, Band
+from core.transcript_io import parse_role_line
+from core.types import CallMetadata, Role, Transcript, Utterance
 from rules import metrics as metric_registry
 from rules.diagnostics import ChecklistError, Diagnostic, Locator, schema_diagnostics, suggest
 from rules.matching import EchoMatcher, Matcher, PhraseBook, make_matcher
@@ -40,7 +41,6 @@ from rules.model import (
     Within,
 )
 from rules.normalize import changed_characters, is_cjk, normalize
-from scorecards.scoring import DEFAULT_BANDS, Band
 
 CHECKLIST_DIR = Path(__file__).with_name("checklists")
 MIN_EXAMPLES = 2  # must-pass and must-fail examples every item needs

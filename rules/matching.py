@@ -19,7 +19,7 @@ import ahocorasick  # type: ignore[import-not-found]  # no type stubs published
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from callqa.types import Transcript
+from core.types import Transcript
 from rules.literals import first_characters, required_literals, starts_at_boundary
 from rules.normalize import is_cjk, normalize, sound_fold, sound_fold_regex
 

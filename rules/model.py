@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from callqa.types import CallMetadata, Transcript
-from scorecards.scoring import Band, CallScorecard
+from core.scorecard import Band, CallScorecard
+from core.types import CallMetadata, Transcript
 
 if TYPE_CHECKING:
     from rules.matching import Matcher

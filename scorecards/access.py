@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 
 
 class UserRole(StrEnum):

@@ -23,13 +23,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from callqa.errors import CallQAError
-from callqa.types import CallMetadata
+from core.errors import CallQAError
+from core.scorecard import DEFAULT_BANDS, Band, evidence_from_json
+from core.types import CallMetadata
 from rules.engine import judge_item
 from rules.loader import load_checklist, transcript_from_lines
 from rules.model import Checklist, Example
 from scorecards.access import Viewer
-from scorecards.scoring import DEFAULT_BANDS, Band, evidence_from_json
 from scorecards.store import Store
 
 CONTEXT_UTTERANCES = 2  # utterances kept either side of the evidence in a regression excerpt

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from callqa.errors import StoreError
+from core.errors import StoreError
 from scorecards.definitions import CALLS_FROM, DAY, EMOTION_FLAGS, EmotionCounts, EmotionFigures, emotion_join, team_of
 from scorecards.definitions import NEGATIVE_TONE as NEGATIVE_TONE  # the CLI prints the thresholds
 from scorecards.definitions import UPSET_AT_START as UPSET_AT_START

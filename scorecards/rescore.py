@@ -20,16 +20,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from callqa.errors import CallQAError
-from callqa.transcript_io import transcript_hash
-from callqa.types import CallMetadata, ModelInfo, Role, RoleDecision, Transcript, Utterance, Word
+from core.errors import CallQAError
+from core.scorecard import CallScorecard, Evidence, Verdict
+from core.transcript_io import transcript_hash
+from core.types import CallMetadata, ModelInfo, Role, RoleDecision, Transcript, Utterance, Word
 from rules.call import PreparedCall
 from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
 from rules.matching import Embedder
 from rules.model import Checklist
 from rules.normalize import normalize_many
-from scorecards.scoring import CallScorecard, Evidence, Verdict
 from scorecards.store import ChecklistRecord, Store
 
 BATCH = 500  # transcripts per bulk read: bounds memory (a five-minute call is ~1,000 words)

@@ -2,7 +2,7 @@
 
 A review never changes the engine's verdict: it is stored beside it (``verdict_reviews``), and the
 call's reviewed score (``reviewed_scores``) is recomputed from the automatic verdicts with the current
-reviews applied, by the same arithmetic as the automatic score (:func:`scorecards.scoring.build_scorecard`).
+reviews applied, by the same arithmetic as the automatic score (:func:`core.scorecard.build_scorecard`).
 An overturned verdict becomes a regression example: the stretch of the call the verdict rested on with
 the corrected verdict (:mod:`scorecards.regressions`), run by ``callqa rules test`` beside the
 checklist's own examples.
@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.scorecard import ItemVerdict, Verdict, build_scorecard
 from scorecards import summaries
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.regressions import (
@@ -29,7 +30,6 @@ from scorecards.regressions import (
     example_id_of,
     save_example,
 )
-from scorecards.scoring import ItemVerdict, Verdict, build_scorecard
 from scorecards.store import Store
 
 Decision = Literal["confirm", "overturn"]

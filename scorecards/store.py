@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from callqa.errors import StoreError
-from callqa.types import (
+from core.errors import StoreError
+from core.scorecard import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
+from core.types import (
     AudioInfo,
     CallFailure,
     CallMetadata,
@@ -44,7 +45,6 @@ from callqa.types import (
 from scorecards import summaries
 from scorecards.locking import WriterIntent, wait_for_writers, writer_waiting
 from scorecards.migrations import MIGRATIONS
-from scorecards.scoring import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
 
 if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
     from pipeline.emotion import CallEmotion

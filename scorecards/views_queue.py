@@ -22,7 +22,7 @@ _VETO, _DISPUTE, _ANGER, _FAIL, _UNCERTAIN, _SAMPLE = range(len(REASON_KINDS))
 # Phase 1: which calls are listed, from per-call flags (no reason lists: the admin's queue spans every call).
 # ``sc`` is the viewer's current scorecards over whole ISO weeks, so the weekly sample does not depend on the date
 # filter. A scorecard's ``veto`` flag is "a veto item failed" and ``needs_review`` "some verdict is uncertain"
-# (scorecards.scoring), so only the plain fails need the verdicts.
+# (core.scorecard), so only the plain fails need the verdicts.
 _FLAGS = f"""
 calls_in AS (
     SELECT call_id, any_value(file_name) AS file_name, any_value(started_at) AS started_at,

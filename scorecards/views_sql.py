@@ -85,7 +85,7 @@ def weeks_between(since: dt.date, until: dt.date) -> tuple[str, ...]:
 
 
 def evidence_spans(evidence_json: str) -> tuple[EvidenceSpan, ...]:
-    """The stored evidence (canonical JSON, see :func:`scorecards.scoring.evidence_to_json`) as spans."""
+    """The stored evidence (canonical JSON, see :func:`core.scorecard.evidence_to_json`) as spans."""
     return tuple(
         EvidenceSpan(kind=e["kind"], start=float(e.get("start", 0.0)), end=float(e.get("end", 0.0)),
                      role=e.get("role", ""), quote=e.get("text", ""), utterance=int(e.get("utterance", -1)),

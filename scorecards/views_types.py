@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core.scorecard import SectionScore
 from scorecards.definitions import EmotionFigures
-from scorecards.scoring import SectionScore
 from scorecards.store import CallRow
 
 # -- review queue ----------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from callqa.transcript_io import transcript_hash
-from callqa.types import AudioInfo, CallMetadata, ModelInfo, Role, SourceFile, Transcript, Utterance, Word
+from core.transcript_io import transcript_hash
+from core.types import AudioInfo, CallMetadata, ModelInfo, Role, SourceFile, Transcript, Utterance, Word
 from rules.loader import load_checklist
 from scorecards.rescore import checklist_record
 from scorecards.store import Store

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from av.audio.stream import AudioStream
 
-from callqa.config import TranscriptionSettings
+from core.config import TranscriptionSettings
 from pipeline import audio
 from pipeline.transcribe import ChannelTranscript, transcribe_audio
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.config import TranscriptionSettings
+from core.config import TranscriptionSettings
 from pipeline import audio, transcribe
 from pipeline.textnorm import cer, is_simplified, wer
 from pipeline.transcribe import ChannelTranscript

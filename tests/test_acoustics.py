@@ -11,7 +11,7 @@ import librosa
 import numpy as np
 import pytest
 
-from callqa.types import Role, Transcript, Utterance, Word
+from core.types import Role, Transcript, Utterance, Word
 from pipeline.acoustics import (
     ANALYSIS_RATE,
     AcousticOptions,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.errors import AudioError
+from core.errors import AudioError
 from pipeline import audio
 from pipeline.transcribe import subtract, total
 from tests.conftest import CLIPS, REAL_CALL, band_limit, write_wav
@@ -192,7 +192,7 @@ def test_an_unreadable_file_says_permission_denied(tmp_path: Path) -> None:
     path = tmp_path / "locked.wav"
     shutil.copy(LIBRI, path)
     path.chmod(0)
-    code = ("import sys; from pipeline import audio; from callqa.errors import AudioError\n"
+    code = ("import sys; from pipeline import audio; from core.errors import AudioError\n"
             "try: audio.decode(sys.argv[1])\nexcept AudioError as e: print(e)")
     command = [sys.executable, "-c", code, str(path)]
     if os.geteuid() == 0:

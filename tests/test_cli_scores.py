@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from callqa import cli_rules, cli_scores
-from callqa.types import CallFailure, SourceFile
+from core.types import CallFailure, SourceFile
 from tests._scores import CALLS, build_store, write_v2
 from tests.test_reports import with_emotion
 

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from callqa.errors import ModelError
+from core.errors import ModelError
 from models.speaker import SpeakerEmbedder, mel_filterbank, packaged_model_path
 from pipeline.diarize import Diarization, DiarizeOptions, diarize, speech_regions
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from callqa.cli_eval import app as eval_app
 from callqa.cli_eval import predict, read_labelled, score
-from callqa.errors import ConfigError, ModelError
-from callqa.types import Role, Transcript, Utterance
+from core.errors import ConfigError, ModelError
+from core.types import Role, Transcript, Utterance
 from models.embedding import E5Embedder
 from models.emotion import LABELS, PrototypeModel, TransformersModel, map_labels, read_prototypes
 from pipeline.acoustics import Arousal

@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from callqa.types import Role
+from core.types import Role
 from models.emotion import LABELS
 from pipeline.acoustics import Arousal
 from pipeline.emotion import (

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from callqa.config import DEFAULT_FILENAME_PATTERN, Settings
-from callqa.errors import MetadataError
+from core.config import DEFAULT_FILENAME_PATTERN, Settings
+from core.errors import MetadataError
 from pipeline.call import prepare
 from pipeline.ingest import Manifest, discover, fingerprint, resolve_metadata
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.types import Role, Transcript, Utterance, Word
+from core.types import Role, Transcript, Utterance, Word
 from pipeline.metrics import (
     CallMetrics,
     MetricsInputError,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from callqa.errors import StoreError
-from callqa.transcript_io import transcript_hash
-from callqa.types import AudioInfo, CallMetadata, SourceFile
+from core.errors import StoreError
+from core.transcript_io import transcript_hash
+from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.loader import load_checklist
 from scorecards import summaries, views
 from scorecards.access import UserRole, Viewer

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from callqa.transcript_io import read_transcript, transcript_hash
-from callqa.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
+from core.scorecard import DEFAULT_BANDS, Band, Evidence
+from core.transcript_io import read_transcript, transcript_hash
+from core.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
 from rules.examples import run_for_item
 from rules.loader import CHECKLIST_DIR, load_checklist
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
@@ -29,7 +30,6 @@ from scorecards.regressions import (
 )
 from scorecards.rescore import checklist_record
 from scorecards.review import acknowledge, answer_dispute, mark_dispute_seen, open_dispute, review_verdict
-from scorecards.scoring import DEFAULT_BANDS, Band, Evidence
 from scorecards.store import Store
 from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callqa.config import RoleSettings
-from callqa.errors import ConfigError
-from callqa.types import Role, Utterance, Word
+from core.config import RoleSettings
+from core.errors import ConfigError
+from core.types import Role, Utterance, Word
 from models.speaker import SpeakerEmbedder
 from pipeline import role_evidence as ev
 from pipeline.diarize import Diarization, diarize, speech_regions

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.transcript_io import parse_json
+from core.transcript_io import parse_json
 from rules.loader import CHECKLIST_DIR, load_checklist
 
 LABELLED = Path(__file__).parent / "data" / "labelled"

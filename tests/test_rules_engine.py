@@ -10,10 +10,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from callqa.types import CallMetadata, Role, Transcript, Utterance, Word
+from core.scorecard import CallScorecard, Verdict
+from core.types import CallMetadata, Role, Transcript, Utterance, Word
 from rules.loader import load_checklist
 from rules.model import Checklist
-from scorecards.scoring import CallScorecard, Verdict
 
 HEADER = """id: t
 version: 1
@@ -275,7 +275,7 @@ def test_checklists_without_similar_never_load_the_embedding_model(tmp_path: Pat
 
 
 def test_rules_import_neither_prefect_nor_duckdb() -> None:
-    code = ("import sys, rules.engine, rules.loader, rules.examples, scorecards.scoring, callqa.cli_rules; "
+    code = ("import sys, rules.engine, rules.loader, rules.examples, core.scorecard, callqa.cli_rules; "
             "print(sorted(m for m in ('prefect', 'duckdb') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.types import CallMetadata, Transcript, Word
+from core.scorecard import Evidence, ItemVerdict, Verdict, evidence_from_json, evidence_to_json
+from core.types import CallMetadata, Transcript, Word
 from rules.bench import synthetic_call
 from rules.call import PreparedCall
 from rules.normalize import FOLD_BY_ARRAY, _sound_table, normalize_many, sound_fold
 from scorecards.rescore import current_transcripts, load_calls
-from scorecards.scoring import Evidence, ItemVerdict, Verdict, evidence_from_json, evidence_to_json
 from tests._scores import build_store
 
 

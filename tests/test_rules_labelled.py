@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from callqa.types import CallMetadata
+from core.scorecard import CallScorecard
+from core.types import CallMetadata
 from rules.loader import CHECKLIST_DIR, load_checklist, transcript_from_lines
-from scorecards.scoring import CallScorecard
 
 HERE = Path(__file__).parent / "rules" / "labelled"
 KEYS = {"gr": "greeting", "id": "self_identification", "ver": "identity_verification", "lis": "active_listening",

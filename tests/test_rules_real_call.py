@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from callqa.transcript_io import read_transcript, transcript_hash
+from core.scorecard import CallScorecard
+from core.transcript_io import read_transcript, transcript_hash
 from rules.loader import CHECKLIST_DIR, load_checklist
-from scorecards.scoring import CallScorecard
 
 HERE = Path(__file__).parent / "rules"
 EXPECTED = json.loads((HERE / "real_call_en.expected.json").read_text(encoding="utf-8"))["items"]

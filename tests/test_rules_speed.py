@@ -9,7 +9,7 @@ from itertools import accumulate
 
 import pytest
 
-from callqa.types import CallMetadata, Role, Transcript, Utterance
+from core.types import CallMetadata, Role, Transcript, Utterance
 from rules.call import PreparedCall, _find_span
 from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.transcript_io import (
+from core.transcript_io import (
     TranscriptFormatError,
     dumps,
     parse_json,
@@ -14,7 +14,7 @@ from callqa.transcript_io import (
     read_transcript,
     transcript_hash,  # fmt: skip
 )
-from callqa.types import Role
+from core.types import Role
 
 REAL = Path(__file__).parent / "rules" / "real_call_en.json"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scorecards.scoring import (
+from core.scorecard import (
     DEFAULT_BANDS,
     Band,
     Evidence,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from callqa.errors import StoreError
-from callqa.types import (
+from core.errors import StoreError
+from core.types import (
     AudioInfo,
     CallFailure,
     CallMetadata,
@@ -135,7 +135,7 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     sys.path.insert(0, {tests!r})
     from test_store import make_transcript, source
-    from callqa.types import AudioInfo, CallMetadata
+    from core.types import AudioInfo, CallMetadata
     from scorecards.store import Store
     store = Store({db!r})
     store.start_run("w", [], "{{}}", "v")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from callqa.errors import StoreError
-from callqa.transcript_io import parse_json
-from callqa.types import AudioInfo, ModelInfo, SourceFile, Transcript
+from core.errors import StoreError
+from core.transcript_io import parse_json
+from core.types import AudioInfo, ModelInfo, SourceFile, Transcript
 from pipeline.emotion import CallEmotion, ClassScores, EmotionOptions, UtteranceEmotion, summarise
 from rules.loader import load_checklist, shipped_checklist
 from scorecards.store import ChecklistRecord, MetricsRecord, Store

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from callqa.types import AudioInfo, CallMetadata, SourceFile
+from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.loader import load_checklist
 from scorecards import review, summaries
 from scorecards.access import UserRole, Viewer

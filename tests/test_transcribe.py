@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import LCSseq
 
-from callqa.config import TranscriptionSettings, VadSettings
-from callqa.errors import ConfigError, ModelError
-from callqa.types import ModelInfo, Role, Word
+from core.config import TranscriptionSettings, VadSettings
+from core.errors import ConfigError, ModelError
+from core.types import ModelInfo, Role, Word
 from models import whisper
 from pipeline import audio, transcribe
 from pipeline.textnorm import cer, is_simplified, normalize_chinese, normalize_english, number_words, wer
@@ -198,7 +198,7 @@ def test_utterances_are_simplified_scored_and_labelled_by_channel() -> None:
 
 
 def _decoded(channels: list[np.ndarray]) -> audio.DecodedAudio:
-    from callqa.types import AudioInfo
+    from core.types import AudioInfo
 
     info = AudioInfo("pcm_s16le", "wav", 16000, len(channels), len(channels[0]) / 16000)
     return audio.DecodedAudio(tuple(channels), info)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from callqa.transcript_io import transcript_hash
-from callqa.types import AudioInfo, CallMetadata, SourceFile
+from core.transcript_io import transcript_hash
+from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.loader import load_checklist
 from scorecards import summaries, views
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from callqa.types import Role
 from callqa.web.app import create_app
 from callqa.web.context import WebSettings
 from callqa.web.i18n import CATALOGUE, language_from_header, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec, load_secret
+from core.types import Role
 from scorecards.accounts import disable_user, set_language, set_password
 from scorecards.store import Store
 from scorecards.views_types import REASON_KINDS

@@ -24,7 +24,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from callqa.errors import CallQAError
 from callqa.web import auth as auth_routes
 from callqa.web import pages, review_routes
 from callqa.web.context import (
@@ -41,6 +40,7 @@ from callqa.web.context import (
 )
 from callqa.web.i18n import translate
 from callqa.web.security import LoginThrottle, SessionCodec, load_secret, tokens_match
+from core.errors import CallQAError
 from scorecards.access import Forbidden, Invalid, NotFound
 from scorecards.store import Store
 

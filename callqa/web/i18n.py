@@ -174,7 +174,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-# The default score bands (scorecards.scoring.DEFAULT_BANDS, used by the shipped checklists) are named in
+# The default score bands (core.scorecard.DEFAULT_BANDS, used by the shipped checklists) are named in
 # Chinese; an English page shows them in English. A checklist's own band names are shown as written.
 _BANDS = {"优秀": "Excellent", "良好": "Good", "合格": "Pass", "不合格": "Fail"}
 

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from callqa.errors import CallQAError
 from callqa.web import charts, playback
 from callqa.web.context import Person, log, person, render, text, web
+from core.errors import CallQAError
 from scorecards import exports, regressions, review, views
 from scorecards.access import Invalid, NotFound, UserRole
 

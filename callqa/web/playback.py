@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 from pipeline import audio
 
 BROWSER_CODECS = frozenset({

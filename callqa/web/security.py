@@ -19,7 +19,7 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from callqa.errors import CallQAError
+from core.errors import CallQAError
 
 SECRET_ENV = "CALLQA_SECRET"
 COOKIE_NAME = "callqa_session"

@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from callqa.transcript_io import parse_json  # noqa: E402
-from callqa.types import Role, Transcript, Utterance  # noqa: E402
+from core.transcript_io import parse_json  # noqa: E402
+from core.types import Role, Transcript, Utterance  # noqa: E402
 from models.emotion import LABELS  # noqa: E402
 from pipeline import audio  # noqa: E402
 from pipeline.emotion import CallEmotion, EmotionOptions, analyse_emotion, default_text_model  # noqa: E402

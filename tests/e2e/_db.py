@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from callqa.transcript_io import transcript_hash
-from callqa.types import (
+from core.transcript_io import transcript_hash
+from core.types import (
     AudioInfo,
     CallFailure,
     CallMetadata,

@@ -26,8 +26,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from callqa.errors import CallQAError
-from callqa.types import CallMetadata, Role, Transcript, Utterance, Word
+from core.errors import CallQAError
+from core.types import CallMetadata, Role, Transcript, Utterance, Word
 
 SECONDS_PER_LINE = 3.0
 

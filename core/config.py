@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from callqa.errors import ConfigError
+from core.errors import ConfigError
 
 # The convention of the real call in data/: <id>_GUID_<guid>_AGENT_<agent>_DT_<datetime>_<Mono|Stereo>.wav
 DEFAULT_FILENAME_PATTERN = (
