@@ -1,6 +1,6 @@
 """``callqa score CALL_ID``, ``callqa agent AGENT_ID`` and ``callqa rescore``: scorecards in the database.
 
-Thin over :mod:`scorecards.reports` and :mod:`scorecards.rescore`. The main CLI mounts ``agent`` and
+Thin over :mod:`scorecards.reports` and :mod:`flows.rescore`. The main CLI mounts ``agent`` and
 ``rescore`` with :func:`register`; ``score`` lives in :mod:`callqa.cli_rules` (it also scores files) and
 calls :func:`show_call` for a call id. A :class:`~core.errors.CallQAError` becomes one message, exit 1.
 """
@@ -16,16 +16,8 @@ import typer
 
 from core.errors import CallQAError
 from core.scorecard import scorecard_to_dict
+from flows.rescore import Backtest, backtest, checklist_chooser, rescore_store, shipped_chooser, verdict_counts, write
 from scorecards.reports import UPSET_AT_START, AgentReport, EmotionFigures, ItemRate, agent_report, report_to_dict
-from scorecards.rescore import (
-    Backtest,
-    backtest,
-    checklist_chooser,
-    rescore_store,
-    shipped_chooser,
-    verdict_counts,
-    write,
-)
 from scorecards.store import Store
 
 DbOption = Annotated[

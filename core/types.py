@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+Span = tuple[float, float]  # (start, end) seconds
+
 
 class Role(StrEnum):
     """Who is speaking."""

@@ -26,9 +26,10 @@ from core.config import Settings, load_settings
 from core.errors import AudioError, CallQAError, MetadataError, StoreError
 from core.types import CallFailure, RunSummary
 from core.version import code_version
-from pipeline import audio, call, ingest, roles, scoring, transcribe
-from scorecards.rescore import checklist_record
+from flows import scoring
+from pipeline import audio, call, ingest, roles, transcribe
 from scorecards.store import ChecklistRecord, MetricsRecord, Store
+from scorecards.stored import checklist_record
 
 log = logging.getLogger("callqa.flow")
 

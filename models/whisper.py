@@ -3,7 +3,7 @@
 The only module that imports faster_whisper. It builds the packaged multilingual Whisper base model
 into a cache directory on first use, validates any other model directory a deployment configures, and
 wraps ``faster_whisper.WhisperModel`` in :class:`Recognizer`, which returns the pipeline's own frozen
-values (``pipeline.transcribe.RecognizedSegment``) so no faster-whisper object leaks out.
+values (``models.asr.RecognizedSegment``) so no faster-whisper object leaks out.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import numpy as np
 
 from core.config import TranscriptionSettings, VadSettings, default_cache_dir
 from core.errors import ModelError
-from core.types import ModelInfo, Word
-from pipeline.transcribe import SAMPLE_RATE, DecodeRequest, RecognizedSegment, Span
+from core.types import ModelInfo, Span, Word
+from models.asr import SAMPLE_RATE, DecodeRequest, RecognizedSegment
 
 # Set before faster_whisper (and through it huggingface_hub) is first imported, which happens lazily
 # below: a model is only ever loaded from a local directory, and a misconfiguration must fail at once
@@ -230,7 +230,7 @@ class Recognizer:
     """A loaded Whisper model that several Python threads can use at once.
 
     ctranslate2 releases the GIL while it runs, so with ``num_workers=N`` up to N threads transcribe in
-    parallel, each on ``cpu_threads`` cores. Implements ``pipeline.transcribe.SpeechRecognizer``.
+    parallel, each on ``cpu_threads`` cores. Implements ``models.asr.SpeechRecognizer``.
 
     Args:
         model_dir: a CTranslate2 Whisper directory (see :func:`resolve_model_dir`).

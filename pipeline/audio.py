@@ -18,16 +18,14 @@ import av
 import numpy as np
 
 from core.errors import AudioError
-from core.types import AudioInfo
+from core.types import AudioInfo, Span
+from models.asr import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 SILENCE_DBFS = -60.0  # a recording whose every channel stays below this peak level is silent
 _TRUNCATION_SLACK_S = 0.5  # decoded audio may fall this far (or 5 %) short of the header's duration
 _MAX_BAD_PACKETS = 0.01  # undecodable packets tolerated in the middle of a stream (dropouts)
-
-Span = tuple[float, float]
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,28 +23,20 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from core.config import TranscriptionSettings, VadSettings
+from core.config import TranscriptionSettings
 from core.errors import ConfigError
-from core.types import ModelInfo, Role, Utterance, Word
+from core.types import Role, Utterance, Word
+from models.asr import CONDITION_ON_PREVIOUS_TEXT, TEMPERATURES, DecodeRequest, RecognizedSegment, SpeechRecognizer
 from pipeline.audio import SAMPLE_RATE, DecodedAudio, Span, energetic_regions
 from pipeline.textnorm import simplify_words, to_simplified
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
-# Whisper is not conditioned on its previous text: on long calls a misrecognition (or a hallucinated
-# line in noise) is otherwise fed back as the prompt of every later window and repeated, and the loud
-# party's text biases the quiet party's turns. Measured: same recall on the synthetic calls, 1.8× faster
-# on the real call. Each window still sees the company-name hotwords.
-CONDITION_ON_PREVIOUS_TEXT = False
-# Beam search only, no sampling at higher temperatures when a window looks wrong: sampled fallbacks make
-# the same call come out differently on every run, and on 8 kHz Mandarin they tripled the decoding time
-# (5.9 → 21.9 s on a 35 s call) and then kept the greedy text anyway.
-TEMPERATURES = (0.0,)
 # Safety net: an energetic stretch at least this long that the VAD kept none of is decoded anyway,
 # padded on both sides so that word onsets and endings are not clipped.
 NET_MIN_S = 0.3
@@ -57,49 +49,6 @@ JOIN_GAP_S = 1.0
 RETRY_MIN_S = 0.5
 RETRY_ROUNDS = 2
 COVERAGE_PAD_S = 0.3  # word timestamps are approximate: speech this close to an utterance counts as in it
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeRequest:
-    """What the recogniser is asked to decode.
-
-    Attributes:
-        language: ``zh`` or ``en``.
-        regions: sorted, non-overlapping (start, end) seconds of the channel to decode; the rest is skipped.
-        hotwords: names to bias the recogniser towards (company and product names), or empty.
-    """
-
-    language: str
-    regions: tuple[Span, ...]
-    beam_size: int = 5
-    condition_on_previous_text: bool = CONDITION_ON_PREVIOUS_TEXT
-    hotwords: str = ""
-    temperatures: tuple[float, ...] = TEMPERATURES
-
-
-@dataclass(frozen=True, slots=True)
-class RecognizedSegment:
-    """One recogniser segment, timed in seconds of the channel it came from."""
-
-    start: float
-    end: float
-    text: str
-    words: tuple[Word, ...]
-    avg_logprob: float
-    no_speech_prob: float
-
-
-class SpeechRecognizer(Protocol):
-    """What the stage needs from a recogniser (``models.whisper.Recognizer`` implements it)."""
-
-    @property
-    def info(self) -> ModelInfo: ...
-
-    def speech_regions(self, audio: np.ndarray, vad: VadSettings) -> tuple[Span, ...]: ...
-
-    def language_probabilities(self, audio: np.ndarray, regions: Sequence[Span]) -> dict[str, float]: ...
-
-    def recognize(self, audio: np.ndarray, request: DecodeRequest) -> tuple[RecognizedSegment, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ silence, holds, overtalk, latency …). Every name its ``CallMetrics.as_dict()``
 when the caller did not pass it, computed from the transcript once per call (about a millisecond).
 Metrics only the audio analysis can give (``customer_anger_max``) are registered without a computation.
 
-A value passed in by the caller (``Checklist.score(..., metrics={...})``, e.g. from the store) always wins;
+A value passed in by the caller (``rules.engine.score_call(..., metrics={...})``, from the store) always wins;
 a metric with neither is "not measured", which makes a test on it false in ``applies_when`` and unknown in
 a condition. Adding a metric is one registration: a name, a description and, when the transcript alone
 can give it, a function of the prepared call.

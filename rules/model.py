@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.scorecard import Band, CallScorecard
+from core.scorecard import Band
 from core.types import CallMetadata, Transcript
 
 if TYPE_CHECKING:
@@ -221,20 +221,6 @@ class Checklist:
             if item.id == item_id:
                 return item
         raise KeyError(f"{self.path}: checklist {self.id} has no item {item_id!r}")
-
-    def score(
-        self,
-        transcript: Transcript,
-        metadata: CallMetadata | None = None,
-        metrics: Mapping[str, float] | None = None,
-        *,
-        call_id: str = "",
-        transcript_hash: str = "",
-    ) -> CallScorecard:
-        """Score one call. See :func:`rules.engine.score_call`."""
-        from rules.engine import score_call
-
-        return score_call(self, transcript, metadata, metrics, call_id=call_id, transcript_hash=transcript_hash)
 
 
 def walk(condition: Condition) -> list[Condition]:

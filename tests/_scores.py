@@ -14,9 +14,10 @@ from pathlib import Path
 
 from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, ModelInfo, Role, SourceFile, Transcript, Utterance, Word
+from rules.engine import score_call
 from rules.loader import load_checklist
-from scorecards.rescore import checklist_record
 from scorecards.store import Store
+from scorecards.stored import checklist_record
 
 MINI_V1 = """\
 id: mini_en
@@ -141,7 +142,8 @@ def build_store(tmp: Path) -> tuple[Store, Path]:
         meta = CallMetadata(agent_id=call.agent, team=call.team, started_at=call.started, language=call.language)
         cards = []
         if call.language == "en":
-            card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+            version = transcript_hash(transcript)
+            card = score_call(checklist, transcript, meta, call_id=call.call_id, transcript_hash=version)
             cards.append((card, checklist_record(checklist)))
         store.save_call("r1", SourceFile(f"/calls/{call.name}.wav", call.call_id, 100, 0.0), meta,
                         AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o", scorecards=cards)

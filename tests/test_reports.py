@@ -11,12 +11,13 @@ import pytest
 from core.errors import StoreError
 from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, SourceFile
+from rules.engine import score_call
 from rules.loader import load_checklist
 from scorecards import summaries, views
 from scorecards.access import UserRole, Viewer
 from scorecards.reports import EmotionFigures, agent_report, report_to_dict, week_of
-from scorecards.rescore import checklist_record
 from scorecards.store import ChecklistRecord, Store
+from scorecards.stored import checklist_record
 from tests._scores import CALLS, Call, build_store, transcript_of
 
 
@@ -164,7 +165,8 @@ def store_for_both(tmp_path: Path) -> Store:
         call = Call(name, agent, team or "", started or dt.datetime(2025, 1, 1), CALLS[0].lines)
         meta = CallMetadata(agent_id=agent, team=team, started_at=started, language="en")
         transcript = transcript_of(call)
-        card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+        version = transcript_hash(transcript)
+        card = score_call(checklist, transcript, meta, call_id=call.call_id, transcript_hash=version)
         store.save_call("r0", SourceFile(f"/calls/{name}.wav", call.call_id, 100, 0.0), meta,
                         AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
                         scorecards=[(card, checklist_record(checklist))])

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from core.scorecard import DEFAULT_BANDS, Band, Evidence
 from core.transcript_io import read_transcript, transcript_hash
 from core.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
+from rules.engine import score_call
 from rules.examples import run_for_item
 from rules.loader import CHECKLIST_DIR, load_checklist
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
@@ -28,9 +29,9 @@ from scorecards.regressions import (
     regression_examples,
     regressions_yaml,
 )
-from scorecards.rescore import checklist_record
 from scorecards.review import acknowledge, answer_dispute, mark_dispute_seen, open_dispute, review_verdict
 from scorecards.store import Store
+from scorecards.stored import checklist_record
 from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of
 
 SUP1 = Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",))
@@ -55,7 +56,7 @@ def store(tmp_path: Path) -> Store:
     checklist = load_checklist(tmp_path / "v1.yaml")
     transcript = transcript_of(LONG)
     meta = CallMetadata(agent_id="A1", team="T1", queue="parcels", started_at=LONG.started, language="en")
-    card = checklist.score(transcript, meta, call_id=LONG.call_id, transcript_hash=transcript_hash(transcript))
+    card = score_call(checklist, transcript, meta, call_id=LONG.call_id, transcript_hash=transcript_hash(transcript))
     store.save_call("r1", SourceFile("/calls/c7.wav", LONG.call_id, 100, 0.0), meta,
                     AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
                     scorecards=[(card, checklist_record(checklist))])
@@ -304,7 +305,7 @@ def test_veto_and_the_checklists_own_bands(tmp_path: Path) -> None:
     call = next(c for c in CALLS if c.name == "c3")  # no greeting, a goodbye at the end
     transcript = transcript_of(call)
     meta = CallMetadata(agent_id=call.agent, team=call.team, started_at=call.started, language="en")
-    card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+    card = score_call(checklist, transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
     assert (card.total, card.raw_total, card.band, card.veto) == (0.0, 50.0, "C", True)
     store.save_call("r1", SourceFile("/calls/c3.wav", call.call_id, 100, 0.0), meta,
                     AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
@@ -344,7 +345,7 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
     checklist = load_checklist(CHECKLIST_DIR / "service_en.yaml")
     meta = replace(loaded.metadata, team="auto-dealer", queue="service")
     call_id = "ab" * 32
-    card = checklist.score(transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
+    card = score_call(checklist, transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
     store = Store(tmp_path_factory.mktemp("real") / "callqa.duckdb")
     store.start_run("r1", [], "{}", "test")
     store.save_call("r1", SourceFile("/calls/real.wav", call_id, 100, 0.0), meta,
@@ -422,7 +423,7 @@ def test_an_excerpt_that_loses_what_the_rule_needs_becomes_the_whole_call(tmp_pa
         ("customer", "Thanks.", 0.9)))
     transcript = transcript_of(call)
     meta = CallMetadata(agent_id="A1", team="T1", started_at=call.started, language="en")
-    card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+    card = score_call(checklist, transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
     store = Store(tmp_path / "callqa.duckdb")
     store.start_run("r1", [], "{}", "test")
     store.save_call("r1", SourceFile("/calls/c8.wav", call.call_id, 100, 0.0), meta,

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from core.transcript_io import parse_json
+from rules.engine import score_call
 from rules.loader import CHECKLIST_DIR, load_checklist
 
 LABELLED = Path(__file__).parent / "data" / "labelled"
@@ -76,7 +77,7 @@ def evaluate(language: str) -> tuple[dict[str, ItemResult], int]:
         assert isinstance(labels, dict), f"{name}: 'labels' must be an object of item id → verdict"
         assert sorted(labels) == sorted(results), f"{name}: labels {sorted(labels)}"
         loaded = parse_json(json.dumps(data), name)
-        card = checklist.score(loaded.transcript, loaded.metadata, call_id=loaded.call_id)
+        card = score_call(checklist, loaded.transcript, loaded.metadata, call_id=loaded.call_id)
         calls += 1
         for item_id, label in labels.items():
             verdict = card.item(item_id)

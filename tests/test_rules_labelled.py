@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 
 from core.scorecard import CallScorecard
 from core.types import CallMetadata
+from rules.engine import score_call
 from rules.loader import CHECKLIST_DIR, load_checklist, transcript_from_lines
 
 HERE = Path(__file__).parent / "rules" / "labelled"
@@ -65,7 +66,7 @@ def evaluate(language: str) -> tuple[dict[str, Confusion], int]:
     for call in calls:
         transcript = transcript_from_lines(call["lines"], call.get("duration"))
         metadata = CallMetadata(**{k: str(v) for k, v in (call.get("metadata") or {}).items()})
-        card: CallScorecard = checklist.score(transcript, metadata)
+        card: CallScorecard = score_call(checklist, transcript, metadata)
         for item_id, label in labels_of(call["labels"]).items():
             got, c = str(card.item(item_id).verdict), out[item_id]
             c.total += 1

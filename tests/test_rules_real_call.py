@@ -9,6 +9,7 @@ import pytest
 
 from core.scorecard import CallScorecard
 from core.transcript_io import read_transcript, transcript_hash
+from rules.engine import score_call
 from rules.loader import CHECKLIST_DIR, load_checklist
 
 HERE = Path(__file__).parent / "rules"
@@ -19,7 +20,7 @@ EXPECTED = json.loads((HERE / "real_call_en.expected.json").read_text(encoding="
 def card() -> CallScorecard:
     loaded = read_transcript(HERE / "real_call_en.json")
     checklist = load_checklist(CHECKLIST_DIR / "service_en.yaml")
-    return checklist.score(loaded.transcript, loaded.metadata, call_id=loaded.call_id,
+    return score_call(checklist, loaded.transcript, loaded.metadata, call_id=loaded.call_id,
                            transcript_hash=transcript_hash(loaded.transcript))  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from core.errors import StoreError
 from core.transcript_io import parse_json
 from core.types import AudioInfo, ModelInfo, SourceFile, Transcript
 from pipeline.emotion import CallEmotion, ClassScores, EmotionOptions, UtteranceEmotion, summarise
+from rules.engine import score_call
 from rules.loader import load_checklist, shipped_checklist
 from scorecards.store import ChecklistRecord, MetricsRecord, Store
 
@@ -32,7 +33,7 @@ def test_scorecard_round_trip_and_rescore_supersedes(tmp_path: Path) -> None:
     transcript = dataclasses.replace(loaded.transcript, model=ModelInfo("whisper", "m" * 64), code_version="v")
     checklist = load_checklist(shipped_checklist("zh"))
     src = SourceFile("/c/zh_001.wav", "a" * 64, 1, 0.0)
-    card = checklist.score(transcript, loaded.metadata, call_id=src.sha256, transcript_hash="t1")
+    card = score_call(checklist, transcript, loaded.metadata, call_id=src.sha256, transcript_hash="t1")
     store = Store(tmp_path / "db.duckdb")
     store.start_run("r1", [], "{}", "v")
     tid = store.save_call("r1", src, loaded.metadata, AudioInfo("pcm", "wav", 8000, 1, transcript.duration),

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from core.types import AudioInfo, CallMetadata, SourceFile
+from flows.rescore import checklist_chooser, rescore_store, write
 from rules.loader import load_checklist
 from scorecards import review, summaries
 from scorecards.access import UserRole, Viewer
-from scorecards.rescore import checklist_chooser, rescore_store, write
 from scorecards.store import MetricsRecord, Store
 from tests._locks import writable_from_another_process
 from tests._scores import CALLS, build_store, transcript_of, write_v2

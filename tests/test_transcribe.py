@@ -23,11 +23,12 @@ from rapidfuzz.distance import LCSseq
 
 from core.config import TranscriptionSettings, VadSettings
 from core.errors import ConfigError, ModelError
-from core.types import ModelInfo, Role, Word
+from core.types import ModelInfo, Role, Span, Word
 from models import whisper
+from models.asr import DecodeRequest, RecognizedSegment
 from pipeline import audio, transcribe
 from pipeline.textnorm import cer, is_simplified, normalize_chinese, normalize_english, number_words, wer
-from pipeline.transcribe import ChannelTranscript, DecodeRequest, RecognizedSegment, Span
+from pipeline.transcribe import ChannelTranscript
 from tests.conftest import CLIPS, TelephoneCall, clip_references, make_telephone_call
 
 ROOT = Path(__file__).resolve().parent.parent

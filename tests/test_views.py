@@ -16,12 +16,13 @@ import pytest
 
 from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, SourceFile
+from rules.engine import score_call
 from rules.loader import load_checklist
 from scorecards import summaries, views
 from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
 from scorecards.definitions import EmotionFigures
-from scorecards.rescore import checklist_record
 from scorecards.store import Store
+from scorecards.stored import checklist_record
 from tests._scores import CALLS, Call, build_store, checklist_text, transcript_of
 
 ADMIN = Viewer("root", UserRole.ADMIN)
@@ -198,7 +199,8 @@ def test_sample_is_the_lowest_hashes_of_the_agents_week_whatever_the_filter(tmp_
     for call in calls:
         transcript = transcript_of(call)
         meta = CallMetadata(agent_id=call.agent, team=call.team, started_at=call.started, language="en")
-        card = checklist.score(transcript, meta, call_id=call.call_id, transcript_hash=transcript_hash(transcript))
+        version = transcript_hash(transcript)
+        card = score_call(checklist, transcript, meta, call_id=call.call_id, transcript_hash=version)
         store.save_call("r1", SourceFile(f"/calls/{call.name}.wav", call.call_id, 100, 0.0), meta,
                         AudioInfo("pcm", "wav", 8000, 2, transcript.duration), transcript, "o",
                         scorecards=[(card, checklist_record(checklist))])

@@ -31,10 +31,11 @@ from core.types import (
     Utterance,
     Word,
 )
+from rules.engine import score_call
 from rules.loader import load_checklist
 from scorecards.accounts import add_user
-from scorecards.rescore import checklist_record
 from scorecards.store import Store
+from scorecards.stored import checklist_record
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -114,7 +115,7 @@ def build(db: Path) -> dict[str, DemoCall]:
     for agent, team, path, transcript, started in plan:
         call_id = _sha256(path)
         meta = CallMetadata(agent_id=agent, team=team, started_at=started, language="en", source="manifest")
-        card = checklist.score(transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
+        card = score_call(checklist, transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
         store.save_call("e2e-run-1", SourceFile(str(path), call_id, path.stat().st_size, path.stat().st_mtime), meta,
                         AudioInfo("pcm", path.suffix.lstrip("."), 8000, 1, transcript.duration), transcript, "o",
                         scorecards=[(card, checklist_record(checklist))])

@@ -21,6 +21,7 @@ from core.types import CallMetadata, Transcript
 from models.emotion import TextEmotionModel, load_text_model
 from pipeline.emotion import CallEmotion, EmotionOptions, analyse_emotion
 from pipeline.metrics import compute_metrics
+from rules.engine import score_call
 from rules.loader import load_checklists, shipped_checklist
 from rules.model import Checklist
 
@@ -114,7 +115,7 @@ def score_transcript(
         metrics |= call_emotion.as_metrics()
     version = transcript_hash(transcript)
     cards = tuple(
-        (c.score(transcript, metadata, metrics, call_id=call_id, transcript_hash=version), c)
+        (score_call(c, transcript, metadata, metrics, call_id=call_id, transcript_hash=version), c)
         for c in active.for_call(transcript.language, metadata.queue)
     )
     return CallScores(metrics, cards, call_emotion)
