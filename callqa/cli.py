@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from callqa.options import DEFAULT_DB, ConfigOption, DbOption, fail
 from core.errors import CallQAError
 
 if TYPE_CHECKING:
@@ -50,21 +51,9 @@ def _mount_subcommands() -> None:
 console = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[
-    Path,
-    typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB)."),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="CALLQA_CONFIG", help="Settings TOML (default ./callqa.toml if present)."),
-]
-DEFAULT_DB = Path("callqa.duckdb")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str | None,
@@ -72,7 +61,7 @@ def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str
     """Run the nightly flow with a progress bar and print the report; returns the exit status."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from callqa.report import print_run_report, summary_dict
+    from callqa.render import print_run_report, summary_dict
     from flows import nightly
 
     bar = Progress(
@@ -138,11 +127,11 @@ def run(
     failed with their reason; the rest of the batch completes and the command exits with status 2.
     """
     if language and language not in {"zh", "en", "auto"}:
-        raise _fail(f"--language '{language}': use zh, en or auto")
+        raise fail(f"--language '{language}': use zh, en or auto")
     try:
         code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress, json_report)
     except (CallQAError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -158,16 +147,16 @@ def demo(
     from scorecards.store import Store
 
     if not DATA_DIR.is_dir():
-        raise _fail(f"{DATA_DIR}: the sample recordings are missing; run from a checkout of callqa")
+        raise fail(f"{DATA_DIR}: the sample recordings are missing; run from a checkout of callqa")
     store = Store(db)
     if db.exists():
         try:
             foreign = [r for r in store.runs(limit=10_000)
                        if any(Path(s).resolve() != DATA_DIR for s in json.loads(r["sources"]))]
         except CallQAError as exc:
-            raise _fail(f"{db}: cannot read it ({exc}); pass --db with another path") from None
+            raise fail(f"{db}: cannot read it ({exc}); pass --db with another path") from None
         if foreign:
-            raise _fail(f"{db} holds calls from other runs; the demo will not overwrite it. "
+            raise fail(f"{db} holds calls from other runs; the demo will not overwrite it. "
                         "Pass --db demo.duckdb (or any new path).")
         db.unlink()
         Path(f"{db}.wal").unlink(missing_ok=True)
@@ -179,7 +168,7 @@ def demo(
 
         logins = create_demo_users(store)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"\nNext: `callqa calls --db {db}`, `callqa transcript CALL_ID --db {db}`", highlight=False)
     console.print(f"Web app: `callqa serve --db {db}`; demo accounts (fixed passwords, for this demo database "
                   "only):\n" + "\n".join(logins), highlight=False, markup=False)  # fmt: skip
@@ -187,7 +176,7 @@ def demo(
 
 
 def _print_demo_transcript(store: Store) -> None:
-    from callqa.report import print_transcript
+    from callqa.render import print_transcript
 
     calls = store.list_calls(status="transcribed")
     if not calls:
@@ -213,13 +202,13 @@ def calls(
     agent: Annotated[str | None, typer.Option(help="Only this agent's calls.")] = None,
 ) -> None:
     """List stored calls. Works while a run is writing: shows the calls stored so far."""
-    from callqa.report import calls_table
+    from callqa.render import calls_table
     from scorecards.store import Store
 
     try:
         rows = Store(db).list_calls(status=status, agent=agent)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         for r in rows:
             sys.stdout.write(json.dumps({
@@ -240,7 +229,7 @@ def transcript(
     as_json: Annotated[bool, typer.Option("--json", help="Utterances with role, times, text and confidence.")] = False,
 ) -> None:
     """Show a call's transcript with agent/customer roles."""
-    from callqa.report import print_transcript
+    from callqa.render import print_transcript
     from core.transcript_io import to_dict
     from scorecards.store import Store
 
@@ -249,7 +238,7 @@ def transcript(
         stored = store.load_transcript(call_id)
         emotions = {e.utterance_idx: e for e in store.utterance_emotions(stored.transcript_id)}
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         data = to_dict(stored.transcript, metadata=stored.metadata, call_id=stored.call.call_id)
         data["file"] = stored.call.file_name
@@ -272,7 +261,7 @@ def runs(db: DbOption = DEFAULT_DB, limit: Annotated[int, typer.Option(help="How
     try:
         rows = Store(db).runs(limit)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = Table()
     for col in ("run", "started (UTC)", "status", "done", "skipped", "failed", "audio h", "wall s", "RTF"):
         table.add_column(col)
@@ -300,7 +289,7 @@ def check_db(
             console.print("summaries rebuilt from the base tables", highlight=False)
         problems = store.integrity_problems()
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if problems:
         for p in problems:
             err.print(f"[red]✗[/red] {p}", highlight=False)
@@ -330,7 +319,7 @@ def schedule(
                       manifest=str(manifest.resolve()) if manifest else None,
                       config=str(config.resolve()) if config else None, api_url=api_url, console=err)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @agents_app.command("enroll")
@@ -340,12 +329,12 @@ def agents_enroll(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Enrol an agent's voiceprint so mono calls can tell the agent's voice from the customer's."""
-    from callqa.enroll import enroll_agent
+    from flows.enroll import enroll_agent
 
     try:
         seconds = enroll_agent(agent_id, files, db)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"enrolled {agent_id}: {len(files)} file(s), {seconds:.1f} s of speech", highlight=False)
 
 

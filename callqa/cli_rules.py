@@ -12,8 +12,10 @@ from typing import Annotated
 
 import typer
 
+from callqa.options import DEFAULT_DB, DbOption, fail
+from callqa.render import render_text
 from core.errors import CallQAError
-from core.scorecard import CallScorecard, Evidence, ItemVerdict, Verdict, scorecard_to_dict
+from core.scorecard import scorecard_to_dict
 from core.transcript_io import read_transcript, transcript_hash
 from rules.diagnostics import ChecklistError
 from rules.engine import score_call
@@ -27,9 +29,6 @@ rules_app = typer.Typer(help="Validate checklists and run the examples written b
 PathsArg = Annotated[list[Path], typer.Argument(help="Checklist files or directories (all *.yaml under them).")]
 
 
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(1)
 
 
 @rules_app.command("check")
@@ -37,7 +36,7 @@ def check_command(paths: PathsArg) -> None:
     """Validate checklists: schema and lints, every problem in every file, each as file:line:column."""
     checklists, diagnostics = check(paths)
     if diagnostics:
-        _fail(str(ChecklistError(diagnostics)))
+        raise fail(str(ChecklistError(diagnostics)))
     items = sum(len(c.items) for c in checklists)
     typer.echo(f"ok: {len(checklists)} checklist(s), {items} items")
 
@@ -48,7 +47,7 @@ _DB_HELP = "Also run the regression examples stored in this database (default ./
 @rules_app.command("test")
 def test_command(
     paths: PathsArg,
-    db: Annotated[Path, typer.Option("--db", envvar="CALLQA_DB", help=_DB_HELP)] = Path("callqa.duckdb"),
+    db: Annotated[Path, typer.Option("--db", envvar="CALLQA_DB", help=_DB_HELP)] = DEFAULT_DB,
 ) -> None:
     """Run every item's examples and the stored regression examples; print TP/FP/FN/TN per item.
 
@@ -57,7 +56,7 @@ def test_command(
     """
     checklists, diagnostics = check(paths)
     if diagnostics:
-        _fail(str(ChecklistError(diagnostics)))
+        raise fail(str(ChecklistError(diagnostics)))
     results = run(checklists)
     counts = tally(results)
     typer.echo(f"{'checklist':<14} {'item':<26} {'TP':>3} {'FP':>3} {'FN':>3} {'TN':>3} {'other':>6} {'todo':>5}")
@@ -76,7 +75,7 @@ def test_command(
     try:
         passed, failed = run_regressions(checklists, db)
     except CallQAError as exc:
-        _fail(f"regression examples: {exc}")
+        raise fail(f"regression examples: {exc}") from None
     typer.echo(f"{len(results) - len(wrong) + passed} passed, {len(wrong) + failed} failed")
     if wrong or failed:
         raise typer.Exit(1)
@@ -126,21 +125,15 @@ def score_command(
         Path | None, typer.Option("--checklist", help="Checklist YAML (default: the shipped one of its language).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scorecard as JSON.")] = False,
-    db: Annotated[
-        Path, typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB).")
-    ] = Path("callqa.duckdb"),
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Show a stored call's scorecards (CALL_ID), or score a transcript file (--transcript) with no database."""
     if (call is None) == (transcript is None):
-        _fail("give either a CALL_ID (a stored call) or --transcript FILE, not both or neither")
-        return
+        raise fail("give either a CALL_ID (a stored call) or --transcript FILE, not both or neither")
     if call is not None:
         if checklist is not None:
-            _fail("--checklist applies to --transcript; to score stored calls with it, run "
+            raise fail("--checklist applies to --transcript; to score stored calls with it, run "
                   "`callqa rescore --checklist FILE --dry-run`")  # fmt: skip
-            return
-        from callqa.cli_scores import show_call
-
         show_call(call, db, json_out)
         return
     assert transcript is not None
@@ -149,8 +142,7 @@ def score_command(
         path = checklist or shipped_checklist(loaded.transcript.language)
         rules = load_checklist(path)
     except CallQAError as exc:
-        _fail(str(exc))
-        return
+        raise fail(str(exc)) from None
     card = score_call(rules, loaded.transcript, loaded.metadata, call_id=loaded.call_id or transcript.stem,
                       transcript_hash=transcript_hash(loaded.transcript), timed=loaded.timed)  # fmt: skip
     if json_out:
@@ -159,63 +151,73 @@ def score_command(
         typer.echo(render_text(card))
 
 
-def clock(seconds: float) -> str:
-    """``m:ss`` for a time in the call."""
-    whole = round(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
+def show_call(ref: str, db: Path, json_out: bool) -> None:
+    """Print a stored call's current scorecard(s); ``ref`` is a call id, an id prefix, external id or file name."""
+    from scorecards.store import Store
+
+    try:
+        store = Store(db)
+        call = store.find_call(ref)
+        cards = store.current_scorecards(call.call_id)
+    except CallQAError as exc:
+        raise fail(str(exc)) from exc
+    if not cards and call.status == "failed":
+        raise fail(f"call {call.call_id[:12]} ({call.file_name}) failed and has no scorecard: {call.failure_reason}")
+    if not cards:
+        raise fail(f"call {call.call_id[:12]} ({call.file_name}) has no scorecard yet; `callqa rescore` scores "
+                    "stored transcripts")  # fmt: skip
+    if json_out:
+        doc = {"call_id": call.call_id, "file_name": call.file_name, "agent_id": call.agent_id, "team": call.team,
+               "started_at": call.started_at.isoformat() if call.started_at else None,
+               "scorecards": [scorecard_to_dict(c) for c in cards]}  # fmt: skip
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=1))
+        return
+    when = call.started_at.strftime("%Y-%m-%d %H:%M") if call.started_at else "time unknown"
+    typer.echo(f"{call.file_name} — agent {call.agent}{f' ({call.team})' if call.team else ''}, {when}")
+    for card in cards:
+        typer.echo("")
+        typer.echo(render_text(card))
 
 
-def _quote(e: Evidence) -> str:
-    if e.kind in ("metadata", "metric"):
-        return e.text
-    where = f"{clock(e.start)}" + (f"–{clock(e.end)}" if e.kind == "absent" else "")
-    text = f' "{e.text}"' if e.text else ""
-    if e.kind == "absent":
-        text = f', who said "{e.text}"' if e.text else ""
-    return f"[{where}] {e.role}{text}".rstrip() + (f" ({e.note})" if e.note else "")
+# -- rules regressions ------------------------------------------------------------------------------
+
+regressions_app = typer.Typer(help="Verdicts corrected by reviewers, kept as examples the rules must get right.",
+                              no_args_is_help=True)  # fmt: skip
+ChecklistOption = Annotated[str | None, typer.Option("--checklist", help="Only this checklist id.")]
 
 
-def _item_block(v: ItemVerdict, mark: str) -> list[str]:
-    lines = [f"{mark} {v.title} ({v.item_id}, {v.points:g} points{', veto' if v.veto else ''})"]
-    shown = [e for e in v.evidence if e.kind != "absent"][:3] or list(v.evidence[:1])
-    lines += [f"    {'looked in' if e.kind == 'absent' else 'heard'}: {_quote(e)}" for e in shown]
-    if v.verdict is not Verdict.PASS:
-        lines.append(f"    why: {v.reason}")
-    if v.verdict is Verdict.FAIL:
-        lines.append(f"    {v.message}")
-    return lines
+@regressions_app.command("export")
+def export_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
+    """Print the regression examples as YAML in the shape of a checklist item's `examples:`."""
+    from scorecards.regressions import regression_examples, regressions_yaml
+    from scorecards.store import Store
+
+    try:
+        examples = regression_examples(Store(db), checklist)
+    except CallQAError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(regressions_yaml(examples), nl=False)
 
 
-def render_text(card: CallScorecard) -> str:
-    """The scorecard as an agent reads it: what was missed, with quote, time and what to say instead."""
-    total = "—" if card.total is None else f"{card.total:g}"
-    out = [f"Call {card.call_id or '(file)'} — checklist {card.checklist_id} v{card.checklist_version} "
-           f"({card.checklist_hash[:12]})",
-           f"Score {total}/100, band {card.band or '—'}"
-           + (f"; VETO: a veto item failed (score without it: {card.raw_total:g})" if card.veto and card.raw_total
-              is not None else "")
-           + ("; needs review" if card.needs_review else "")]  # fmt: skip
-    if not card.timed:
-        out.append("Note: the transcript had no times: a time shown is the line number × 3 s.")
-    groups = [(Verdict.FAIL, "✗", "Missed"), (Verdict.UNCERTAIN, "?", "Needs review (no points moved)"),
-              (Verdict.PASS, "✓", "Done well"), (Verdict.NA, "–", "Did not apply")]  # fmt: skip
-    for verdict, mark, heading in groups:
-        items = [v for v in card.items if v.verdict is verdict]
-        if not items:
-            continue
-        out.append(f"\n{heading}:")
-        for v in items:
-            if verdict is Verdict.NA:
-                out.append(f"{mark} {v.title} ({v.item_id})")
-            else:
-                out.extend(_item_block(v, mark))
-    out.append("\nSections: " + ", ".join(f"{s.title} {'—' if s.score is None else f'{s.score:g}'}"
-                                           for s in card.sections))  # fmt: skip
-    return "\n".join(out)
+@regressions_app.command("list")
+def list_regressions_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
+    """One line per active regression example: id, checklist/item, engine verdict → corrected verdict."""
+    from scorecards.regressions import regression_examples
+    from scorecards.store import Store
+
+    try:
+        examples = regression_examples(Store(db), checklist)
+    except CallQAError as exc:
+        raise fail(str(exc)) from None
+    for ex in examples:
+        typer.echo(f"{ex.name}  {ex.checklist_id}/{ex.item_id}  {ex.automatic_verdict} → {ex.expect}  "
+                   f"{len(ex.lines)} utterance(s), {ex.source}, by {ex.created_by}")  # fmt: skip
+    typer.echo(f"{len(examples)} regression example(s)")
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``rules check``, ``rules test`` and ``score`` (a stored call or ``--transcript``) on the main CLI."""
+    """Mount ``rules check|test|regressions`` and ``score`` (a stored call or ``--transcript``) on the main CLI."""
+    rules_app.add_typer(regressions_app, name="regressions")
     app.add_typer(rules_app, name="rules")
     app.command("score")(score_command)
 

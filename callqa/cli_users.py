@@ -7,12 +7,11 @@ printed once (``--generate``); it is never logged nor stored in clear.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from callqa.cli_rules import rules_app
+from callqa.options import DEFAULT_DB, DbOption, fail
 from core.errors import CallQAError
 from scorecards.accounts import (
     MIN_PASSWORD_LENGTH,
@@ -24,27 +23,17 @@ from scorecards.accounts import (
     list_users,
     set_password,
 )
-from scorecards.regressions import regression_examples, regressions_yaml
 from scorecards.store import Store
 
 users_app = typer.Typer(help="Accounts of the web app (callqa serve): add, list, passwd, disable.",
                         no_args_is_help=True)  # fmt: skip
-regressions_app = typer.Typer(help="Verdicts corrected by reviewers, kept as examples the rules must get right.",
-                              no_args_is_help=True)  # fmt: skip
 
-DbOption = Annotated[
-    Path, typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB).")
-]
-DEFAULT_DB = Path("callqa.duckdb")
 NameArg = Annotated[str, typer.Argument(help="The login name (letters, digits, '.', '_', '-'; lower-cased).")]
 GenerateOption = Annotated[bool, typer.Option("--generate", help="Generate a strong password and print it once.")]
 # The demo database's accounts: fixed passwords, printed by `callqa demo`, for that database only.
 DEMO_PASSWORD = "callqa-demo-{role}"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
 
 
 def _password(generate: bool) -> str | None:
@@ -86,7 +75,7 @@ def add_command(
         user, generated = add_user(store, name, role, agent_id=agent_id, teams=team or (),
                                    password=_password(generate), language=language, display_name=display_name)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"added {_describe(user).rstrip()}")
     if generated:
         typer.echo(f"password: {generated}  (shown once: it is not stored, only its hash)")
@@ -98,7 +87,7 @@ def list_command(db: DbOption = DEFAULT_DB) -> None:
     try:
         users = list_users(Store(db))
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not users:
         typer.echo("no accounts yet: `callqa users add NAME --role admin`")
     for user in users:
@@ -111,10 +100,10 @@ def passwd_command(name: NameArg, generate: GenerateOption = False, db: DbOption
     try:
         store = Store(db)
         if get_user(store, name) is None:
-            raise _fail(f"no account '{name.strip().lower()}' (`callqa users list`)")
+            raise fail(f"no account '{name.strip().lower()}' (`callqa users list`)")
         user, generated = set_password(store, name, _password(generate))
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"new password for {user.user_id}; their open sessions are ended")
     if generated:
         typer.echo(f"password: {generated}  (shown once: it is not stored, only its hash)")
@@ -126,34 +115,8 @@ def disable_command(name: NameArg, db: DbOption = DEFAULT_DB) -> None:
     try:
         user = disable_user(Store(db), name)
     except CallQAError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"disabled {user.user_id}")
-
-
-ChecklistOption = Annotated[str | None, typer.Option("--checklist", help="Only this checklist id.")]
-
-
-@regressions_app.command("export")
-def export_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
-    """Print the regression examples as YAML in the shape of a checklist item's `examples:`."""
-    try:
-        examples = regression_examples(Store(db), checklist)
-    except CallQAError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(regressions_yaml(examples), nl=False)
-
-
-@regressions_app.command("list")
-def list_regressions_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
-    """One line per active regression example: id, checklist/item, engine verdict → corrected verdict."""
-    try:
-        examples = regression_examples(Store(db), checklist)
-    except CallQAError as exc:
-        raise _fail(str(exc)) from None
-    for ex in examples:
-        typer.echo(f"{ex.name}  {ex.checklist_id}/{ex.item_id}  {ex.automatic_verdict} → {ex.expect}  "
-                   f"{len(ex.lines)} utterance(s), {ex.source}, by {ex.created_by}")  # fmt: skip
-    typer.echo(f"{len(examples)} regression example(s)")
 
 
 def create_demo_users(store: Store) -> list[str]:
@@ -174,6 +137,5 @@ def create_demo_users(store: Store) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``users`` on the main CLI and ``regressions`` under ``rules``."""
+    """Mount ``users`` on the main CLI."""
     app.add_typer(users_app, name="users")
-    rules_app.add_typer(regressions_app, name="regressions")

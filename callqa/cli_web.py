@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-DbOption = Annotated[
-    Path,
-    typer.Option("--db", envvar="CALLQA_DB", help="The DuckDB file (default ./callqa.duckdb or $CALLQA_DB)."),
-]
+from callqa.options import DEFAULT_DB, DbOption
 
 
 def serve(
-    db: DbOption = Path("callqa.duckdb"),
+    db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to serve the network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     session_hours: Annotated[float, typer.Option(help="A session ends this many hours after sign-in.")] = 8.0,

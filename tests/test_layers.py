@@ -1,7 +1,12 @@
-"""The layering the design promises: stage code runs without Prefect and without DuckDB."""
+"""The layering the design promises (docs/architecture.md) beyond what lint-imports checks.
+
+Stage code runs without Prefect and without DuckDB when imported, and core/ uses nothing but the standard
+library and numpy.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -29,3 +34,20 @@ def test_stage_modules_import_neither_prefect_nor_duckdb() -> None:
     seen = json.loads(out.stdout)
     offenders = [name for name, heavy in seen.items() if heavy]
     assert offenders == [], f"first module that pulls in Prefect or DuckDB: {offenders[0]} ({seen[offenders[0]]})"
+
+
+def test_core_imports_only_the_standard_library_and_numpy() -> None:
+    allowed = set(sys.stdlib_module_names) | {"numpy", "core", "__future__"}
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            found.setdefault(path.name, set()).update(n.split(".")[0] for n in names)
+    assert len(found) >= 5  # every module of core that imports anything
+    outside = {name: sorted(mods - allowed) for name, mods in found.items() if mods - allowed}
+    assert outside == {}
