@@ -111,7 +111,7 @@ def discover(sources: Sequence[str], settings: Settings) -> list[Path]:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_io_error)
-def prepare(path: Path, settings: Settings, manifest: ingest.Manifest | None) -> call.PreparedCall:
+def prepare(path: Path, settings: Settings, manifest: ingest.Manifest | None) -> call.IdentifiedCall:
     return call.prepare(path, settings, manifest)
 
 
@@ -144,14 +144,14 @@ def label_roles(
 
 
 @task(cache_policy=NO_CACHE)
-def score_call(transcript: Any, prepared: call.PreparedCall, decoded: audio.DecodedAudio,
+def score_call(transcript: Any, prepared: call.IdentifiedCall, decoded: audio.DecodedAudio,
                ctx: RunContext) -> scoring.CallScores:
     return scoring.score_transcript(transcript, prepared.metadata, prepared.source.sha256, ctx.checklists,
                                     ctx.emotion, decoded.channels)
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def store_call(ctx: RunContext, prepared: call.PreparedCall, decoded: audio.DecodedAudio, transcript: Any,
+def store_call(ctx: RunContext, prepared: call.IdentifiedCall, decoded: audio.DecodedAudio, transcript: Any,
                scores: scoring.CallScores) -> str:
     return ctx.store.save_call(
         ctx.run_id, prepared.source, prepared.metadata, decoded.info, transcript, prepared.options_hash,
@@ -161,7 +161,7 @@ def store_call(ctx: RunContext, prepared: call.PreparedCall, decoded: audio.Deco
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def store_failure(store: Store, run_id: str, failure: CallFailure, prepared: call.PreparedCall | None) -> None:
+def store_failure(store: Store, run_id: str, failure: CallFailure, prepared: call.IdentifiedCall | None) -> None:
     store.save_failure(run_id, failure, prepared.source if prepared else None,
                        prepared.metadata if prepared else None)
 
@@ -213,7 +213,7 @@ class RunContext:
 @task(cache_policy=NO_CACHE)
 def inspect_call(path: Path, ctx: RunContext) -> CallOutcome:
     """One recording through every stage; any bad-input error becomes a stored failure, never a crash."""
-    prepared: call.PreparedCall | None = None
+    prepared: call.IdentifiedCall | None = None
     stage = "read"
     try:
         prepared = prepare(path, ctx.settings, ctx.manifest)

@@ -8,7 +8,7 @@ per-class log-probabilities in :data:`LABELS` order):
   centred on the mean prototype before the cosine — e5's cosines crowd into 0.8–0.95 because all its vectors
   share a large common direction, and removing it lets the emotion-bearing directions decide — then each class
   scores the mean cosine of its ``k`` nearest prototypes, and a scale and per-class biases fitted on the tune
-  half of ``data/emotion/eval.csv`` (``data/emotion/tune.py``) turn the scores into log-probabilities.
+  half of ``data/emotion/eval.csv`` (``tools/emotion/tune.py``) turn the scores into log-probabilities.
   The prototype sets are CSV files (``text,label``); the packaged ones are copies of
   ``data/emotion/prototypes_{en,zh}.csv`` (general sentences) and ``prototypes_calls_{en,zh}.csv`` (common call
   topics — refunds, deliveries, bills, faults … — each said neutrally by customer and agent, and with
@@ -40,7 +40,7 @@ LABELS: tuple[str, ...] = ("angry", "frustrated", "neutral", "satisfied")
 PACKAGED_PROTOTYPES = ("emotion_prototypes_en.csv", "emotion_prototypes_zh.csv", "emotion_prototypes_calls_en.csv",
                        "emotion_prototypes_calls_zh.csv")
 
-# Fitted by data/emotion/tune.py on the tune half of data/emotion/eval.csv (maximum likelihood of the fused
+# Fitted by tools/emotion/tune.py on the tune half of data/emotion/eval.csv (maximum likelihood of the fused
 # model); rerun it after changing the prototypes, k or the lexicon. The cosine differences between classes are
 # hundredths, hence the large scale.
 PROTOTYPE_K = 5

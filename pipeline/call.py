@@ -31,7 +31,7 @@ def canonical_json(value: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedCall:
+class IdentifiedCall:
     """A recording identified and described, before any audio is decoded."""
 
     source: SourceFile
@@ -46,7 +46,7 @@ def result_options(settings: Settings, language: str) -> dict[str, Any]:
     return {**transcription_options(settings.transcription, language), "roles": asdict(settings.roles)}
 
 
-def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> PreparedCall:
+def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> IdentifiedCall:
     """Fingerprint a file and resolve its metadata and language.
 
     Raises:
@@ -57,7 +57,7 @@ def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> Prepar
     metadata = resolve_metadata(path, manifest, settings.ingest.filename_pattern)
     language = settings.language_for(metadata.queue, metadata.language)
     options = canonical_json(result_options(settings, language))
-    return PreparedCall(source, metadata, language, options, hashlib.sha256(options.encode()).hexdigest()[:16])
+    return IdentifiedCall(source, metadata, language, options, hashlib.sha256(options.encode()).hexdigest()[:16])
 
 
 def assemble(

@@ -22,7 +22,7 @@ neutral when that class's probability is under ``min_confidence`` (a guess betwe
 neutral; the probabilities and ``anger`` are kept as they are).
 
 The text scale, class biases, ``lexicon_scale`` and ``angry_bias`` were fitted on the tune half of
-``data/emotion/eval.csv`` (``data/emotion/tune.py``); the voice weights could not be (the set has no audio)
+``data/emotion/eval.csv`` (``tools/emotion/tune.py``); the voice weights could not be (the set has no audio)
 and are set by hand, small enough that a raised voice alone cannot reach the angry threshold on neutral words.
 """
 

@@ -9,7 +9,7 @@ counts ("thanks for nothing" is angry, not the "thanks" inside it; 不满意 is 
 once per utterance.
 
 The packaged default (``models/assets/emotion_lexicon.yaml``) is the *fair* part of the authored lexicon:
-see docs/emotion.md and ``data/emotion/tune.py``.
+see docs/emotion.md and ``tools/emotion/tune.py``.
 """
 
 from __future__ import annotations

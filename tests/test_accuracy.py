@@ -59,7 +59,9 @@ def test_english_clips_are_word_perfect(transcripts: dict[str, tuple[ChannelTran
 
 # Whisper base's error on these clips, measured with every decoding option we tried (beam 5 and 10,
 # int8 and float32, prompts, padding): aishell comes out as 广州市佛地产中间协会分析, 2 of 12 wrong.
-MANDARIN_BOUNDS = [("aishell_BAC009S0724W0121.wav", 0.17), ("funasr_asr_example.wav", 0.20)]
+# The spine issue's targets, corrected (its two were swapped): funasr ≤ 0.05 (measured 0.00), aishell ≤ 0.20
+# (test_aishell_meets_the_spine_target); aishell's bound here is the measured 0.167, so a regression shows.
+MANDARIN_BOUNDS = [("aishell_BAC009S0724W0121.wav", 0.17), ("funasr_asr_example.wav", 0.05)]
 
 
 @pytest.mark.parametrize(("clip", "bound"), MANDARIN_BOUNDS, ids=[c for c, _ in MANDARIN_BOUNDS])
@@ -74,11 +76,14 @@ def test_mandarin_clips_are_simplified_and_within_their_error_bound(
         assert "".join(w.text for w in u.words).strip() == u.text
 
 
-@pytest.mark.xfail(strict=True, reason="Whisper base: CER 0.167 on this clip (佛 for 房, 间 for 介) whatever the "
-                   "decoding options; the issue's 0.05 needs a bigger multilingual model")
-def test_aishell_meets_the_issue_target_of_cer_0_05(transcripts: dict[str, tuple[ChannelTranscript, ...]]) -> None:
+def test_aishell_meets_the_spine_target(transcripts: dict[str, tuple[ChannelTranscript, ...]]) -> None:
+    """The spine issue's target for this clip is CER ≤ 0.20 (its 0.05 belonged to the other clip: swapped).
+
+    The packaged Whisper base measures 0.167 here (佛 for 房, 间 for 介) whatever the decoding options; a larger
+    multilingual model configured in ``transcription.model_dir`` buys accuracy (docs/transcription.md).
+    """
     (channel,) = transcripts["aishell_BAC009S0724W0121.wav"]
-    assert cer(REFERENCES["aishell_BAC009S0724W0121.wav"], _text(channel)) <= 0.05
+    assert cer(REFERENCES["aishell_BAC009S0724W0121.wav"], _text(channel)) <= 0.20, _text(channel)
 
 
 def test_each_stereo_channel_has_its_own_speaker_and_text(

@@ -46,7 +46,7 @@ def model() -> PrototypeModel:
 # --- Acceptance: the test half of the evaluation set ----------------------------------------------------------
 
 def test_test_half_figures(model: PrototypeModel) -> None:
-    """Everything was fitted on tune (data/emotion/tune.py); these are the test-half figures minus 0.02–0.03."""
+    """Everything was fitted on tune (tools/emotion/tune.py); these are the test-half figures minus 0.02–0.03."""
     _, rows = read_labelled(EMOTION / "eval.csv")
     test = [r for r in rows if r.split == "test"]
     assert len(test) == 208

@@ -36,7 +36,7 @@ REAL_CALL_MAX_DISAGREE = 5
 
 
 def _field_check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("field_check", ROOT / "data" / "emotion" / "field_check.py")
+    spec = importlib.util.spec_from_file_location("field_check", ROOT / "tools" / "emotion" / "field_check.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

