@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,9 @@ from rules.engine import score_call
 from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
+
+if TYPE_CHECKING:
+    from scorecards.regressions import RegressionExample
 
 rules_app = typer.Typer(help="Validate checklists and run the examples written beside their items.",
                         no_args_is_help=True)  # fmt: skip
@@ -186,29 +189,28 @@ regressions_app = typer.Typer(help="Verdicts corrected by reviewers, kept as exa
 ChecklistOption = Annotated[str | None, typer.Option("--checklist", help="Only this checklist id.")]
 
 
-@regressions_app.command("export")
-def export_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
-    """Print the regression examples as YAML in the shape of a checklist item's `examples:`."""
-    from scorecards.regressions import regression_examples, regressions_yaml
+def _stored_examples(checklist: str | None, db: Path) -> tuple[RegressionExample, ...]:
+    from scorecards.regressions import regression_examples
     from scorecards.store import Store
 
     try:
-        examples = regression_examples(Store(db), checklist)
+        return regression_examples(Store(db), checklist)
     except CallQAError as exc:
         raise fail(str(exc)) from None
-    typer.echo(regressions_yaml(examples), nl=False)
+
+
+@regressions_app.command("export")
+def export_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
+    """Print the regression examples as YAML in the shape of a checklist item's `examples:`."""
+    from scorecards.regressions import regressions_yaml
+
+    typer.echo(regressions_yaml(_stored_examples(checklist, db)), nl=False)
 
 
 @regressions_app.command("list")
 def list_regressions_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
     """One line per active regression example: id, checklist/item, engine verdict → corrected verdict."""
-    from scorecards.regressions import regression_examples
-    from scorecards.store import Store
-
-    try:
-        examples = regression_examples(Store(db), checklist)
-    except CallQAError as exc:
-        raise fail(str(exc)) from None
+    examples = _stored_examples(checklist, db)
     for ex in examples:
         typer.echo(f"{ex.name}  {ex.checklist_id}/{ex.item_id}  {ex.automatic_verdict} → {ex.expect}  "
                    f"{len(ex.lines)} utterance(s), {ex.source}, by {ex.created_by}")  # fmt: skip

@@ -27,9 +27,8 @@ DEFAULT_FILENAME_PATTERN = (
 class VadSettings:
     """Silero VAD options passed to faster-whisper.
 
-    The library defaults (threshold 0.5, 2 s silences) drop telephone speech: on synthetic 8 kHz μ-law
-    calls they kept as little as 45 % of a channel's energetic speech, threshold 0.35 65 %, these 77 %
-    (docs/transcription.md). The transcription stage adds back whatever energetic speech the VAD still
+    The library defaults (threshold 0.5, 2 s silences) drop much of a quiet party's telephone speech; these
+    keep more of it (docs/transcription.md has the measurements). The transcription stage adds back whatever energetic speech the VAD still
     skips, so these decide how much it has to add and how much silence Whisper is given.
     """
 

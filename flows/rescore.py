@@ -150,7 +150,7 @@ def score_calls(
 ) -> list[Rescored]:
     """Score every call with the checklists ``choose`` gives it (each call normalised once for all of them)."""
     out = []
-    factories: dict[tuple[str, ...], Callable[[], Embedder] | None] = {}  # walking a checklist costs ~0.1 ms
+    factories: dict[tuple[str, ...], Callable[[], Embedder] | None] = {}  # once per set of checklists, not per call
     for call in calls:
         checklists = choose(call)
         if not checklists:
@@ -234,7 +234,7 @@ def rescore_store(
 def long_lived() -> Iterator[None]:
     """Keep the garbage collector off the objects that exist now (a loaded batch: millions of words) while the
     block runs. Scoring makes many short-lived objects, and each full collection would walk the whole batch
-    again (3–7 % of scoring time, measured); the objects are handed back to the collector afterwards."""
+    again (docs/checklists.md has the cost); the objects are handed back to the collector afterwards."""
     gc.collect()
     gc.freeze()
     try:

@@ -18,14 +18,12 @@ from core.types import ModelInfo, Span, Word
 
 SAMPLE_RATE = 16_000  # what Whisper and the speaker models take; every recording is decoded to it
 
-# Whisper is not conditioned on its previous text: on long calls a misrecognition (or a hallucinated
-# line in noise) is otherwise fed back as the prompt of every later window and repeated, and the loud
-# party's text biases the quiet party's turns. Measured: same recall on the synthetic calls, 1.8× faster
-# on the real call. Each window still sees the company-name hotwords.
+# Whisper is not conditioned on its previous text: on long calls a misrecognition (or a hallucinated line in
+# noise) would otherwise be fed back as the prompt of every later window and repeated. Each window still sees
+# the company-name hotwords.
 CONDITION_ON_PREVIOUS_TEXT = False
-# Beam search only, no sampling at higher temperatures when a window looks wrong: sampled fallbacks make
-# the same call come out differently on every run, and on 8 kHz Mandarin they tripled the decoding time
-# (5.9 → 21.9 s on a 35 s call) and then kept the greedy text anyway.
+# Beam search only, no sampling at higher temperatures when a window looks wrong: sampled fallbacks make the
+# same call come out differently on every run, and were slower without better text (docs/transcription.md).
 TEMPERATURES = (0.0,)
 
 
