@@ -28,8 +28,9 @@ class VadSettings:
     """Silero VAD options passed to faster-whisper.
 
     The library defaults (threshold 0.5, 2 s silences) drop much of a quiet party's telephone speech; these
-    keep more of it (docs/transcription.md has the measurements). The transcription stage adds back whatever energetic speech the VAD still
-    skips, so these decide how much it has to add and how much silence Whisper is given.
+    keep more of it (docs/transcription.md has the measurements). The transcription stage adds back whatever
+    energetic speech the VAD still skips, so these decide how much it has to add and how much silence Whisper
+    is given.
     """
 
     threshold: float = 0.2

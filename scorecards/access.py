@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.errors import CallQAError
-
 
 class UserRole(StrEnum):
     ADMIN = "admin"
@@ -25,17 +23,6 @@ class UserRole(StrEnum):
     SUPERVISOR = "supervisor"
     AGENT = "agent"
 
-
-class NotFound(CallQAError):
-    """The resource does not exist or the viewer may not see it (HTTP 404)."""
-
-
-class Forbidden(CallQAError):
-    """The viewer may see the resource but not do this to it (HTTP 403), e.g. an agent overturning a verdict."""
-
-
-class Invalid(CallQAError):
-    """A request names a field with a value it cannot take (HTTP 422); the message names the field."""
 
 
 @dataclass(frozen=True, slots=True)

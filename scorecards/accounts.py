@@ -19,7 +19,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from core.errors import Invalid, NotFound
+from scorecards.access import UserRole, Viewer
 from scorecards.store import Store
 
 MIN_PASSWORD_LENGTH = 10

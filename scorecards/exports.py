@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from scorecards.access import Invalid, Viewer
+from core.errors import Invalid
+from scorecards.access import Viewer
 from scorecards.store import Store
 from scorecards.views_sql import CALLS_FROM, DAY, FINAL, check_range, fetch, named_filter
 

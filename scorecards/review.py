@@ -8,8 +8,8 @@ the corrected verdict (:mod:`scorecards.regressions`), run by ``callqa rules tes
 checklist's own examples.
 
 Every function takes the :class:`~scorecards.store.Store` and the :class:`~scorecards.access.Viewer` first
-and raises :class:`~scorecards.access.NotFound` (no such thing, or not visible to the viewer),
-:class:`~scorecards.access.Forbidden` (visible, but not theirs to do) or :class:`~scorecards.access.Invalid`
+and raises :class:`~core.errors.NotFound` (no such thing, or not visible to the viewer),
+:class:`~core.errors.Forbidden` (visible, but not theirs to do) or :class:`~core.errors.Invalid`
 (a field with a value it cannot take; the message names the field).
 """
 
@@ -20,9 +20,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.errors import Forbidden, Invalid, NotFound
 from core.scorecard import ItemVerdict, Verdict, build_scorecard
 from scorecards import summaries
-from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.regressions import (
     ReviewTarget,
     checklist_bands,

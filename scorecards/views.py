@@ -3,9 +3,9 @@
 One import for the web app; the code is in the ``views_*`` modules.
 
 Every function takes the :class:`~scorecards.store.Store` and the :class:`~scorecards.access.Viewer` first,
-applies :meth:`Viewer.call_filter` in every query, and raises :class:`~scorecards.access.NotFound` for an id
-outside the viewer's scope (exactly like a missing one), :class:`~scorecards.access.Forbidden` for a page the
-viewer's role has no business with, :class:`~scorecards.access.Invalid` for a parameter it cannot take.
+applies :meth:`Viewer.call_filter` in every query, and raises :class:`~core.errors.NotFound` for an id
+outside the viewer's scope (exactly like a missing one), :class:`~core.errors.Forbidden` for a page the
+viewer's role has no business with, :class:`~core.errors.Invalid` for a parameter it cannot take.
 
 A call's day is ``calls.started_at``, or the start of the run that first saw it when the metadata gave no
 time. Only current scorecards count; where a verdict has a current review, the reviewed verdict counts in

@@ -17,7 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from scorecards.access import NotFound, Viewer
+from core.errors import NotFound
+from scorecards.access import Viewer
 from scorecards.definitions import EMOTION_FLAGS, EmotionCounts, EmotionFigures, team_of
 from scorecards.store import Store
 from scorecards.views_call import dispute_rows

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.errors import Invalid, NotFound
 from core.scorecard import SectionScore
-from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.store import CallRow, Store
 from scorecards.views_sql import evidence_spans, fetch, named_filter
 from scorecards.views_types import (

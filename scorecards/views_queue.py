@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from scorecards.access import Invalid, Viewer
+from core.errors import Invalid
+from scorecards.access import Viewer
 from scorecards.store import Store
 from scorecards.views_sql import CALLS_FROM, WEEK, check_range, current_scope, fetch, require_staff
 from scorecards.views_types import (

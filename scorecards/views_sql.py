@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from scorecards.access import Forbidden, Invalid, UserRole, Viewer
+from core.errors import Forbidden, Invalid
+from scorecards.access import UserRole, Viewer
 
 # A call's day (the metadata's start, else the start of the run that first saw the call, ``fr``) and the
 # tie-break of "the team named most" are defined once for the CLI report, the pages and the summaries.

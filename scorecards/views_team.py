@@ -6,7 +6,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from core.errors import Invalid, NotFound
+from scorecards.access import UserRole, Viewer
 from scorecards.store import Store
 from scorecards.views_sql import (
     WEEK,

@@ -9,8 +9,9 @@ from typing import Literal
 import pytest
 from argon2 import PasswordHasher
 
+from core.errors import Invalid, NotFound
 from scorecards import accounts
-from scorecards.access import Invalid, NotFound, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.accounts import (
     MIN_PASSWORD_LENGTH,
     add_user,

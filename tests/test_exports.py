@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.errors import Invalid
 from scorecards import exports
-from scorecards.access import Invalid, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.store import Store
 from tests import test_views
 from tests.test_views import ADMIN, AGENT_A1, SUP_T2, acknowledge, cid, review, sid

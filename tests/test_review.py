@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from core.errors import Forbidden, Invalid, NotFound
 from core.scorecard import DEFAULT_BANDS, Band, Evidence
 from core.transcript_io import read_transcript, transcript_hash
 from core.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
 from rules.engine import score_call
 from rules.examples import run_for_item
 from rules.loader import CHECKLIST_DIR, load_checklist
-from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.regressions import (
     ExcerptLine,
     as_rule_example,

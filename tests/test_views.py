@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import Forbidden, Invalid, NotFound
 from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.engine import score_call
 from rules.loader import load_checklist
 from scorecards import summaries, views
-from scorecards.access import Forbidden, Invalid, NotFound, UserRole, Viewer
+from scorecards.access import UserRole, Viewer
 from scorecards.definitions import EmotionFigures
 from scorecards.store import Store
 from scorecards.stored import checklist_record

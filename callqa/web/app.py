@@ -1,8 +1,9 @@
 """The app factory: one FastAPI app over one callqa database.
 
-Errors are translated here, once: NotFound → 404, Forbidden → 403, Invalid → 422, a missing or stale
-session → the login page (401 JSON under ``/api/``), a form without its CSRF token → 403, a database held
-too long by a run → 503. Pages get an HTML error page, ``/api/`` paths ``{"error": {"status", "message"}}``.
+Errors are translated here, once: every callqa error by the HTTP status it names (``core.errors``: not
+found 404, forbidden 403, invalid 422, a database held too long by a run 503, anything else 500 with its
+message), a missing or stale session → the login page (401 JSON under ``/api/``), a form without its CSRF
+token → 403. Pages get an HTML error page, ``/api/`` paths ``{"error": {"status", "message"}}``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from callqa.web.context import (
 from callqa.web.i18n import translate
 from callqa.web.security import LoginThrottle, SessionCodec, load_secret, tokens_match
 from core.errors import CallQAError
-from scorecards.access import Forbidden, Invalid, NotFound
 from scorecards.store import Store
 
 log = logging.getLogger("callqa.web")
@@ -174,14 +174,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(request, 404, lang_text(request, "error.404"))
 
-    async def forbidden(request: Request, exc: Exception) -> Response:
-        return error_response(request, 403, str(exc) or lang_text(request, "error.403"))
-
     async def csrf_failed(request: Request, exc: Exception) -> Response:
         return error_response(request, 403, lang_text(request, "error.403") + " (CSRF)")
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        return error_response(request, 422, f"{lang_text(request, 'error.422')} {exc}")
 
     async def bad_request(request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -189,9 +183,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                            for e in errors)
         return error_response(request, 422, f"{lang_text(request, 'error.422')} {fields}")
 
-    async def store_busy(request: Request, exc: Exception) -> Response:
+    async def callqa_error(request: Request, exc: Exception) -> Response:
+        status = exc.http_status if isinstance(exc, CallQAError) else 500
+        if status == 404:  # the same answer whether the thing is missing or not the viewer's to see
+            return await not_found(request, exc)
+        if status == 403:
+            return error_response(request, 403, str(exc) or lang_text(request, "error.403"))
+        if status == 422:
+            return error_response(request, 422, f"{lang_text(request, 'error.422')} {exc}")
         log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return error_response(request, 503, lang_text(request, "error.503"))
+        if status == 503:
+            return error_response(request, 503, lang_text(request, "error.503"))
+        return error_response(request, status, f"{lang_text(request, 'error.failed')} {exc}")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
@@ -206,10 +209,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(Exception, crashed)
     app.add_exception_handler(LoginRequired, login_required)
-    app.add_exception_handler(NotFound, not_found)
-    app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf_failed)
-    app.add_exception_handler(Invalid, invalid)
     app.add_exception_handler(RequestValidationError, bad_request)
-    app.add_exception_handler(CallQAError, store_busy)
+    app.add_exception_handler(CallQAError, callqa_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

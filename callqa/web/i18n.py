@@ -32,6 +32,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "error.422": ("The request has a field with a wrong value.", "请求中有字段的值不正确。"),
     "error.500": ("Something went wrong on the server; it has been logged.", "服务器出错，已记录日志。"),
     "error.503": ("The database is busy; please reload in a moment.", "数据库正忙，请稍后刷新。"),
+    "error.failed": ("This could not be done:", "无法完成此操作："),
     "error.back": ("Back to the start page", "返回首页"),
     "queue.title": ("Review queue", "复核队列"),
     "queue.empty": ("Nothing to review for these filters.", "当前筛选条件下没有需要复核的通话。"),

@@ -20,9 +20,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from callqa.web import charts, playback
 from callqa.web.context import Person, log, person, render, text, web
-from core.errors import CallQAError
+from core.errors import CallQAError, Invalid, NotFound
 from scorecards import exports, regressions, review, views
-from scorecards.access import Invalid, NotFound, UserRole
+from scorecards.access import UserRole
 
 router = APIRouter()
 Who = Annotated[Person, Depends(person)]

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from callqa.web.context import Person, person, web
+from core.errors import Invalid, NotFound
 from scorecards import review
-from scorecards.access import Invalid, NotFound
 
 router = APIRouter()
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
