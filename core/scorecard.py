@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
 
 
 class Verdict(StrEnum):
@@ -34,7 +33,7 @@ class Verdict(StrEnum):
     UNCERTAIN = "uncertain"
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """What a verdict rests on: a stretch of the call, a metadata field or a metric.
 
@@ -70,32 +69,8 @@ class Evidence:
     utterance: int = -1
     note: str = ""
 
-    # Written out rather than generated: a frozen dataclass's own __init__ sets each field through
-    # object.__setattr__, which made building evidence (dozens per call, thousands of calls per rescoring)
-    # a noticeable part of scoring; the slots' own setters cost half as much. Instances stay frozen.
-    def __init__(
-        self,
-        kind: str,
-        role: str = "",
-        start: float = 0.0,
-        end: float = 0.0,
-        text: str = "",
-        pattern: str = "",
-        match: str = "",
-        similarity: float = 1.0,
-        confidence: float = 1.0,
-        role_confidence: float = 1.0,
-        reliable: bool = True,
-        utterance: int = -1,
-        note: str = "",
-    ) -> None:
-        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12 = _EVIDENCE_SETTERS
-        s0(self, kind), s1(self, role), s2(self, start), s3(self, end), s4(self, text), s5(self, pattern)
-        s6(self, match), s7(self, similarity), s8(self, confidence), s9(self, role_confidence)
-        s10(self, reliable), s11(self, utterance), s12(self, note)
 
-
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ItemVerdict:
     """One item's verdict on one call, with the evidence and what it is worth."""
 
@@ -110,40 +85,10 @@ class ItemVerdict:
     reason: str  # one line: why this verdict (e.g. "no agent phrase in the first 15 s")
     evidence: tuple[Evidence, ...] = ()
 
-    def __init__(  # written out for speed, as Evidence's
-        self,
-        item_id: str,
-        section_id: str,
-        title: str,
-        verdict: Verdict,
-        points: float,
-        earned: float,
-        veto: bool,
-        message: str,
-        reason: str,
-        evidence: tuple[Evidence, ...] = (),
-    ) -> None:
-        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = _VERDICT_SETTERS
-        s0(self, item_id), s1(self, section_id), s2(self, title), s3(self, verdict), s4(self, points)
-        s5(self, earned), s6(self, veto), s7(self, message), s8(self, reason), s9(self, evidence)
-
     @property
     def counted(self) -> bool:
         """True when the item is in the denominator (pass or fail)."""
         return self.verdict in (Verdict.PASS, Verdict.FAIL)
-
-
-def _slot_setters(cls: type) -> tuple[Any, ...]:
-    """The setters of a slots dataclass's fields, in field order (they bypass the frozen __setattr__)."""
-    names = [f.name for f in fields(cls)]
-    setters = tuple(cls.__dict__[name].__set__ for name in names)
-    if list(cls.__dict__["__init__"].__code__.co_varnames[1 : len(names) + 1]) != names:
-        raise TypeError(f"{cls.__name__}.__init__ must take the fields in order: {names}")  # a field was added
-    return setters
-
-
-_EVIDENCE_SETTERS = _slot_setters(Evidence)
-_VERDICT_SETTERS = _slot_setters(ItemVerdict)
 
 
 @dataclass(frozen=True, slots=True)

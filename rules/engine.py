@@ -225,8 +225,9 @@ def _normalized_value(value: str) -> str:
 
 def _verdict(item: Item, verdict: Verdict, reason: str, evidence: tuple[Evidence, ...]) -> ItemVerdict:
     earned = item.points if verdict is Verdict.PASS else 0.0
-    return ItemVerdict(item.id, item.section_id, item.title, verdict, item.points, earned, item.veto,
-                       item.message, reason, evidence)  # fmt: skip
+    return ItemVerdict(item_id=item.id, section_id=item.section_id, title=item.title, verdict=verdict,
+                       points=item.points, earned=earned, veto=item.veto, message=item.message, reason=reason,
+                       evidence=evidence)
 
 
 def _evaluate(condition: Condition, ctx: _Context) -> Outcome:
@@ -461,11 +462,10 @@ def _evidence(
         notes.append(f"words heard with low confidence ({loc.confidence:.2f} < {review.min_word_confidence:g})")
     if hit.utt in unsure_role:
         notes.append(f"speaker may not be the {says.role} (role confidence {u.role_confidence:.2f})")
-    # positionally, in Evidence's field order (kind, role, start, end, text, pattern, match, similarity,
-    # confidence, role_confidence, reliable, utterance, note): a dozen keywords per hit cost more
-    return Evidence("hit", str(u.role), round(loc.start, 2), round(loc.end, 2), loc.heard, hit.pattern,
-                    says.matcher.kind, hit.similarity, round(loc.confidence, 3), round(u.role_confidence, 3),
-                    not notes, hit.utt, "; ".join(notes))  # fmt: skip
+    return Evidence(kind="hit", role=str(u.role), start=round(loc.start, 2), end=round(loc.end, 2), text=loc.heard,
+                    pattern=hit.pattern, match=says.matcher.kind, similarity=hit.similarity,
+                    confidence=round(loc.confidence, 3), role_confidence=round(u.role_confidence, 3),
+                    reliable=not notes, utterance=hit.utt, note="; ".join(notes))
 
 
 def _phrases_shown(says: Says) -> str:
@@ -486,9 +486,10 @@ def _absent_evidence(
     note = f"transcript confidence here {confidence:.2f}" if confidence is not None else "nothing said here"
     if doubtful:
         note += " (too low to be sure the phrase was not said)"
-    return Evidence("absent", "" if says.role == "any" else says.role, round(start, 2), round(end, 2), shown,
-                    _looked_for(says), says.matcher.kind, 0.0,
-                    round(confidence if confidence is not None else 0.0, 3), 1.0, not doubtful, -1, note)  # fmt: skip
+    return Evidence(kind="absent", role="" if says.role == "any" else says.role, start=round(start, 2),
+                    end=round(end, 2), text=shown, pattern=_looked_for(says), match=says.matcher.kind, similarity=0.0,
+                    confidence=round(confidence if confidence is not None else 0.0, 3), reliable=not doubtful,
+                    note=note)
 
 
 def _near_anchors(

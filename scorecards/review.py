@@ -207,8 +207,9 @@ def _rescore(con: Any, target: ReviewTarget, user_id: str, now: dt.datetime) -> 
     items = []
     for item_id, section_id, title, auto, points, veto, message, reason, reviewed in rows:
         final = Verdict(reviewed or auto)
-        items.append(ItemVerdict(item_id, section_id, title, final, points,
-                                 points if final is Verdict.PASS else 0.0, veto, message, reason))  # fmt: skip
+        items.append(ItemVerdict(item_id=item_id, section_id=section_id, title=title, verdict=final, points=points,
+                                 earned=points if final is Verdict.PASS else 0.0, veto=veto, message=message,
+                                 reason=reason))
     sections = [tuple(r) for r in con.execute(
         "SELECT section_id, title, weight FROM section_scores WHERE scorecard_id = ? ORDER BY rowid",
         [target.scorecard_id]).fetchall()]

@@ -142,13 +142,13 @@ def test_a_hit_gives_a_local_excerpt_with_context(store: Store) -> None:
 
 
 def test_excerpt_indices() -> None:
-    hit = Evidence("hit", "agent", 20.0, 22.0, "hello", utterance=5)
+    hit = Evidence(kind="hit", role="agent", start=20.0, end=22.0, text="hello", utterance=5)
     says = {"all": [{"says": {"role": "agent", "phrases": ["hello"], "window": {"first_seconds": 30}}}]}
     assert excerpt_indices(says, [hit], 12) == [3, 4, 5, 6, 7]
-    assert excerpt_indices(says, [hit, Evidence("hit", utterance=11)], 12) == [3, 4, 5, 6, 7, 9, 10, 11]
-    assert excerpt_indices(says, [Evidence("hit", utterance=0)], 12) == [0, 1, 2]
+    assert excerpt_indices(says, [hit, Evidence(kind="hit", utterance=11)], 12) == [3, 4, 5, 6, 7, 9, 10, 11]
+    assert excerpt_indices(says, [Evidence(kind="hit", utterance=0)], 12) == [0, 1, 2]
     # what was not heard, a rule relative to the edges or another phrase, or an unknown rule: the whole call
-    assert excerpt_indices(says, [Evidence("absent", "agent", 0.0, 30.0)], 4) == [0, 1, 2, 3]
+    assert excerpt_indices(says, [Evidence(kind="absent", role="agent", start=0.0, end=30.0)], 4) == [0, 1, 2, 3]
     assert excerpt_indices(says, [], 3) == [0, 1, 2]
     within = {"all": [{"not": {"says": {"phrases": ["sorry"], "within": {"after": "customer", "turns": 2}}}}]}
     assert excerpt_indices(within, [hit], 8) == list(range(8))

@@ -132,7 +132,8 @@ def test_sound_fold_of_a_long_text_equals_the_translation_table() -> None:
 
 
 def test_evidence_and_verdicts_stay_frozen_dataclasses() -> None:
-    e = Evidence("hit", role="agent", start=1.5, end=2.0, text="hello", pattern="hello", match="exact", utterance=0)
+    e = Evidence(kind="hit", role="agent", start=1.5, end=2.0, text="hello", pattern="hello", match="exact",
+                 utterance=0)
     assert dataclasses.asdict(e) == {
         "kind": "hit", "role": "agent", "start": 1.5, "end": 2.0, "text": "hello", "pattern": "hello",
         "match": "exact", "similarity": 1.0, "confidence": 1.0, "role_confidence": 1.0, "reliable": True,
@@ -145,7 +146,10 @@ def test_evidence_and_verdicts_stay_frozen_dataclasses() -> None:
         e.text = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError):
         Evidence()  # type: ignore[call-arg]
-    v = ItemVerdict("greet", "opening", "Greets", Verdict.PASS, 10.0, 10.0, False, "msg", "found", (e,))
+    with pytest.raises(TypeError):  # by keyword only: a swapped start and end cannot type-check
+        Evidence("hit", "agent", 2.0, 1.5)  # type: ignore[misc]
+    v = ItemVerdict(item_id="greet", section_id="opening", title="Greets", verdict=Verdict.PASS, points=10.0,
+                    earned=10.0, veto=False, message="msg", reason="found", evidence=(e,))
     assert v.counted and v == ItemVerdict(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
     assert hash(v) == hash(dataclasses.replace(v))
     with pytest.raises(dataclasses.FrozenInstanceError):

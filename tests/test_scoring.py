@@ -20,7 +20,8 @@ from core.scorecard import (
 
 def verdict(item: str, section: str, v: Verdict, points: float = 10, veto: bool = False) -> ItemVerdict:
     earned = points if v is Verdict.PASS else 0.0
-    return ItemVerdict(item, section, item, v, points, earned, veto, "message", "reason")
+    return ItemVerdict(item_id=item, section_id=section, title=item, verdict=v, points=points, earned=earned,
+                       veto=veto, message="message", reason="reason")
 
 
 SECTIONS = [("a", "A", 60.0), ("b", "B", 40.0)]
@@ -72,9 +73,10 @@ def test_custom_bands() -> None:
 
 
 def test_evidence_json_is_canonical_and_round_trips() -> None:
-    evidence = (Evidence("hit", "agent", 0.75, 1.67, "Thank you for calling", "thank you for calling", "exact"),
-                Evidence("absent", "agent", 0.0, 15.0, "", "您好 | 你好", "exact", 0.0, 0.42, reliable=False,
-                         note="low"))  # fmt: skip
+    evidence = (Evidence(kind="hit", role="agent", start=0.75, end=1.67, text="Thank you for calling",
+                         pattern="thank you for calling", match="exact"),
+                Evidence(kind="absent", role="agent", start=0.0, end=15.0, pattern="您好 | 你好", match="exact",
+                         similarity=0.0, confidence=0.42, reliable=False, note="low"))
     text = evidence_to_json(evidence)
     assert " " not in text.replace("Thank you for calling", "").replace("thank you for calling", "").replace(
         "您好 | 你好", "")
