@@ -196,7 +196,7 @@ def vad_study(model: Path, tmp: Path) -> list[dict[str, object]]:
 
     from core.config import VadSettings
     from tests.conftest import make_telephone_call
-    from tests.test_transcribe import EN_TURNS, ZH_TURNS
+    from tests.pipeline.test_transcribe import EN_TURNS, ZH_TURNS
 
     recognizer = Recognizer(model, compute_type="int8", cpu_threads=2)
     options = {"library default": VadSettings(threshold=0.5, neg_threshold=0.35, min_silence_duration_ms=2000),
