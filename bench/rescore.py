@@ -4,7 +4,7 @@
 ``--db`` names an existing one built by an earlier run) with synthetic five-minute calls, half English,
 half Mandarin, ~100 utterances each with word times and probabilities (``rules.bench.synthetic_call``),
 agents, teams and start times. Then it reads every current transcript back in batches
-(``scorecards.stored.iter_calls``) and scores each batch with:
+(``scorecards.store.stored.iter_calls``) and scores each batch with:
 
 * the shipped checklists (each call with the one of its language: exact, fuzzy and regex items), and
 * a checklist with a ``similar`` item (``tests/rules/similar/empathy_similar.yaml``), its utterance
@@ -43,8 +43,15 @@ from pipeline.metrics import compute_metrics
 from rules.bench import synthetic_call
 from rules.loader import load_checklist
 from rules.normalize import normalize_many
-from scorecards.store import Store
-from scorecards.stored import StoredCall, current_cards, current_transcripts, iter_calls, load_calls, normalized_calls
+from scorecards.store.database import Store
+from scorecards.store.stored import (
+    StoredCall,
+    current_cards,
+    current_transcripts,
+    iter_calls,
+    load_calls,
+    normalized_calls,
+)
 
 SIMILAR = Path(__file__).resolve().parent.parent / "tests" / "rules" / "similar" / "empathy_similar.yaml"
 CHUNK = 250  # calls generated and inserted per transaction

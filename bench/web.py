@@ -15,11 +15,11 @@ INSERT…SELECT, seconds, not Python loops):
   open; a tenth of the answers not yet seen by the agent, so a first visit marks them in a write),
   acknowledgements of a third of the scorecards; an admin account (the agents' and supervisors' accounts
   are added before the web requests);
-* the per-agent-per-day summaries (``scorecards/summaries.py``) rebuilt once from all of it.
+* the per-agent-per-day summaries (``scorecards/store/summaries.py``) rebuilt once from all of it.
 
 Then it times, each ``--requests`` times, cycling over agents and teams:
 
-1. the view functions directly (``scorecards.views.agent_home`` as the agent, ``team_heatmap`` as the
+1. the view functions directly (``scorecards.people.views.agent_home`` as the agent, ``team_heatmap`` as the
    team's supervisor; for reference ``call_page``, the admin's all-teams heat-map and first queue page), and
 2. the real web app (``callqa.web.app.create_app`` with Starlette's TestClient): ``GET /me`` signed in as
    each agent in turn (an account per agent) and ``GET /team`` as each team's supervisor in turn, every
@@ -44,9 +44,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scorecards import summaries, views
-from scorecards.access import UserRole, Viewer
-from scorecards.store import Store
+from scorecards.people import views
+from scorecards.people.access import UserRole, Viewer
+from scorecards.store import summaries
+from scorecards.store.database import Store
 
 ITEMS = 14
 UTTERANCES = 20
@@ -95,7 +96,7 @@ def build(path: Path, calls: int, agents: int) -> None:
         started = time.perf_counter()
         summaries.rebuild(con)
         print(f"summaries rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
-    from scorecards.accounts import add_user
+    from scorecards.people.accounts import add_user
 
     add_user(store, "bench-admin", UserRole.ADMIN, password=PASSWORD)  # agents and supervisors: ensure_accounts
 
@@ -254,7 +255,7 @@ def bench_views(store: Store, n: int, agents: int) -> None:
 def ensure_accounts(store: Store, agents: int) -> tuple[list[str], list[str]]:
     """One agent account per agent and one supervisor per team (created on first use): the web requests
     cycle over all of them, so no request finds its own agent's rows already cached by the one before."""
-    from scorecards.accounts import add_user, list_users
+    from scorecards.people.accounts import add_user, list_users
 
     have = {u.user_id for u in list_users(store)}
     agent_names = [f"bench-agent-{i:03d}" for i in range(agents)]

@@ -19,7 +19,7 @@ from callqa.options import DEFAULT_DB, ConfigOption, DbOption, fail
 from core.errors import CallQAError
 
 if TYPE_CHECKING:
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
 # Offline by construction: no library may reach a model hub, Prefect stays quiet and local.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,7 +96,7 @@ def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str
             config=str(config) if config else None,
             workers=workers,
         )
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     if json_report:
         sys.stdout.write(json.dumps(summary_dict(summary), ensure_ascii=False) + "\n")
@@ -144,7 +144,7 @@ def demo(
 
     The database is replaced only if it holds nothing but an earlier demo; anything else is refused.
     """
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     if not DATA_DIR.is_dir():
         raise fail(f"{DATA_DIR}: the sample recordings are missing; run from a checkout of callqa")
@@ -203,7 +203,7 @@ def calls(
 ) -> None:
     """List stored calls. Works while a run is writing: shows the calls stored so far."""
     from callqa.render import calls_table
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     try:
         rows = Store(db).list_calls(status=status, agent=agent)
@@ -231,7 +231,7 @@ def transcript(
     """Show a call's transcript with agent/customer roles."""
     from callqa.render import print_transcript
     from core.transcript_io import to_dict
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     try:
         store = Store(db)
@@ -256,7 +256,7 @@ def runs(db: DbOption = DEFAULT_DB, limit: Annotated[int, typer.Option(help="How
     """Nightly run history: counts, audio hours, wall time, real-time factor."""
     from rich.table import Table
 
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     try:
         rows = Store(db).runs(limit)
@@ -280,7 +280,7 @@ def check_db(
         "--rebuild-summaries", help="First recompute the per-agent-per-day summaries from the base tables.")] = False,
 ) -> None:
     """Check the database: every table readable and the cross-table invariants hold."""
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     try:
         store = Store(db)

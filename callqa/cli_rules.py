@@ -24,7 +24,7 @@ from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
 
 if TYPE_CHECKING:
-    from scorecards.regressions import RegressionExample
+    from scorecards.people.regressions import RegressionExample
 
 rules_app = typer.Typer(help="Validate checklists and run the examples written beside their items.",
                         no_args_is_help=True)  # fmt: skip
@@ -90,8 +90,8 @@ def run_regressions(checklists: list[Checklist], db: Path) -> tuple[int, int]:
         typer.echo(f"no database at {db}: inline examples only (--db names one)")
         return 0, 0
     # imported here: checking and testing checklists without a database never loads DuckDB
-    from scorecards.regressions import as_rule_example, regression_examples
-    from scorecards.store import Store
+    from scorecards.people.regressions import as_rule_example, regression_examples
+    from scorecards.store.database import Store
 
     store = Store(db)
     passed = failed = 0
@@ -156,7 +156,7 @@ def score_command(
 
 def show_call(ref: str, db: Path, json_out: bool) -> None:
     """Print a stored call's current scorecard(s); ``ref`` is a call id, an id prefix, external id or file name."""
-    from scorecards.store import Store
+    from scorecards.store.database import Store
 
     try:
         store = Store(db)
@@ -190,8 +190,8 @@ ChecklistOption = Annotated[str | None, typer.Option("--checklist", help="Only t
 
 
 def _stored_examples(checklist: str | None, db: Path) -> tuple[RegressionExample, ...]:
-    from scorecards.regressions import regression_examples
-    from scorecards.store import Store
+    from scorecards.people.regressions import regression_examples
+    from scorecards.store.database import Store
 
     try:
         return regression_examples(Store(db), checklist)
@@ -202,7 +202,7 @@ def _stored_examples(checklist: str | None, db: Path) -> tuple[RegressionExample
 @regressions_app.command("export")
 def export_command(checklist: ChecklistOption = None, db: DbOption = DEFAULT_DB) -> None:
     """Print the regression examples as YAML in the shape of a checklist item's `examples:`."""
-    from scorecards.regressions import regressions_yaml
+    from scorecards.people.regressions import regressions_yaml
 
     typer.echo(regressions_yaml(_stored_examples(checklist, db)), nl=False)
 

@@ -1,6 +1,6 @@
 """``callqa score CALL_ID``, ``callqa agent AGENT_ID`` and ``callqa rescore``: scorecards in the database.
 
-Thin over :mod:`scorecards.reports` and :mod:`flows.rescore`. The main CLI mounts ``agent`` and
+Thin over :mod:`scorecards.people.reports` and :mod:`flows.rescore`. The main CLI mounts ``agent`` and
 ``rescore`` with :func:`register`; ``score`` lives in :mod:`callqa.cli_rules` (it also scores files) and
 calls :func:`show_call` for a call id. A :class:`~core.errors.CallQAError` becomes one message, exit 1.
 """
@@ -18,8 +18,8 @@ from callqa.options import DEFAULT_DB, DbOption, fail
 from callqa.render import backtest_to_dict, render_agent, render_backtest
 from core.errors import CallQAError
 from flows.rescore import backtest, checklist_chooser, rescore_store, shipped_chooser, verdict_counts, write
-from scorecards.reports import agent_report, report_to_dict
-from scorecards.store import Store
+from scorecards.people.reports import agent_report, report_to_dict
+from scorecards.store.database import Store
 
 # -- agent AGENT_ID --------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """``callqa users …`` (web accounts) and ``callqa rules regressions …`` (corrected verdicts as examples).
 
-Thin over :mod:`scorecards.accounts` and :mod:`scorecards.review`; a :class:`~core.errors.CallQAError`
+Thin over :mod:`scorecards.people.accounts` and :mod:`scorecards.people.review`; a :class:`~core.errors.CallQAError`
 becomes a one-line message and exit code 1. A password is typed twice without echo, or generated and
 printed once (``--generate``); it is never logged nor stored in clear.
 """
@@ -13,7 +13,7 @@ import typer
 
 from callqa.options import DEFAULT_DB, DbOption, fail
 from core.errors import CallQAError
-from scorecards.accounts import (
+from scorecards.people.accounts import (
     MIN_PASSWORD_LENGTH,
     User,
     add_user,
@@ -23,7 +23,7 @@ from scorecards.accounts import (
     list_users,
     set_password,
 )
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 users_app = typer.Typer(help="Accounts of the web app (callqa serve): add, list, passwd, disable.",
                         no_args_is_help=True)  # fmt: skip

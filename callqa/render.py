@@ -14,8 +14,8 @@ from core.types import CallMetadata, Role, RunSummary, Transcript
 
 if TYPE_CHECKING:  # the types only: printing a transcript does not load the rule engine or the store
     from flows.rescore import Backtest
-    from scorecards.reports import AgentReport, EmotionFigures, ItemRate
-    from scorecards.store import CallRow
+    from scorecards.people.reports import AgentReport, EmotionFigures, ItemRate
+    from scorecards.store.database import CallRow
 
 
 EXAMPLES = 5  # flipped verdicts quoted in a backtest
@@ -251,7 +251,7 @@ def render_agent(report: AgentReport) -> str:
 
 def _emotion_lines(mine: EmotionFigures, team: EmotionFigures) -> list[str]:
     """The agent's emotion figures beside the team's, each share with what it is a share of."""
-    from scorecards.definitions import UPSET_AT_START
+    from scorecards.store.definitions import UPSET_AT_START
 
     if not team.calls:
         return ["Customer emotion: no call has an emotion summary"]

@@ -10,7 +10,7 @@ from core.config import load_settings
 from core.errors import AudioError
 from models.speaker import SpeakerEmbedder
 from pipeline import audio, roles
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 
 def enroll_agent(agent_id: str, files: list[Path], db: Path, config: Path | None = None) -> float:

@@ -28,8 +28,8 @@ from core.types import CallFailure, RunSummary
 from core.version import code_version
 from flows import scoring
 from pipeline import audio, call, ingest, roles, transcribe
-from scorecards.store import ChecklistRecord, MetricsRecord, Store
-from scorecards.stored import checklist_record
+from scorecards.store.database import ChecklistRecord, MetricsRecord, Store
+from scorecards.store.stored import checklist_record
 
 log = logging.getLogger("callqa.flow")
 

@@ -1,6 +1,6 @@
 """Rescoring stored transcripts with a checklist, the backtest diff, and writing the new scorecards.
 
-The use case over the store: calls are read in bulk (:mod:`scorecards.stored`), scored with the engine,
+The use case over the store: calls are read in bulk (:mod:`scorecards.store.stored`), scored with the engine,
 compared with their current scorecards, and written through :meth:`Store.save_scorecards`, which keeps the
 old scorecard of the same checklist, superseded. Nothing is re-transcribed and no audio is needed.
 """
@@ -21,8 +21,8 @@ from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
 from rules.matching import Embedder
 from rules.model import Checklist
-from scorecards.store import Store
-from scorecards.stored import (
+from scorecards.store.database import Store
+from scorecards.store.stored import (
     BATCH,
     CurrentCard,
     StoredCall,

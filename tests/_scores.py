@@ -16,8 +16,8 @@ from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, ModelInfo, Role, SourceFile, Transcript, Utterance, Word
 from rules.engine import score_call
 from rules.loader import load_checklist
-from scorecards.store import Store
-from scorecards.stored import checklist_record
+from scorecards.store.database import Store
+from scorecards.store.stored import checklist_record
 
 MINI_V1 = """\
 id: mini_en

@@ -34,8 +34,8 @@ from core.types import CallMetadata  # noqa: E402
 from flows.rescore import score_calls, shipped_chooser  # noqa: E402
 from rules.engine import judge_item, score_call  # noqa: E402
 from rules.loader import CHECKLIST_DIR, load_checklist, transcript_from_lines  # noqa: E402
-from scorecards.store import Store  # noqa: E402
-from scorecards.stored import current_transcripts, iter_calls  # noqa: E402
+from scorecards.store.database import Store  # noqa: E402
+from scorecards.store.stored import current_transcripts, iter_calls  # noqa: E402
 
 TESTS = ROOT / "tests"
 STORED_CALLS = 2000

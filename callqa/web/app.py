@@ -42,7 +42,7 @@ from callqa.web.context import (
 from callqa.web.i18n import translate
 from callqa.web.security import LoginThrottle, SessionCodec, load_secret, tokens_match
 from core.errors import CallQAError
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 log = logging.getLogger("callqa.web")
 access_log = logging.getLogger("callqa.web.access")

@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from callqa.web.context import Person, person, render, session_of, set_session, text, web
 from callqa.web.i18n import LANGUAGES
 from core.errors import Invalid, NotFound
-from scorecards.access import UserRole
-from scorecards.accounts import authenticate, end_sessions, set_language
+from scorecards.people.access import UserRole
+from scorecards.people.accounts import authenticate, end_sessions, set_language
 
 router = APIRouter()
 log = logging.getLogger("callqa.web.auth")

@@ -13,10 +13,10 @@ from starlette.responses import Response
 
 from callqa.web.i18n import band_name, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
-from scorecards import views
-from scorecards.access import Viewer
-from scorecards.accounts import User, get_user
-from scorecards.store import Store
+from scorecards.people import views
+from scorecards.people.access import Viewer
+from scorecards.people.accounts import User, get_user
+from scorecards.store.database import Store
 
 log = logging.getLogger("callqa.web")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

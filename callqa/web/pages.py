@@ -1,8 +1,8 @@
 """Pages that show things: queue, call page and its audio, agent home, team heat-map, rule health, runs,
 disputes, exports.
 
-Each handler is thin: parse the query, call one function of :mod:`scorecards.views` or
-:mod:`scorecards.exports` with the signed-in person's viewer, render a template. Access is decided there
+Each handler is thin: parse the query, call one function of :mod:`scorecards.people.views` or
+:mod:`scorecards.people.exports` with the signed-in person's viewer, render a template. Access is decided there
 (in SQL), never here.
 """
 
@@ -21,8 +21,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from callqa.web import charts, playback
 from callqa.web.context import Person, log, person, render, text, web
 from core.errors import CallQAError, Invalid, NotFound
-from scorecards import exports, regressions, review, views
-from scorecards.access import UserRole
+from scorecards.people import exports, regressions, review, views
+from scorecards.people.access import UserRole
 
 router = APIRouter()
 Who = Annotated[Person, Depends(person)]

@@ -1,6 +1,6 @@
 """The forms that change something: confirm/overturn a verdict, dispute an item, answer a dispute, acknowledge.
 
-Each handler calls one function of ``scorecards.review`` (which checks the viewer's rights and raises
+Each handler calls one function of ``scorecards.people.review`` (which checks the viewer's rights and raises
 NotFound/Forbidden/Invalid) and redirects back to the page the form was on (POST → 303 → GET).
 """
 
@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from callqa.web.context import Person, person, web
 from core.errors import Invalid, NotFound
-from scorecards import review
+from scorecards.people import review
 
 router = APIRouter()
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from callqa.cli import app
 from models.speaker import SpeakerEmbedder
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 CLIPS = Path(__file__).resolve().parents[2] / "data" / "clips"
 

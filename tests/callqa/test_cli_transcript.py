@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 pytestmark = pytest.mark.slow
 

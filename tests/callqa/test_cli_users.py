@@ -9,11 +9,11 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from callqa import cli_rules, cli_users
-from scorecards.access import UserRole, Viewer
-from scorecards.accounts import authenticate, get_user
-from scorecards.regressions import regression_examples
-from scorecards.review import review_verdict
-from scorecards.store import Store
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.accounts import authenticate, get_user
+from scorecards.people.regressions import regression_examples
+from scorecards.people.review import review_verdict
+from scorecards.store.database import Store
 from tests._scores import build_store, write_v2
 
 runner = CliRunner()

@@ -19,9 +19,9 @@ from callqa.web.context import WebSettings
 from callqa.web.i18n import CATALOGUE, language_from_header, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec, load_secret
 from core.types import Role
-from scorecards.accounts import disable_user, set_language, set_password
-from scorecards.store import Store
-from scorecards.views_types import REASON_KINDS
+from scorecards.people.accounts import disable_user, set_language, set_password
+from scorecards.people.views_types import REASON_KINDS
+from scorecards.store.database import Store
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import PASSWORD, copy_of_built
 
@@ -288,7 +288,7 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
 
 def test_a_crash_is_a_500_page_in_the_same_shape_and_logged(client: TestClient, monkeypatch: pytest.MonkeyPatch,
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    from scorecards import views
+    from scorecards.people import views
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scorecards.store import Store
+from scorecards.store.database import Store
 from tests.e2e._db import DATA, PASSWORD, copy_of_built
 from tests.e2e._server import serving
 

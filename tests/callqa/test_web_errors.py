@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from callqa.web.app import create_app
 from core.errors import CallQAError, Forbidden, Invalid, NotFound, StoreError
 from rules.diagnostics import ChecklistError, Diagnostic
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 BROKEN = ChecklistError([Diagnostic("checklists/service_en.yaml", 12, 5, "unknown key 'phrasez'")])
 

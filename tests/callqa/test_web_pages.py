@@ -1,6 +1,6 @@
 """The pages on the web test database (the real call + two real clips, scored with service_en).
 
-What the pages show comes from scorecards.views (tested there); these tests check what the web layer adds:
+What the pages show comes from scorecards.people.views (tested there); these tests check what the web layer adds:
 the audio endpoint's range requests, the evidence buttons and transcript rows the player works with, the
 review and dispute forms and their round trip, the charts on the agent page, the heat-map colours, the
 exports as downloads, and Chinese pages.
@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from callqa.web.app import create_app
 from callqa.web.i18n import band_name
-from scorecards import summaries
-from scorecards.reports import agent_report
-from scorecards.store import Store
+from scorecards.people.reports import agent_report
+from scorecards.store import summaries
+from scorecards.store.database import Store
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import DemoCall, copy_of_built
 
@@ -227,7 +227,7 @@ def test_agent_disputes_from_the_call_page_once_per_item(site: tuple[TestClient,
 
 
 def test_agent_page_shows_the_cli_emotion_figures(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
-    """The three emotion figures on /me are those of `callqa agent` (scorecards/definitions.py), beside the
+    """The three emotion figures on /me are those of `callqa agent` (scorecards/store/definitions.py), beside the
     team's, each with what it is a share of; in Chinese too."""
     client, db, calls = site
     store = Store(db)

@@ -21,9 +21,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from callqa.web.app import create_app, route_table
 from callqa.web.security import COOKIE_NAME
-from scorecards import review
-from scorecards.accounts import get_user
-from scorecards.store import Store
+from scorecards.people import review
+from scorecards.people.accounts import get_user
+from scorecards.store.database import Store
 from tests.e2e._client import csrf_of, login
 from tests.e2e._db import DemoCall, copy_of_built
 

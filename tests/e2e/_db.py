@@ -33,9 +33,9 @@ from core.types import (
 )
 from rules.engine import score_call
 from rules.loader import load_checklist
-from scorecards.accounts import add_user
-from scorecards.store import Store
-from scorecards.stored import checklist_record
+from scorecards.people.accounts import add_user
+from scorecards.store.database import Store
+from scorecards.store.stored import checklist_record
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"

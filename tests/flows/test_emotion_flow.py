@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 pytestmark = pytest.mark.slow
 

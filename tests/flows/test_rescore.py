@@ -9,7 +9,7 @@ import pytest
 from flows.rescore import backtest, checklist_chooser, rescore_store, shipped_chooser, verdict_counts, write
 from rules.diagnostics import ChecklistError
 from rules.loader import load_checklist
-from scorecards.stored import current_cards, current_transcripts, iter_calls, load_calls
+from scorecards.store.stored import current_cards, current_transcripts, iter_calls, load_calls
 from tests._scores import CALLS, build_store, write_v2
 
 ID = {c.name: c.call_id for c in CALLS}

@@ -17,7 +17,7 @@ from core.types import CallMetadata, Transcript, Word
 from rules.bench import synthetic_call
 from rules.call import PreparedCall
 from rules.normalize import FOLD_BY_ARRAY, _sound_table, normalize_many, sound_fold
-from scorecards.stored import current_transcripts, load_calls
+from scorecards.store.stored import current_transcripts, load_calls
 from tests._scores import build_store
 
 

@@ -10,9 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from core.errors import Invalid, NotFound
-from scorecards import accounts
-from scorecards.access import UserRole, Viewer
-from scorecards.accounts import (
+from scorecards.people import accounts
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.accounts import (
     MIN_PASSWORD_LENGTH,
     add_user,
     authenticate,
@@ -22,7 +22,7 @@ from scorecards.accounts import (
     set_language,
     set_password,
 )
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 SECRET = "Correct-Horse-Battery-9"
 

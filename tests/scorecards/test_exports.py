@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from core.errors import Invalid
-from scorecards import exports
-from scorecards.access import UserRole, Viewer
-from scorecards.store import Store
+from scorecards.people import exports
+from scorecards.people.access import UserRole, Viewer
+from scorecards.store.database import Store
 from tests.scorecards import test_views
 from tests.scorecards.test_views import ADMIN, AGENT_A1, SUP_T2, acknowledge, cid, review, sid
 

@@ -13,11 +13,12 @@ from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.engine import score_call
 from rules.loader import load_checklist
-from scorecards import summaries, views
-from scorecards.access import UserRole, Viewer
-from scorecards.reports import EmotionFigures, agent_report, report_to_dict, week_of
-from scorecards.store import ChecklistRecord, Store
-from scorecards.stored import checklist_record
+from scorecards.people import views
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.reports import EmotionFigures, agent_report, report_to_dict, week_of
+from scorecards.store import summaries
+from scorecards.store.database import ChecklistRecord, Store
+from scorecards.store.stored import checklist_record
 from tests._scores import CALLS, Call, build_store, transcript_of
 
 

@@ -21,8 +21,8 @@ from core.types import AudioInfo, CallMetadata, ModelInfo, SourceFile
 from rules.engine import score_call
 from rules.examples import run_for_item
 from rules.loader import CHECKLIST_DIR, load_checklist
-from scorecards.access import UserRole, Viewer
-from scorecards.regressions import (
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.regressions import (
     ExcerptLine,
     as_rule_example,
     checklist_bands,
@@ -30,9 +30,9 @@ from scorecards.regressions import (
     regression_examples,
     regressions_yaml,
 )
-from scorecards.review import acknowledge, answer_dispute, mark_dispute_seen, open_dispute, review_verdict
-from scorecards.store import Store
-from scorecards.stored import checklist_record
+from scorecards.people.review import acknowledge, answer_dispute, mark_dispute_seen, open_dispute, review_verdict
+from scorecards.store.database import Store
+from scorecards.store.stored import checklist_record
 from tests._scores import CALLS, MINI_V1, Call, _day, build_store, transcript_of
 
 SUP1 = Viewer("sup1", UserRole.SUPERVISOR, teams=("T1",))

@@ -26,7 +26,7 @@ from core.types import (
     Utterance,
     Word,
 )
-from scorecards.store import Store
+from scorecards.store.database import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +135,7 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from tests.scorecards.test_store import make_transcript, source
     from core.types import AudioInfo, CallMetadata
-    from scorecards.store import Store
+    from scorecards.store.database import Store
     store = Store({db!r})
     store.start_run("w", [], "{{}}", "v")
     for i in range({n}):
@@ -190,7 +190,7 @@ def test_kill_9_mid_write_never_leaves_half_a_call(tmp_path: Path) -> None:
 def test_a_database_from_an_older_callqa_gets_the_new_tables_on_first_read(tmp_path: Path) -> None:
     import duckdb
 
-    from scorecards.migrations import MIGRATIONS
+    from scorecards.store.migrations import MIGRATIONS
 
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))

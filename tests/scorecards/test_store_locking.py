@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from scorecards import locking
-from scorecards.store import Store
+from scorecards.store import locking
+from scorecards.store.database import Store
 from tests._locks import writable_from_another_process
 
 WRITER = """
 import sys, time
-from scorecards.store import Store
+from scorecards.store.database import Store
 t0 = time.monotonic()
 with Store(sys.argv[1], lock_timeout=8).writing() as con:
     con.execute("INSERT INTO schema_migrations VALUES ('writer-was-here', now())")

@@ -15,7 +15,7 @@ from core.types import AudioInfo, ModelInfo, SourceFile, Transcript
 from pipeline.emotion import CallEmotion, ClassScores, EmotionOptions, UtteranceEmotion, summarise
 from rules.engine import score_call
 from rules.loader import load_checklist, shipped_checklist
-from scorecards.store import ChecklistRecord, MetricsRecord, Store
+from scorecards.store.database import ChecklistRecord, MetricsRecord, Store
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled"
 

@@ -14,9 +14,10 @@ import pytest
 from core.types import AudioInfo, CallMetadata, SourceFile
 from flows.rescore import checklist_chooser, rescore_store, write
 from rules.loader import load_checklist
-from scorecards import review, summaries
-from scorecards.access import UserRole, Viewer
-from scorecards.store import MetricsRecord, Store
+from scorecards.people import review
+from scorecards.people.access import UserRole, Viewer
+from scorecards.store import summaries
+from scorecards.store.database import MetricsRecord, Store
 from tests._locks import writable_from_another_process
 from tests._scores import CALLS, build_store, transcript_of, write_v2
 
@@ -204,7 +205,7 @@ def test_a_store_at_007_with_data_migrates_to_008_as_a_fresh_store_is(tmp_path: 
     row; check-db finds nothing."""
     import duckdb
 
-    from scorecards.migrations import MIGRATIONS
+    from scorecards.store.migrations import MIGRATIONS
 
     (tmp_path / "fresh").mkdir()
     fresh = build_store(tmp_path / "fresh")[0]
@@ -263,7 +264,7 @@ def test_a_store_at_007_with_data_migrates_to_008_as_a_fresh_store_is(tmp_path: 
 
 
 def test_emotion_counts_follow_the_calls_current_transcript(store: Store) -> None:
-    """The emotion counts (scorecards.definitions) of c1's agent-day after its metrics are saved, and after a new
+    """The emotion counts (scorecards.store.definitions) of c1's agent-day after its metrics are saved, and after a new
     transcript (new options) replaced them, each time equal to a rebuild."""
     c1 = next(c for c in CALLS if c.name == "c1")
     meta = CallMetadata(agent_id=c1.agent, team=c1.team, started_at=c1.started, language=c1.language)

@@ -1,4 +1,4 @@
-"""The read side for people (scorecards.views) on the small store of tests/_scores.py.
+"""The read side for people (scorecards.people.views) on the small store of tests/_scores.py.
 
 The store: A1 (T1) has c1 (2025-02-17, both items pass), c2 (02-18, closing fails), c3 (02-25, greeting fails);
 A2 (T1) has c4 (02-25, both pass), c5 (02-18, greeting uncertain: low word confidence), z1 (Mandarin, not
@@ -19,11 +19,12 @@ from core.transcript_io import transcript_hash
 from core.types import AudioInfo, CallMetadata, SourceFile
 from rules.engine import score_call
 from rules.loader import load_checklist
-from scorecards import summaries, views
-from scorecards.access import UserRole, Viewer
-from scorecards.definitions import EmotionFigures
-from scorecards.store import Store
-from scorecards.stored import checklist_record
+from scorecards.people import views
+from scorecards.people.access import UserRole, Viewer
+from scorecards.store import summaries
+from scorecards.store.database import Store
+from scorecards.store.definitions import EmotionFigures
+from scorecards.store.stored import checklist_record
 from tests._scores import CALLS, Call, build_store, checklist_text, transcript_of
 
 ADMIN = Viewer("root", UserRole.ADMIN)
@@ -79,7 +80,7 @@ def review(store: Store, call: str, idx: int, verdict: str, *, total: float | No
                             [card]).fetchone()[0]
         con.execute("INSERT INTO reviewed_scores VALUES (?, ?, ?, ?, false, ?, ?, ?)",
                     [card, total, total, "优秀" if (total or 0) >= 90 else "不合格", count, NOW, reviewer])
-        summaries.refresh(con, [cid(call)])  # as scorecards/review.py does in the review's transaction
+        summaries.refresh(con, [cid(call)])  # as scorecards/people/review.py does in the review's transaction
     return review_id
 
 
@@ -109,7 +110,7 @@ def acknowledge(store: Store, call: str, user: str = "alice") -> None:
     card = sid(store, call)
     with store.writing() as con:
         con.execute("INSERT INTO acknowledgements VALUES (?, ?, ?)", [card, user, NOW])
-        summaries.refresh(con, [cid(call)])  # as scorecards.review.acknowledge does
+        summaries.refresh(con, [cid(call)])  # as scorecards.people.review.acknowledge does
 
 
 def reasons(row: views.QueueRow) -> list[tuple[str, str | None]]:
@@ -338,7 +339,7 @@ def test_agent_home_after_review_dispute_and_acknowledgement(store: Store) -> No
 
 
 def test_agent_home_emotion_shares(store: Store) -> None:
-    """The figures of ``callqa agent`` (scorecards.definitions); each share over its own denominator."""
+    """The figures of ``callqa agent`` (scorecards.store.definitions); each share over its own denominator."""
     spoke = {"utterances_customer": 2.0}
     metrics(store, "c1", angry_customer=1.0, customer_anger_start=0.6, customer_calmer_by_end=1.0, **spoke)
     metrics(store, "c2", angry_customer=1.0, customer_anger_start=0.2, customer_calmer_by_end=0.0,

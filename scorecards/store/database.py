@@ -5,7 +5,7 @@ long: the writer opens the file for one call (one transaction) and closes it, an
 read-only for one query, or one web request (nested ``reading()`` blocks share the outermost one's
 connection). Both retry while the other holds the lock, so ``callqa calls`` during a nightly run shows
 the calls stored so far instead of failing; a writer kept out announces itself and new reads wait for it
-(:mod:`scorecards.locking`), so a busy web app cannot starve the nightly run.
+(:mod:`scorecards.store.locking`), so a busy web app cannot starve the nightly run.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from core.types import (
     Utterance,
     Word,
 )
-from scorecards import summaries
-from scorecards.locking import WriterIntent, wait_for_writers, writer_waiting
-from scorecards.migrations import MIGRATIONS
+from scorecards.store import summaries
+from scorecards.store.locking import WriterIntent, wait_for_writers, writer_waiting
+from scorecards.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
     from pipeline.emotion import CallEmotion
@@ -89,7 +89,7 @@ class _Readers:
     reader: the next request finds the file open and DuckDB's cache of its blocks warm (the agent home costs
     about half as much). Holding the lock a little longer is safe: no other process can write while the file is
     attached, and a background check detaches it within ~50 ms once a writer elsewhere says it waits
-    (:mod:`scorecards.locking`), or when a writer of this process wants it (:meth:`detach_idle`).
+    (:mod:`scorecards.store.locking`), or when a writer of this process wants it (:meth:`detach_idle`).
     """
 
     _POLL = 0.05  # seconds between checks for a waiting writer while an attachment is idle

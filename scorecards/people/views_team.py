@@ -7,9 +7,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from core.errors import Invalid, NotFound
-from scorecards.access import UserRole, Viewer
-from scorecards.store import Store
-from scorecards.views_sql import (
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.views_sql import (
     WEEK,
     check_positive,
     fetch,
@@ -19,7 +18,7 @@ from scorecards.views_sql import (
     require_staff,
     weeks_between,
 )
-from scorecards.views_types import (
+from scorecards.people.views_types import (
     HEAT_BANDS,
     HEAT_TOP,
     HeatCell,
@@ -31,6 +30,7 @@ from scorecards.views_types import (
     RunFailureRow,
     RunRow,
 )
+from scorecards.store.database import Store
 
 SORTS = ("agent", "worst", "best")
 
@@ -81,7 +81,7 @@ def team_heatmap(
     with store.reading() as con:
         teams = tuple(r[0] for r in fetch(con, f"SELECT DISTINCT c.team FROM calls c WHERE {scope} "
                                           "AND c.team IS NOT NULL ORDER BY 1", named))
-        # Sums over the per-agent-per-day summaries (scorecards/summaries.py), exact to the base tables.
+        # Sums over the per-agent-per-day summaries (scorecards/store/summaries.py), exact to the base tables.
         last = fetch(con, f"SELECT max(c.day) FROM agent_day_cards c WHERE {scope} "
                           "AND ($team IS NULL OR c.team = $team)", named)[0][0]
         until: dt.date = last or dt.date.today()

@@ -2,7 +2,8 @@
 
 One import for the web app; the code is in the ``views_*`` modules.
 
-Every function takes the :class:`~scorecards.store.Store` and the :class:`~scorecards.access.Viewer` first,
+Every function takes the :class:`~scorecards.store.database.Store` and the
+:class:`~scorecards.people.access.Viewer` first,
 applies :meth:`Viewer.call_filter` in every query, and raises :class:`~core.errors.NotFound` for an id
 outside the viewer's scope (exactly like a missing one), :class:`~core.errors.Forbidden` for a page the
 viewer's role has no business with, :class:`~core.errors.Invalid` for a parameter it cannot take.
@@ -14,11 +15,11 @@ rates (heat-map, agent home), while the automatic verdict is always shown beside
 
 from __future__ import annotations
 
-from scorecards.views_agent import agent_home
-from scorecards.views_call import DISPUTE_STATUSES, audio_file, call_page, disputes
-from scorecards.views_queue import review_queue
-from scorecards.views_team import SORTS, colour, rule_health, run_history, team_heatmap
-from scorecards.views_types import (
+from scorecards.people.views_agent import agent_home
+from scorecards.people.views_call import DISPUTE_STATUSES, audio_file, call_page, disputes
+from scorecards.people.views_queue import review_queue
+from scorecards.people.views_team import SORTS, colour, rule_health, run_history, team_heatmap
+from scorecards.people.views_types import (
     ANGER_THRESHOLD,
     HEAT_BANDS,
     HEAT_TOP,

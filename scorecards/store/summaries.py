@@ -24,11 +24,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-# The day of a call and the emotion figures come from scorecards.definitions, which the CLI report and the
+# The day of a call and the emotion figures come from scorecards.store.definitions, which the CLI report and the
 # web page read too; not from views_sql: the write side must not depend on the read side.
-from scorecards.definitions import CALLS_FROM as _CALLS
-from scorecards.definitions import DAY as _DAY
-from scorecards.definitions import EMOTION_FLAGS, SUMMARISED, emotion_join
+from scorecards.store.definitions import CALLS_FROM as _CALLS
+from scorecards.store.definitions import DAY as _DAY
+from scorecards.store.definitions import EMOTION_FLAGS, SUMMARISED, emotion_join
 
 _FINAL = "coalesce(r.reviewed_verdict, v.verdict)"
 
@@ -68,7 +68,7 @@ TABLES: dict[str, tuple[str, str]] = {
         "LEFT JOIN reviewed_scores rs ON rs.scorecard_id = s.scorecard_id "
         f"WHERE s.is_current AND {_DAY} IS NOT NULL AND {{cards}} GROUP BY ALL",
     ),
-    # The emotion counts of scorecards.definitions (EMOTION_FLAGS, same names and order), each scored call once
+    # The emotion counts of scorecards.store.definitions (EMOTION_FLAGS, same names and order), each scored call once
     # however many checklists scored it, from the emotion summary of its current transcript.
     "agent_day_emotion": (
         "agent_id TEXT, team TEXT, day DATE NOT NULL, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scorecards import summaries
+from scorecards.store import summaries
 
 Migration = tuple[str, Callable[[Any], None]]
 
@@ -389,7 +389,7 @@ MIGRATIONS = (*MIGRATIONS, ("005_read_indexes", _005_read_indexes))
 
 
 def _006_summaries(con: Any) -> None:
-    # Per-agent-per-day counts for the agent home and the heat-map (see scorecards/summaries.py), filled from
+    # Per-agent-per-day counts for the agent home and the heat-map (see scorecards/store/summaries.py), filled from
     # the existing data here; from now on every write keeps them exact.
     summaries.create(con, "006_summaries")
 
@@ -398,7 +398,7 @@ MIGRATIONS = (*MIGRATIONS, ("006_summaries", _006_summaries))
 
 
 def _007_agent_cards(con: Any) -> None:
-    # One row per current scorecard for the agent home (see scorecards/summaries.py): its window's calls and
+    # One row per current scorecard for the agent home (see scorecards/store/summaries.py): its window's calls and
     # missed items read a few hundred narrow rows instead of scanning calls, scorecards and verdicts.
     summaries.create(con, "007_agent_cards")
 
@@ -409,7 +409,7 @@ MIGRATIONS = (*MIGRATIONS, ("007_agent_cards", _007_agent_cards))
 def _008_emotion_definitions(con: Any) -> None:
     # agent_day_emotion counted the web page's emotion figures by other definitions than `callqa agent`'s
     # (angry share over all calls, calmer among the angry, no agent tone): replaced by the counts of
-    # scorecards/definitions.py, which both sides now read, filled from the existing data.
+    # scorecards/store/definitions.py, which both sides now read, filled from the existing data.
     con.execute("DROP INDEX agent_day_emotion_day")
     con.execute("DROP TABLE agent_day_emotion")
     summaries.create(con, "008_emotion_definitions")

@@ -20,7 +20,7 @@ from core.errors import CallQAError
 from core.types import CallMetadata, ModelInfo, Role, RoleDecision, Transcript, Utterance, Word
 from rules.model import Checklist
 from rules.normalize import normalize_many
-from scorecards.store import ChecklistRecord, Store
+from scorecards.store.database import ChecklistRecord, Store
 
 BATCH = 500  # transcripts per bulk read: bounds memory (a five-minute call is ~1,000 words)
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from core.errors import Invalid, NotFound
 from core.scorecard import SectionScore
-from scorecards.access import UserRole, Viewer
-from scorecards.store import CallRow, Store
-from scorecards.views_sql import evidence_spans, fetch, named_filter
-from scorecards.views_types import (
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.views_sql import evidence_spans, fetch, named_filter
+from scorecards.people.views_types import (
     CallPage,
     DisputeRow,
     ReviewedScore,
@@ -19,6 +18,7 @@ from scorecards.views_types import (
     UtteranceView,
     VerdictView,
 )
+from scorecards.store.database import CallRow, Store
 
 DISPUTE_STATUSES = ("open", "upheld", "rejected")
 

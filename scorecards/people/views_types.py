@@ -1,4 +1,4 @@
-"""What the read side for people returns: frozen dataclasses for the web pages (see :mod:`scorecards.views`).
+"""What the read side for people returns: frozen dataclasses for the web pages (see :mod:`scorecards.people.views`).
 
 Scores are 0–100 (``None`` when nothing counted), rates and shares 0–1 (``None`` when there is nothing to
 divide by), times are seconds from the start of the call, dates are naive UTC like the store's.
@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.scorecard import SectionScore
-from scorecards.definitions import EmotionFigures
-from scorecards.store import CallRow
+from scorecards.store.database import CallRow
+from scorecards.store.definitions import EmotionFigures
 
 # -- review queue ----------------------------------------------------------------------------------------
 
@@ -334,7 +334,7 @@ class WeekPoint:
 @dataclass(frozen=True, slots=True)
 class EmotionShares:
     """How the agent's calls went emotionally beside the team's calls, in the window: the figures of
-    ``callqa agent`` (:class:`scorecards.definitions.EmotionFigures`: angry customer share, ended calmer among
+    ``callqa agent`` (:class:`scorecards.store.definitions.EmotionFigures`: angry customer share, ended calmer among
     the customers upset at the start, the agent's negative tone share, each with its denominator)."""
 
     agent: EmotionFigures
@@ -347,7 +347,7 @@ class AgentHome:
 
     Attributes:
         team: the team named on most of the agent's calls in the window, a tie to the first by name
-            (:func:`scorecards.definitions.team_of`, as ``callqa agent``); None: compared with every call.
+            (:func:`scorecards.store.definitions.team_of`, as ``callqa agent``); None: compared with every call.
         since, until: the window (``until`` is the agent's latest call day).
         calls: the latest calls, newest first, each with its missed items.
         radar: per section, agent vs team mean.
@@ -392,7 +392,7 @@ class HeatCell:
     Attributes:
         counted: passed + failed (n in the cell).
         rate: None when nothing counted.
-        colour: red, orange, yellow or green (see :data:`scorecards.views.HEAT_BANDS`), None without a rate.
+        colour: red, orange, yellow or green (see :data:`scorecards.people.views.HEAT_BANDS`), None without a rate.
     """
 
     passed: int

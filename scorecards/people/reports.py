@@ -1,7 +1,7 @@
 """Per-agent figures over the stored scorecards, with the team's figures beside them. Read-only.
 
 Only current scorecards count (a rescored call counts once, with its newest scorecard). A call's day, the
-agent's team and the emotion figures are those of :mod:`scorecards.definitions`, which the agent's web page
+agent's team and the emotion figures are those of :mod:`scorecards.store.definitions`, which the agent's web page
 uses too: the day is the call's ``started_at``, else the day the run that first saw it started; the team is
 the one named on most of the agent's calls in the report's days (a tie: the first by name); an agent with no
 team is compared with every call in the store. The agent's own figures count all the agent's calls, the team's
@@ -31,10 +31,18 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.errors import StoreError
-from scorecards.definitions import CALLS_FROM, DAY, EMOTION_FLAGS, EmotionCounts, EmotionFigures, emotion_join, team_of
-from scorecards.definitions import NEGATIVE_TONE as NEGATIVE_TONE  # the CLI prints the thresholds
-from scorecards.definitions import UPSET_AT_START as UPSET_AT_START
-from scorecards.store import Store
+from scorecards.store.database import Store
+from scorecards.store.definitions import (
+    CALLS_FROM,
+    DAY,
+    EMOTION_FLAGS,
+    EmotionCounts,
+    EmotionFigures,
+    emotion_join,
+    team_of,
+)
+from scorecards.store.definitions import NEGATIVE_TONE as NEGATIVE_TONE  # the CLI prints the thresholds
+from scorecards.store.definitions import UPSET_AT_START as UPSET_AT_START
 
 
 @dataclass(frozen=True, slots=True)

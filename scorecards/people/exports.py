@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import Invalid
-from scorecards.access import Viewer
-from scorecards.store import Store
-from scorecards.views_sql import CALLS_FROM, DAY, FINAL, check_range, fetch, named_filter
+from scorecards.people.access import Viewer
+from scorecards.people.views_sql import CALLS_FROM, DAY, FINAL, check_range, fetch, named_filter
+from scorecards.store.database import Store
 
 Format = Literal["csv", "parquet"]
 FORMATS = ("csv", "parquet")

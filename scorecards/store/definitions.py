@@ -1,8 +1,8 @@
 """What an agent's figures mean, written once for the CLI report and the web page (and the summaries feeding it).
 
-``callqa agent`` (:mod:`scorecards.reports`) reads the base tables; the agent's web page
-(:mod:`scorecards.views_agent`) reads the per-agent-per-day summaries that every write keeps exact
-(:mod:`scorecards.summaries`). A supervisor who reads both must see the same numbers, so the three share what
+``callqa agent`` (:mod:`scorecards.people.reports`) reads the base tables; the agent's web page
+(:mod:`scorecards.people.views_agent`) reads the per-agent-per-day summaries that every write keeps exact
+(:mod:`scorecards.store.summaries`). A supervisor who reads both must see the same numbers, so the three share what
 is defined here: the day of a call, the agent's team, and the emotion figures (thresholds and denominators).
 This module imports neither side: the write side must not depend on the read side.
 

@@ -6,10 +6,9 @@ import datetime as dt
 from typing import Any
 
 from core.errors import Invalid
-from scorecards.access import Viewer
-from scorecards.store import Store
-from scorecards.views_sql import CALLS_FROM, WEEK, check_range, current_scope, fetch, require_staff
-from scorecards.views_types import (
+from scorecards.people.access import Viewer
+from scorecards.people.views_sql import CALLS_FROM, WEEK, check_range, current_scope, fetch, require_staff
+from scorecards.people.views_types import (
     ANGER_THRESHOLD,
     REASON_KINDS,
     SAMPLE_PER_AGENT_WEEK,
@@ -17,6 +16,7 @@ from scorecards.views_types import (
     QueueReason,
     QueueRow,
 )
+from scorecards.store.database import Store
 
 _VETO, _DISPUTE, _ANGER, _FAIL, _UNCERTAIN, _SAMPLE = range(len(REASON_KINDS))
 

@@ -3,10 +3,10 @@
 The agent's rows are read through the viewer's access rule. The team figures beside them (radar, trend,
 emotion) are aggregates over the team's calls — means and shares, never another agent's rows — so an agent
 sees how the team does without seeing anyone's calls. The team, a call's day and the emotion figures are
-those of ``callqa agent`` (:mod:`scorecards.definitions`): the team is the one named on most of the agent's
+those of ``callqa agent`` (:mod:`scorecards.store.definitions`): the team is the one named on most of the agent's
 calls in the window, a tie to the first by name; an agent with no team is compared with every call.
 
-Everything comes from the summaries that every write keeps exact (:mod:`scorecards.summaries`): the window's
+Everything comes from the summaries that every write keeps exact (:mod:`scorecards.store.summaries`): the window's
 scorecards from ``agent_cards`` (one row each), radar, trend and emotion (the agent's and the team's) from
 the per-agent-per-day sums. Only what was missed in the listed calls is read from the verdicts themselves.
 """
@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import NotFound
-from scorecards.access import Viewer
-from scorecards.definitions import EMOTION_FLAGS, EmotionCounts, EmotionFigures, team_of
-from scorecards.store import Store
-from scorecards.views_call import dispute_rows
-from scorecards.views_sql import (
+from scorecards.people.access import Viewer
+from scorecards.people.views_call import dispute_rows
+from scorecards.people.views_sql import (
     CALLS_FROM,
     FINAL,
     WEEK,
@@ -32,7 +30,7 @@ from scorecards.views_sql import (
     named_filter,
     weeks_between,
 )
-from scorecards.views_types import (
+from scorecards.people.views_types import (
     AgentCall,
     AgentHome,
     DisputeRow,
@@ -41,6 +39,8 @@ from scorecards.views_types import (
     RadarPoint,
     WeekPoint,
 )
+from scorecards.store.database import Store
+from scorecards.store.definitions import EMOTION_FLAGS, EmotionCounts, EmotionFigures, team_of
 
 
 def agent_home(
@@ -79,7 +79,7 @@ def agent_home(
                                             named)]
         team = team_of((r.call_id, r.team) for r in own)
         named.update(team=team)
-        # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/summaries.py).
+        # Radar, trend and emotion are sums over the per-agent-per-day summaries (scorecards/store/summaries.py).
         agent_sums, team_sums = _sums(con, mine, named)
         disputes = dispute_rows(con, "d.agent_id = $agent",
                                 "d.status <> 'open', coalesce(d.answered_at, d.created_at) DESC, d.dispute_id", named,
@@ -150,7 +150,7 @@ def _sums(con: Any, mine: str, named: dict[str, Any]) -> tuple[_Sums, _Sums]:
 
 
 def _mean_of(total: float, n: int) -> float | None:
-    """A mean from a sum and a count, rounded as :func:`scorecards.views_sql.mean` rounds."""
+    """A mean from a sum and a count, rounded as :func:`scorecards.people.views_sql.mean` rounds."""
     return round(total / n, 2) if n else None
 
 

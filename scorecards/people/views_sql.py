@@ -8,14 +8,14 @@ import re
 from typing import Any
 
 from core.errors import Forbidden, Invalid
-from scorecards.access import UserRole, Viewer
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.views_types import EvidenceSpan
 
 # A call's day (the metadata's start, else the start of the run that first saw the call, ``fr``) and the
 # tie-break of "the team named most" are defined once for the CLI report, the pages and the summaries.
-from scorecards.definitions import CALLS_FROM as CALLS_FROM
-from scorecards.definitions import DAY as DAY
-from scorecards.definitions import most_named as most_named
-from scorecards.views_types import EvidenceSpan
+from scorecards.store.definitions import CALLS_FROM as CALLS_FROM
+from scorecards.store.definitions import DAY as DAY
+from scorecards.store.definitions import most_named as most_named
 
 # The ISO week of a DATE expression, e.g. 2025-W08 (ISO year, so 2024-12-30 is 2025-W01).
 WEEK = "strftime({}, '%G-W%V')"

@@ -29,8 +29,8 @@ from core.types import CallMetadata
 from rules.engine import judge_item
 from rules.loader import load_checklist, transcript_from_lines
 from rules.model import Checklist, Example
-from scorecards.access import Viewer
-from scorecards.store import Store
+from scorecards.people.access import Viewer
+from scorecards.store.database import Store
 
 CONTEXT_UTTERANCES = 2  # utterances kept either side of the evidence in a regression excerpt
 # Call metadata an exported example keeps: what rules may test, minus the customer's number.

@@ -4,10 +4,11 @@ A review never changes the engine's verdict: it is stored beside it (``verdict_r
 call's reviewed score (``reviewed_scores``) is recomputed from the automatic verdicts with the current
 reviews applied, by the same arithmetic as the automatic score (:func:`core.scorecard.build_scorecard`).
 An overturned verdict becomes a regression example: the stretch of the call the verdict rested on with
-the corrected verdict (:mod:`scorecards.regressions`), run by ``callqa rules test`` beside the
+the corrected verdict (:mod:`scorecards.people.regressions`), run by ``callqa rules test`` beside the
 checklist's own examples.
 
-Every function takes the :class:`~scorecards.store.Store` and the :class:`~scorecards.access.Viewer` first
+Every function takes the :class:`~scorecards.store.database.Store` and the
+:class:`~scorecards.people.access.Viewer` first
 and raises :class:`~core.errors.NotFound` (no such thing, or not visible to the viewer),
 :class:`~core.errors.Forbidden` (visible, but not theirs to do) or :class:`~core.errors.Invalid`
 (a field with a value it cannot take; the message names the field).
@@ -22,16 +23,16 @@ from typing import Any, Literal
 
 from core.errors import Forbidden, Invalid, NotFound
 from core.scorecard import ItemVerdict, Verdict, build_scorecard
-from scorecards import summaries
-from scorecards.access import UserRole, Viewer
-from scorecards.regressions import (
+from scorecards.people.access import UserRole, Viewer
+from scorecards.people.regressions import (
     ReviewTarget,
     checklist_bands,
     checklist_content,
     example_id_of,
     save_example,
 )
-from scorecards.store import Store
+from scorecards.store import summaries
+from scorecards.store.database import Store
 
 Decision = Literal["confirm", "overturn"]
 REVIEWED_VERDICTS = ("pass", "fail", "n/a")

@@ -20,8 +20,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.errors import Invalid, NotFound
-from scorecards.access import UserRole, Viewer
-from scorecards.store import Store
+from scorecards.people.access import UserRole, Viewer
+from scorecards.store.database import Store
 
 MIN_PASSWORD_LENGTH = 10
 LANGUAGES = ("zh", "en")

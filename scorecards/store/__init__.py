@@ -1,0 +1,1 @@
+"""The store: the DuckDB file, its connections and locks, migrations, the tables and their summaries."""
