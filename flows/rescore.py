@@ -19,7 +19,7 @@ from core.transcript_io import transcript_hash
 from rules.call import PreparedCall
 from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
-from rules.matching import Embedder
+from rules.match_base import Embedder
 from rules.model import Checklist
 from scorecards.store.database import Store
 from scorecards.store.stored import (

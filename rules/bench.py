@@ -19,7 +19,7 @@ from core.types import CallMetadata, Role, Transcript, Utterance, Word
 from rules.call import PreparedCall
 from rules.engine import score_prepared
 from rules.loader import load_checklist, shipped_checklist
-from rules.matching import Embedder
+from rules.match_base import Embedder
 from rules.model import Checklist
 
 _AGENT = {

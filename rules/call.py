@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.types import CallMetadata, Role, Transcript
-from rules.matching import Embedder, Hit, Scope
+from rules.match_base import Embedder, Hit, Scope
 from rules.model import Window
 from rules.normalize import is_cjk, normalize, normalize_many, sound_fold
 

@@ -28,7 +28,7 @@ from core.scorecard import CallScorecard, Evidence, ItemVerdict, Verdict, build_
 from core.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
 from rules.call import Located, PreparedCall
-from rules.matching import Embedder, Hit
+from rules.match_base import Embedder, Hit
 from rules.model import (
     ROLE_ANCHORS,
     AllOf,

@@ -22,7 +22,9 @@ from core.transcript_io import parse_role_line
 from core.types import CallMetadata, Role, Transcript, Utterance
 from rules import metrics as metric_registry
 from rules.diagnostics import ChecklistError, Diagnostic, Locator, schema_diagnostics, suggest
-from rules.matching import EchoMatcher, Matcher, PhraseBook, make_matcher
+from rules.echo import EchoMatcher
+from rules.match_base import Matcher, PhraseBook
+from rules.matching import make_matcher
 from rules.model import (
     ROLE_ANCHORS,
     AllOf,

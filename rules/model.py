@@ -10,7 +10,7 @@ from core.scorecard import Band
 from core.types import CallMetadata, Transcript
 
 if TYPE_CHECKING:
-    from rules.matching import Matcher
+    from rules.match_base import Matcher
 
 ROLE_ANCHORS = ("agent", "customer")  # within: {after: customer} = after the customer spoke
 

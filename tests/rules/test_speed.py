@@ -13,10 +13,11 @@ from core.types import CallMetadata, Role, Transcript, Utterance
 from rules.call import PreparedCall, _find_span
 from rules.literals import first_characters, starts_at_boundary
 from rules.loader import CHECKLIST_DIR, load_checklist
-from rules.matching import Hit, PhraseBook, RegexMatcher, Scope, _drop_overlapping, _drop_overlaps
-from rules.matching import _scan as _scan_group
+from rules.match_base import Hit, PhraseBook, Scope, _drop_overlapping, _drop_overlaps
 from rules.model import Window, _matchers
 from rules.normalize import at_word_boundary, normalize, sound_fold
+from rules.regex_match import RegexMatcher
+from rules.regex_match import _scan as _scan_group
 
 
 @pytest.mark.parametrize(
