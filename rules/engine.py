@@ -22,13 +22,15 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from core.scorecard import CallScorecard, Evidence, ItemVerdict, Verdict, build_scorecard
 from core.types import CallMetadata, Transcript
 from rules import metrics as metric_registry
 from rules.call import Located, PreparedCall
+from rules.evidence import absent_evidence, field_evidence, hit_evidence
 from rules.match_base import Embedder, Hit
+from rules.memo import by_identity
 from rules.model import (
     ROLE_ANCHORS,
     AllOf,
@@ -55,8 +57,6 @@ MISHEARD_SHARE = 0.15
 EVIDENCE_FOR = 1
 EVIDENCE_AGAINST = 3
 
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 
 class Tri(IntEnum):
@@ -185,25 +185,6 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
 
 
-def _by_identity(make: Callable[[_K], _V], bound: int = 10_000) -> Callable[[_K], _V]:
-    """``make`` memoised by its argument's identity, holding the argument so that its id stays its own. Not by
-    value: hashing a frozen condition walks its whole tree (every phrase) on each lookup, which cost more than
-    what the memo saves. Checklists live as long as the process; the memo is bounded all the same (a
-    long-lived server may load new versions again and again). A closure, not an object with ``__call__``:
-    some of these run a few dozen times per call."""
-    known_by_id: dict[int, tuple[_K, _V]] = {}
-
-    def memo(key: _K) -> _V:
-        known = known_by_id.get(id(key))
-        if known is None or known[0] is not key:
-            if len(known_by_id) >= bound:
-                known_by_id.clear()
-            known = known_by_id[id(key)] = (key, make(key))
-        return known[1]
-
-    return memo
-
-
 def _description(condition: Condition) -> str:
     return condition.describe()
 
@@ -213,8 +194,8 @@ def _wanted_values(test: MetadataTest) -> frozenset[str]:
     return frozenset(normalize(str(w)) for w in values)
 
 
-_describe = _by_identity(_description)  # a condition in words
-_wanted = _by_identity(_wanted_values)  # the values an equality test on metadata accepts, normalised
+_describe = by_identity(_description)  # a condition in words
+_wanted = by_identity(_wanted_values)  # the values an equality test on metadata accepts, normalised
 
 
 @functools.lru_cache(maxsize=4096)
@@ -337,7 +318,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
             continue
         if says.gap_after is not None and call.silence_after(hit.utt, loc.end) < says.gap_after:
             continue
-        evidence = _evidence(says, hit, loc, call, unsure_role, ctx)
+        evidence = hit_evidence(says, hit, loc, call, unsure_role, ctx.checklist.review)
         if says.unless is not None:
             unless_hits = says.unless.find(scope, call) if unless_hits is None else unless_hits
             blocker = next((u for u in unless_hits if _nearby(u, hit, says.unless_seconds, call)), None)
@@ -359,7 +340,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
         doubtful = doubtful or misheard >= MISHEARD_SHARE
         if not call.transcript.utterances:
             doubtful = True  # nothing was transcribed: absence proves nothing
-        absent = _absent_evidence(says, scope.indices, confidence, doubtful, call)
+        absent = absent_evidence(says, scope.indices, confidence, doubtful, call)
     covered = []
     if each:
         for anchor in anchors:
@@ -404,7 +385,7 @@ def _limits_of(checklist: Checklist) -> dict[int, int | None]:
     return limits
 
 
-_search_limits = _by_identity(_limits_of, bound=256)  # worked out once per checklist
+_search_limits = by_identity(_limits_of, bound=256)  # worked out once per checklist
 
 
 class _Anchor(NamedTuple):
@@ -452,46 +433,6 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor] | _PartyAnchors:
     return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]
 
 
-def _evidence(
-    says: Says, hit: Hit, loc: Located, call: PreparedCall, unsure_role: frozenset[int], ctx: _Context
-) -> Evidence:
-    u = call.transcript.utterances[hit.utt]
-    review = ctx.checklist.review
-    notes = []
-    if loc.confidence < review.min_word_confidence:
-        notes.append(f"words heard with low confidence ({loc.confidence:.2f} < {review.min_word_confidence:g})")
-    if hit.utt in unsure_role:
-        notes.append(f"speaker may not be the {says.role} (role confidence {u.role_confidence:.2f})")
-    return Evidence(kind="hit", role=str(u.role), start=round(loc.start, 2), end=round(loc.end, 2), text=loc.heard,
-                    pattern=hit.pattern, match=says.matcher.kind, similarity=hit.similarity,
-                    confidence=round(loc.confidence, 3), role_confidence=round(u.role_confidence, 3),
-                    reliable=not notes, utterance=hit.utt, note="; ".join(notes))
-
-
-def _phrases_shown(says: Says) -> str:
-    return " | ".join(says.phrases[:6])
-
-
-_looked_for = _by_identity(_phrases_shown)  # what an absent-evidence entry says was looked for
-
-
-def _absent_evidence(
-    says: Says, indices: tuple[int, ...], confidence: float | None, doubtful: bool, call: PreparedCall
-) -> Evidence:
-    utterances = call.transcript.utterances
-    start = utterances[indices[0]].start if indices else 0.0
-    end = utterances[indices[-1]].end if indices else call.duration
-    # Quote what was said instead only for a short stretch ("in the first 15 s you said: …").
-    shown = utterances[indices[0]].text if indices and says.windows and len(indices) <= 3 else ""
-    note = f"transcript confidence here {confidence:.2f}" if confidence is not None else "nothing said here"
-    if doubtful:
-        note += " (too low to be sure the phrase was not said)"
-    return Evidence(kind="absent", role="" if says.role == "any" else says.role, start=round(start, 2),
-                    end=round(end, 2), text=shown, pattern=_looked_for(says), match=says.matcher.kind, similarity=0.0,
-                    confidence=round(confidence if confidence is not None else 0.0, 3), reliable=not doubtful,
-                    note=note)
-
-
 def _near_anchors(
     says: Says, hit: Hit, loc: Located, anchors: list[_Anchor] | _PartyAnchors, call: PreparedCall
 ) -> list[_Anchor]:
@@ -537,27 +478,23 @@ def _metadata_outcome(test: MetadataTest, ctx: _Context) -> Outcome:
     call = ctx.call
     value: object = call.duration if test.field == "duration" else getattr(call.metadata, test.field)
     if value is None or value == "":
-        return Outcome(ctx.missing, (_field_evidence("metadata", test.field, "(unknown)", _describe(test)),))
+        return Outcome(ctx.missing, (field_evidence("metadata", test.field, "(unknown)", _describe(test)),))
     if test.op in ("at_least", "at_most"):
         number = float(value)  # type: ignore[arg-type]  # the loader allows these ops on numeric fields only
         ok = number >= test.value if test.op == "at_least" else number <= test.value
     else:
         ok = _normalized_value(str(value)) in _wanted(test)
     shown = f"{value:.1f} s" if test.field == "duration" else str(value)
-    return Outcome(Tri.TRUE if ok else Tri.FALSE, (_field_evidence("metadata", test.field, shown, _describe(test)),))
+    return Outcome(Tri.TRUE if ok else Tri.FALSE, (field_evidence("metadata", test.field, shown, _describe(test)),))
 
 
 def _metric_outcome(test: MetricTest, ctx: _Context) -> Outcome:
     value = metric_registry.value(test.name, ctx.call)
     if value is None:
-        return Outcome(ctx.missing, (_field_evidence("metric", test.name, "(not measured)", _describe(test)),))
+        return Outcome(ctx.missing, (field_evidence("metric", test.name, "(not measured)", _describe(test)),))
     ok = (test.at_least is None or value >= test.at_least) and (test.at_most is None or value <= test.at_most)
-    evidence = _field_evidence("metric", test.name, f"{value:g}", _describe(test))
+    evidence = field_evidence("metric", test.name, f"{value:g}", _describe(test))
     return Outcome(Tri.TRUE if ok else Tri.FALSE, (evidence,))
-
-
-def _field_evidence(kind: str, name: str, shown: str, pattern: str) -> Evidence:
-    return Evidence(kind=kind, text=f"{name} = {shown}", pattern=pattern, match=kind)
 
 
 def judge_item(
