@@ -11,7 +11,6 @@ the calls stored so far instead of failing; a writer kept out announces itself a
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import hashlib
 import json
 import os
@@ -21,14 +20,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
 from core.errors import StoreError
-from core.scorecard import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
+from core.scorecard import CallScorecard
 from core.types import (
     AudioInfo,
     CallFailure,
@@ -45,6 +43,18 @@ from core.types import (
 from scorecards.store import summaries
 from scorecards.store.locking import WriterIntent, wait_for_writers, writer_waiting
 from scorecards.store.migrations import MIGRATIONS
+from scorecards.store.records import CallRow, ChecklistRecord, MetricsRecord, StoredTranscript, StoredUtteranceEmotion
+from scorecards.store.rows import (
+    _emotion_columns,
+    _insert_columns,
+    _load_scorecard,
+    _now,
+    _save_metrics,
+    _save_scorecard,
+    _transcript_id,
+    _utterance_columns,
+    _word_columns,
+)
 
 if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
     from pipeline.emotion import CallEmotion
@@ -71,10 +81,6 @@ class _ReadScope:
 
 _scope: ContextVar[_ReadScope | None] = ContextVar("callqa_read_scope", default=None)
 _T = TypeVar("_T")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class _Readers:
@@ -204,40 +210,6 @@ def _close_readers(scope: _ReadScope) -> None:
             _open_readers -= 1
         scope.cons.clear()
         _readers_gone.notify_all()
-
-
-@dataclass(frozen=True, slots=True)
-class CallRow:
-    """A call as listed by ``callqa calls``."""
-
-    call_id: str
-    file_name: str
-    source_path: str
-    agent_id: str | None
-    team: str | None
-    queue: str | None
-    started_at: dt.datetime | None
-    status: str
-    duration: float | None
-    language: str | None
-    channels: int | None
-    failure_reason: str | None
-    roles_uncertain: bool | None
-
-    @property
-    def agent(self) -> str:
-        return self.agent_id or "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTranscript:
-    """A transcript read back from the store with the call it belongs to."""
-
-    transcript_id: str
-    call: CallRow
-    metadata: CallMetadata
-    transcript: Transcript
-    created_at: dt.datetime
 
 
 class Store:
@@ -784,152 +756,11 @@ class Store:
             summaries.rebuild(con)
 
 
-@dataclass(frozen=True, slots=True)
-class ChecklistRecord:
-    """The checklist a scorecard was made with, stored once per content hash."""
-
-    checklist_id: str
-    version: str
-    title: str
-    content_hash: str
-    source_path: str
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsRecord:
-    """Numeric per-call figures (conversation metrics, emotion summary) and the stage that made them."""
-
-    values: dict[str, float]
-    producer: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredUtteranceEmotion:
-    """The emotion of one stored utterance (``utterance_idx`` into the transcript's utterances).
-
-    Attributes:
-        label, confidence: the fused class and its probability.
-        anger: P(angry) + ½·P(frustrated), 0–1.
-        angry, frustrated, neutral, satisfied: the fused probabilities.
-        text_label: the class the text model alone chose.
-        arousal: the voice's arousal (z units), None without audio or a speaker baseline.
-        cues: the evidence (``angry:我要投诉``, ``voice:louder``).
-        producer: the text model, options hash and code version that made it.
-    """
-
-    utterance_idx: int
-    role: Role
-    label: str
-    confidence: float
-    anger: float
-    angry: float
-    frustrated: float
-    neutral: float
-    satisfied: float
-    text_label: str
-    arousal: float | None
-    cues: tuple[str, ...]
-    producer: str
-
-
-def _emotion_columns(tid: str, emotion: CallEmotion, producer: str) -> list[list[Any]]:
-    utts = emotion.utterances
-    return [
-        [tid] * len(utts), [u.index for u in utts], [str(u.role) for u in utts], [u.label for u in utts],
-        [float(u.confidence) for u in utts], [float(u.anger) for u in utts],
-        *([float(u.scores.as_tuple()[k]) for u in utts] for k in range(4)),
-        [u.text_label for u in utts], [None if u.arousal is None else float(u.arousal) for u in utts],
-        [json.dumps(list(u.cues), ensure_ascii=False) for u in utts], [producer] * len(utts),
-    ]
-
-
-def _save_metrics(con: duckdb.DuckDBPyConnection, transcript_id: str, metrics: MetricsRecord) -> None:
-    con.execute("DELETE FROM call_metrics WHERE transcript_id = ?", [transcript_id])
-    names = sorted(metrics.values)
-    _insert_columns(con, "call_metrics", [[transcript_id] * len(names), names,
-                                          [float(metrics.values[n]) for n in names], [metrics.producer] * len(names)])
-
-
-def _save_scorecard(
-    con: duckdb.DuckDBPyConnection,
-    card: CallScorecard,
-    checklist: ChecklistRecord,
-    transcript_id: str,
-    origin: str,
-    code_version: str,
-) -> int:
-    """Insert one scorecard, superseding the current one of the same call and checklist id; 0 if unchanged."""
-    sid = hashlib.sha256(f"{transcript_id}:{card.checklist_hash}:{code_version}".encode()).hexdigest()[:32]
-    exists = con.execute("SELECT is_current FROM scorecards WHERE scorecard_id = ?", [sid]).fetchone()
-    if exists and exists[0]:
-        return 0
-    con.execute(
-        "INSERT INTO checklists SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
-        "(SELECT 1 FROM checklists WHERE checklist_hash = ?)",
-        [checklist.content_hash, checklist.checklist_id, checklist.version, checklist.title,
-         checklist.source_path, checklist.content, _now(), checklist.content_hash],
-    )
-    now = _now()
-    con.execute(
-        "UPDATE scorecards SET is_current = false, superseded_by = ?, superseded_at = ? "
-        "WHERE call_id = ? AND checklist_id = ? AND is_current",
-        [sid, now, card.call_id, card.checklist_id],
-    )
-    if exists:  # the same scorecard was superseded before and is current again: keep one row
-        con.execute("DELETE FROM verdicts WHERE scorecard_id = ?", [sid])
-        con.execute("DELETE FROM section_scores WHERE scorecard_id = ?", [sid])
-        con.execute("DELETE FROM scorecards WHERE scorecard_id = ?", [sid])
-    con.execute(
-        "INSERT INTO scorecards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true, NULL, NULL)",
-        [sid, card.call_id, transcript_id, card.transcript_hash, card.checklist_id, card.checklist_version,
-         card.checklist_hash, card.total, card.raw_total, card.band, card.veto, card.needs_review, now, origin,
-         code_version],
-    )
-    items = card.items
-    _insert_columns(con, "verdicts", [
-        [sid] * len(items), list(range(len(items))), [v.item_id for v in items], [v.section_id for v in items],
-        [v.title for v in items], [str(v.verdict) for v in items], [float(v.points) for v in items],
-        [float(v.earned) for v in items], [v.veto for v in items], [v.reason for v in items],
-        [v.message for v in items], [evidence_to_json(v.evidence) for v in items],
-    ])
-    secs = card.sections
-    _insert_columns(con, "section_scores", [
-        [sid] * len(secs), [x.section_id for x in secs], [x.title for x in secs], [float(x.weight) for x in secs],
-        [float(x.earned) for x in secs], [float(x.possible) for x in secs], [x.score for x in secs],
-    ])
-    return 1
-
-
-def _load_scorecard(con: duckdb.DuckDBPyConnection, sid: str) -> CallScorecard:
-    row = con.execute(
-        "SELECT call_id, checklist_id, checklist_version, checklist_hash, transcript_hash, total, raw_total, band, "
-        "veto, needs_review FROM scorecards WHERE scorecard_id = ?", [sid]).fetchone()
-    assert row is not None
-    items = tuple(
-        ItemVerdict(item_id=r[0], section_id=r[1], title=r[2], verdict=Verdict(r[3]), points=r[4], earned=r[5],
-                    veto=r[6], message=r[7], reason=r[8], evidence=evidence_from_json(r[9]))
-        for r in con.execute(
-            "SELECT item_id, section_id, title, verdict, points, earned, veto, message, reason, evidence "
-            "FROM verdicts WHERE scorecard_id = ? ORDER BY idx", [sid]).fetchall()
-    )
-    sections = tuple(SectionScore(*r) for r in con.execute(
-        "SELECT section_id, title, weight, earned, possible, score FROM section_scores WHERE scorecard_id = ? "
-        "ORDER BY rowid", [sid]).fetchall())
-    return CallScorecard(call_id=row[0], checklist_id=row[1], checklist_version=row[2], checklist_hash=row[3],
-                         transcript_hash=row[4], total=row[5], raw_total=row[6], band=row[7], veto=row[8],
-                         needs_review=row[9], items=items, sections=sections)
-
-
 _CALL_SELECT = (
     "SELECT c.call_id, c.file_name, c.source_path, c.agent_id, c.team, c.queue, c.started_at, c.status, "
     "c.duration, c.language, c.channels, c.failure_reason, "
     "(SELECT t.roles_uncertain FROM transcripts t WHERE t.call_id = c.call_id AND t.is_current) FROM calls c"
 )
-
-
-def _transcript_id(call_id: str, model_sha: str, options_hash: str) -> str:
-    return hashlib.sha256(f"{call_id}:{model_sha}:{options_hash}".encode()).hexdigest()[:32]
 
 
 def _alive(pid: int | None) -> bool:
@@ -946,38 +777,3 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _utterance_columns(tid: str, utts: Sequence[Utterance]) -> list[list[Any]]:
-    return [
-        [tid] * len(utts),
-        list(range(len(utts))),
-        [u.speaker for u in utts],
-        [u.channel for u in utts],
-        [str(u.role) for u in utts],
-        [float(u.role_confidence) for u in utts],
-        [float(u.start) for u in utts],
-        [float(u.end) for u in utts],
-        [u.text for u in utts],
-        [float(u.confidence) for u in utts],
-        [u.language for u in utts],
-    ]
-
-
-def _word_columns(tid: str, utts: Sequence[Utterance]) -> list[list[Any]]:
-    rows = [(ui, wi, w) for ui, u in enumerate(utts) for wi, w in enumerate(u.words)]
-    return [
-        [tid] * len(rows),
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [float(r[2].start) for r in rows],
-        [float(r[2].end) for r in rows],
-        [r[2].text for r in rows],
-        [float(r[2].probability) for r in rows],
-    ]
-
-
-def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[list[Any]]) -> None:
-    """Insert rows given column-wise: one statement, whatever the row count (executemany is ~15× slower)."""
-    if not columns or not columns[0]:
-        return
-    unnests = ", ".join("unnest(?)" for _ in columns)
-    con.execute(f"INSERT INTO {table} SELECT {unnests}", columns)
