@@ -10,8 +10,6 @@ the calls stored so far instead of failing; a writer kept out announces itself a
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import json
 import os
 import random
@@ -43,6 +41,7 @@ from core.types import (
 from scorecards.store import summaries
 from scorecards.store.locking import WriterIntent, wait_for_writers, writer_waiting
 from scorecards.store.migrations import MIGRATIONS
+from scorecards.store.readers import ReadScope, readers
 from scorecards.store.records import CallRow, ChecklistRecord, MetricsRecord, StoredTranscript, StoredUtteranceEmotion
 from scorecards.store.rows import (
     _emotion_columns,
@@ -68,145 +67,15 @@ _readers_gone = threading.Condition(threading.Lock())
 _open_readers = 0  # read connections open in this process, guarded by _readers_gone
 
 
-class _ReadScope:
-    """The read connections of one outermost ``reading()`` block, by database path, shared by nested blocks.
-
-    Held in a context variable rather than per thread: a web request's work hops between worker threads
-    (FastAPI runs the session lookup and the page in separate calls), and both get a copy of the context.
-    """
-
-    def __init__(self) -> None:
-        self.cons: dict[Path, duckdb.DuckDBPyConnection] = {}
-
-
-_scope: ContextVar[_ReadScope | None] = ContextVar("callqa_read_scope", default=None)
+_scope: ContextVar[ReadScope | None] = ContextVar("callqa_read_scope", default=None)
 _T = TypeVar("_T")
 
 
-class _Readers:
-    """Read connections as attachments of the database file to one in-memory DuckDB kept by the process.
-
-    Opening a DuckDB database costs ~14 ms of CPU even in memory (measured: 13.6 ms; a file 17.6 ms), while
-    attaching a file to a running one and detaching it costs ~3 ms. The file is attached while at least one
-    reader uses it and detached when the last one closes, so its lock is held no longer than before: a writer
-    in another process gets in as soon as the reads end.
-
-    A store opened with ``read_linger`` (the web server's) keeps the file attached that long after its last
-    reader: the next request finds the file open and DuckDB's cache of its blocks warm (the agent home costs
-    about half as much). Holding the lock a little longer is safe: no other process can write while the file is
-    attached, and a background check detaches it within ~50 ms once a writer elsewhere says it waits
-    (:mod:`scorecards.store.locking`), or when a writer of this process wants it (:meth:`detach_idle`).
-    """
-
-    _POLL = 0.05  # seconds between checks for a waiting writer while an attachment is idle
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._memory: duckdb.DuckDBPyConnection | None = None
-        self._users: dict[str, int] = {}  # attachment name → open cursors (0 while idle)
-        # attachment name → (seconds to keep it idle, the check for a waiting writer) of the last attacher
-        self._policy: dict[str, tuple[float, Callable[[], bool]]] = {}
-        self._idle: dict[str, float] = {}  # attachment name → when its last cursor closed (monotonic)
-        self._reaper: threading.Thread | None = None
-
-    def attach(self, path: Path, linger: float = 0.0,
-               writer_waiting: Callable[[], bool] = lambda: False) -> duckdb.DuckDBPyConnection:
-        """A cursor whose default database is ``path`` (read-only); raises duckdb.Error while it is locked.
-
-        Args:
-            linger: seconds to keep the file attached after the last cursor closes.
-            writer_waiting: whether a writer elsewhere waits for the file (ends an idle attachment early).
-        """
-        name = _attachment(path)
-        with self._lock:
-            if self._memory is None:
-                self._memory = duckdb.connect(":memory:")
-                # closed before the interpreter tears modules down: a DuckDB left open then makes its
-                # bindings print pages of "leaked" warnings at the end of every command
-                atexit.register(self.close)
-            if name not in self._users:
-                quoted = str(path.resolve()).replace("'", "''")
-                self._memory.execute(f"ATTACH '{quoted}' AS {name} (READ_ONLY)")
-                self._users[name] = 0
-            self._users[name] += 1
-            self._idle.pop(name, None)
-            self._policy[name] = (linger, writer_waiting)
-            cursor = self._memory.cursor()
-        try:
-            cursor.execute(f"USE {name}")
-        except BaseException:
-            self.release(path, cursor)
-            raise
-        return cursor
-
-    def close(self) -> None:
-        """Close the in-memory database (at exit)."""
-        with self._lock:
-            if self._memory is not None:
-                self._memory.close()
-                self._memory = None
-                self._users.clear()
-                self._idle.clear()
-
-    def release(self, path: Path, cursor: duckdb.DuckDBPyConnection) -> None:
-        """Close the cursor; the last one out detaches the file (releasing its lock), now or after the linger."""
-        name = _attachment(path)
-        cursor.close()
-        with self._lock:
-            self._users[name] -= 1
-            if self._users[name] or self._memory is None:
-                return
-            if self._policy[name][0] <= 0:
-                self._detach(name)
-                return
-            self._idle[name] = time.monotonic()
-            if self._reaper is None:
-                self._reaper = threading.Thread(target=self._reap, name="callqa-read-linger", daemon=True)
-                self._reaper.start()
-
-    def detach_idle(self, path: Path) -> None:
-        """Detach ``path`` now if no cursor uses it (before a writer of this process opens the file)."""
-        with self._lock:
-            name = _attachment(path)
-            if name in self._idle:
-                self._detach(name)
-
-    def _detach(self, name: str) -> None:  # with self._lock held
-        del self._users[name]
-        self._idle.pop(name, None)
-        if self._memory is not None:
-            self._memory.execute(f"DETACH {name}")
-
-    def _reap(self) -> None:
-        """Detach idle attachments whose linger is over or whose file a writer elsewhere waits for."""
-        while True:
-            time.sleep(self._POLL)
-            with self._lock:
-                idle = [(name, since, *self._policy[name]) for name, since in self._idle.items()]
-            # the writer check reads a directory: not while holding the lock that every read open takes
-            done = {name for name, since, linger, waiting in idle
-                    if time.monotonic() - since >= linger or waiting()}
-            with self._lock:
-                for name in done:
-                    if name in self._idle:  # not taken by a new reader meanwhile
-                        self._detach(name)
-                if not self._idle:
-                    self._reaper = None
-                    return
-
-
-def _attachment(path: Path) -> str:
-    return "store_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-
-
-_readers = _Readers()
-
-
-def _close_readers(scope: _ReadScope) -> None:
+def _close_readers(scope: ReadScope) -> None:
     global _open_readers
     with _readers_gone:
         for path, con in scope.cons.items():
-            _readers.release(path, con)
+            readers.release(path, con)
             _open_readers -= 1
         scope.cons.clear()
         _readers_gone.notify_all()
@@ -289,12 +158,12 @@ class Store:
             return
         yield scope.cons.get(self.path) or self._open_reader(scope)
 
-    def _open_reader(self, scope: _ReadScope) -> duckdb.DuckDBPyConnection:
+    def _open_reader(self, scope: ReadScope) -> duckdb.DuckDBPyConnection:
         """A cursor on the process's in-memory database with this file attached read-only (see _Readers)."""
         global _open_readers
         self._let_writers_in()  # a writer elsewhere that waits goes first: reads must not hold the file forever
         with _process_lock:  # not while a writer of this process holds the file
-            con = self._retrying(lambda: _readers.attach(self.path, self.read_linger, self._writer_waiting))
+            con = self._retrying(lambda: readers.attach(self.path, self.read_linger, self._writer_waiting))
             with _readers_gone:
                 _open_readers += 1
         scope.cons[self.path] = con
@@ -309,7 +178,7 @@ class Store:
         if _scope.get() is not None:
             yield
             return
-        scope = _ReadScope()
+        scope = ReadScope()
         token = _scope.set(scope)
         try:
             yield
@@ -328,7 +197,7 @@ class Store:
                 if not _readers_gone.wait_for(lambda: _open_readers == 0, timeout=self.lock_timeout):
                     raise StoreError(f"{self.path}: reads in this process did not finish within "
                                      f"{self.lock_timeout:.0f} s; try again")
-            _readers.detach_idle(self.path)  # a lingering read attachment would hold the file against us
+            readers.detach_idle(self.path)  # a lingering read attachment would hold the file against us
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = self._open(read_only=False)
             try:
