@@ -2,7 +2,7 @@
 
 ``python bench/rescore.py [--calls 5000] [--db PATH] [--batch 500]`` builds a temporary DuckDB (unless
 ``--db`` names an existing one built by an earlier run) with synthetic five-minute calls, half English,
-half Mandarin, ~100 utterances each with word times and probabilities (``rules.bench.synthetic_call``),
+half Mandarin, ~100 utterances each with word times and probabilities (``bench/synthetic_calls.py``),
 agents, teams and start times. Then it reads every current transcript back in batches
 (``scorecards.store.stored.iter_calls``) and scores each batch with:
 
@@ -38,9 +38,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.synthetic_calls import synthetic_call
 from flows.rescore import ChecklistChooser, backtest, checklist_chooser, long_lived, score_calls, shipped_chooser, write
 from pipeline.metrics import compute_metrics
-from rules.bench import synthetic_call
 from rules.loader import load_checklist
 from rules.normalize import normalize_many
 from scorecards.store.database import Store

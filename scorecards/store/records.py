@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from core.types import (
-    CallMetadata,
-    Role,
-    Transcript,
-)
-
-if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
-    pass
+from core.types import CallMetadata, Role, Transcript
 
 
 @dataclass(frozen=True, slots=True)

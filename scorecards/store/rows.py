@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from core.scorecard import CallScorecard, ItemVerdict, SectionScore, Verdict, evidence_from_json, evidence_to_json
-from core.types import (
-    Utterance,
-)
+from core.types import Utterance
+from scorecards.store.records import ChecklistRecord, MetricsRecord
 
 if TYPE_CHECKING:  # only for the signature: importing the emotion stage would load librosa into every reader
     from pipeline.emotion import CallEmotion
-from scorecards.store.records import ChecklistRecord, MetricsRecord
 
 
 def _now() -> dt.datetime:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.synthetic_calls import synthetic_call
 from core.scorecard import Evidence, ItemVerdict, Verdict, evidence_from_json, evidence_to_json
 from core.types import CallMetadata, Transcript, Word
-from rules.bench import synthetic_call
 from rules.call import PreparedCall
 from rules.normalize import FOLD_BY_ARRAY, _sound_table, normalize_many, sound_fold
 from scorecards.store.stored import current_transcripts, load_calls
