@@ -57,7 +57,25 @@ class PreparedCall:
     joined: str = field(init=False)
     offsets: list[int] = field(init=False)
     turns: list[int] = field(init=False)
-    cache: dict[object, Any] = field(init=False, default_factory=dict)
+    # What other modules work out once per call, each in its own table: the phrase book's scan
+    # (rules.match_base, by book), utterances' content tokens (rules.echo), metric figures by source
+    # (rules.metrics), party anchors (rules.engine, by party and role confidence).
+    phrase_hits: dict[int, tuple[dict[str, list[int]], set[str]]] = field(init=False, default_factory=dict)
+    content_tokens: dict[int, dict[str, tuple[int, int]]] = field(init=False, default_factory=dict)
+    figures: dict[str, dict[str, float] | None] = field(init=False, default_factory=dict)
+    party_anchors: dict[tuple[str, float], Any] = field(init=False, default_factory=dict)
+    # This class's own, by what each depends on.
+    _silences: dict[tuple[int, float], float] = field(init=False, default_factory=dict)
+    _pauses: list[float] | None = field(init=False, default=None)
+    _followed: dict[tuple[tuple[int, ...], float], Scope] = field(init=False, default_factory=dict)
+    _members: dict[tuple[str, float], frozenset[int]] = field(init=False, default_factory=dict)
+    _folded: str | None = field(init=False, default=None)
+    _folded_parts: list[str] | None = field(init=False, default=None)
+    _roles: dict[tuple[str, float], tuple[list[int], frozenset[int]]] = field(init=False, default_factory=dict)
+    _doubtful: dict[float, frozenset[int]] = field(init=False, default_factory=dict)
+    _weights: tuple[Callable[[int], int], Callable[[int], float]] | None = field(init=False, default=None)
+    _confidences: dict[tuple[int, ...], float | None] = field(init=False, default_factory=dict)
+    _misheard: dict[float, frozenset[int]] = field(init=False, default_factory=dict)
     _scopes: dict[tuple[object, ...], tuple[Scope, frozenset[int]]] = field(init=False, default_factory=dict)
     _tokens: dict[int, tuple[str, list[int], list[re.Match[str]]]] = field(init=False, default_factory=dict)
     _starts: list[float] = field(init=False)
@@ -101,8 +119,8 @@ class PreparedCall:
         so the pauses are added up: every gap of at least ``PAUSE_S`` between consecutive words (word
         times when the utterances have them), up to the speaker's next utterance or the end of the call.
         """
-        key = ("silence after", index, after)
-        if key not in self.cache:
+        key = (index, after)
+        if key not in self._silences:
             utterances = self.transcript.utterances
             role, total, end = utterances[index].role, 0.0, after
             for i in range(index, len(utterances)):
@@ -117,16 +135,15 @@ class PreparedCall:
                     if start - end >= PAUSE_S:
                         total += start - end
                     end = max(end, stop)
-            self.cache[key] = round(total, 3)
-        value: float = self.cache[key]
-        return value
+            self._silences[key] = round(total, 3)
+        return self._silences[key]
 
     def _pauses_after(self) -> list[float]:
         """Per utterance, at least :meth:`silence_after` for any hit in it (unless utterances overlap): all
         pauses from its start to its speaker's next utterance, from prefix sums over the call's pauses.
 
         Computed once per call for every utterance, since each hold item filters whole scopes with it."""
-        if "pauses" not in self.cache:
+        if self._pauses is None:
             utterances = self.transcript.utterances
             word_times = _checked_word_times(self._word_times, utterances) if self._word_times is not None else None
             sums = _pause_sums(*word_times, utterances[0].start) if word_times is not None and utterances else None
@@ -141,9 +158,8 @@ class PreparedCall:
             # bounds looked up in one call: numpy's cost here is per call, not per utterance)
             count = len(utterances)
             at = totals[np.searchsorted(ends, following + self._starts, side="right")]
-            self.cache["pauses"] = (at[:count] - at[count:]).tolist()
-        pauses: list[float] = self.cache["pauses"]
-        return pauses
+            self._pauses = (at[:count] - at[count:]).tolist()
+        return self._pauses
 
     def _pause_sums_of_words(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """:func:`_pause_sums` from the words themselves (an utterance without words is one span)."""
@@ -164,12 +180,11 @@ class PreparedCall:
         """The part of ``scope`` whose utterances are followed by at least ``seconds`` of pauses (counted from
         each utterance's start, so it holds every utterance a ``gap_after`` hit can be in): a hold phrase is
         looked for only there, which skips the search on most calls."""
-        key = ("followed by silence", scope.indices, seconds)
-        if key not in self.cache:
+        key = (scope.indices, seconds)
+        if key not in self._followed:
             pauses = self._pauses_after()
-            self.cache[key] = self.scope_of([i for i in scope.indices if pauses[i] >= seconds])
-        found: Scope = self.cache[key]
-        return found
+            self._followed[key] = self.scope_of([i for i in scope.indices if pauses[i] >= seconds])
+        return self._followed[key]
 
     def scope(self, role: str, windows: tuple[Window, ...], min_role_confidence: float) -> tuple[Scope, frozenset[int]]:
         """The utterances a predicate searches, and which of them may belong to the other party.
@@ -193,10 +208,10 @@ class PreparedCall:
         return self.scope_of(indices), unsure
 
     def _role_members(self, role: str, min_role: float) -> frozenset[int]:
-        key = ("role members", role, min_role)
-        members: frozenset[int] | None = self.cache.get(key)
+        key = (role, min_role)
+        members = self._members.get(key)
         if members is None:
-            members = self.cache[key] = frozenset(self._by_role(role, min_role)[0])
+            members = self._members[key] = frozenset(self._by_role(role, min_role)[0])
         return members
 
     def scope_of(self, indices: list[int]) -> Scope:
@@ -207,10 +222,9 @@ class PreparedCall:
 
     def folded_joined(self) -> str:
         """``joined`` folded by sound (:func:`~rules.normalize.sound_fold`), computed once per call."""
-        whole: str | None = self.cache.get("folded")
-        if whole is None:
-            whole = self.cache["folded"] = sound_fold(self.joined)
-        return whole
+        if self._folded is None:
+            self._folded = sound_fold(self.joined)
+        return self._folded
 
     def folded(self, scope: Scope) -> str:
         """The scope's text folded by sound: the call is folded once, a scope's text is joined from it
@@ -220,34 +234,31 @@ class PreparedCall:
             return whole
         if whole is self.joined:
             return scope.text  # ASCII: nothing to fold
-        parts: list[str] | None = self.cache.get("folded parts")
-        if parts is None:
-            parts = self.cache["folded parts"] = whole.split("\n")
+        if self._folded_parts is None:
+            self._folded_parts = whole.split("\n")
+        parts = self._folded_parts
         return "\n".join([parts[i] for i in scope.indices])
 
     def _by_role(self, role: str, min_role: float) -> tuple[list[int], frozenset[int]]:
-        key = ("role", role, min_role)
-        if key not in self.cache:
+        key = (role, min_role)
+        if key not in self._roles:
             utterances = self.transcript.utterances
             if role == "any":
-                self.cache[key] = (list(range(len(utterances))), frozenset())
+                self._roles[key] = (list(range(len(utterances))), frozenset())
             else:
                 doubtful = self._doubtful_roles(min_role)
                 indices = [i for i, u in enumerate(utterances) if u.role == role or i in doubtful]
-                self.cache[key] = (indices, doubtful)
-        result: tuple[list[int], frozenset[int]] = self.cache[key]
-        return result
+                self._roles[key] = (indices, doubtful)
+        return self._roles[key]
 
     def _doubtful_roles(self, min_role: float) -> frozenset[int]:
         """Utterances whose speaker is unknown or uncertain: in every role's scope, as unreliable hits."""
-        key = ("doubtful roles", min_role)
-        if key not in self.cache:
+        if min_role not in self._doubtful:
             utterances, unknown = self.transcript.utterances, Role.UNKNOWN
-            self.cache[key] = frozenset(
+            self._doubtful[min_role] = frozenset(
                 [i for i, u in enumerate(utterances) if u.role_confidence < min_role or u.role is unknown]
             )
-        doubtful: frozenset[int] = self.cache[key]
-        return doubtful
+        return self._doubtful[min_role]
 
     def _window_indices(self, window: Window) -> range | set[int]:
         """The utterances overlapping a window (by binary search when the transcript is in time order)."""
@@ -279,28 +290,27 @@ class PreparedCall:
 
     def window_confidence(self, scope: Scope) -> float | None:
         """Mean recogniser confidence over the scope, weighted by text length (None for an empty scope)."""
-        key = ("confidence", scope.indices)
-        if key not in self.cache:
-            if "weights" not in self.cache:  # per utterance, once per call: scopes share utterances
+        key = scope.indices
+        if key not in self._confidences:
+            if self._weights is None:  # per utterance, once per call: scopes share utterances
                 weights = [len(n) or 1 for n in self.norm]
                 weighted = [w * u.confidence for w, u in zip(weights, self.transcript.utterances, strict=True)]
-                self.cache["weights"] = (weights.__getitem__, weighted.__getitem__)
-            weight, weighted_confidence = self.cache["weights"]
+                self._weights = (weights.__getitem__, weighted.__getitem__)
+            weight, weighted_confidence = self._weights
             # the same products summed in the same order as one pass over the scope would
             total = sum(map(weight, scope.indices))
-            self.cache[key] = sum(map(weighted_confidence, scope.indices)) / total if total else None
-        value: float | None = self.cache[key]
-        return value
+            self._confidences[key] = sum(map(weighted_confidence, scope.indices)) / total if total else None
+        return self._confidences[key]
 
     def misheard_share(self, scope: Scope, min_confidence: float, min_length: int) -> float:
         """Share of the scope's text in utterances heard so badly (confidence under ``min_confidence``) that
         they may hide a phrase: only utterances at least half as long as the shortest phrase count (a
         mumbled "yeah" cannot hide "thank you for holding")."""
-        low_key = ("misheard utterances", min_confidence)
-        if low_key not in self.cache:  # most calls have few or none: most scopes need no sums at all
+        if min_confidence not in self._misheard:  # most calls have few or none: most scopes need no sums at all
             utterances = self.transcript.utterances
-            self.cache[low_key] = frozenset(i for i, u in enumerate(utterances) if u.confidence < min_confidence)
-        low: frozenset[int] = self.cache[low_key]
+            self._misheard[min_confidence] = frozenset(
+                i for i, u in enumerate(utterances) if u.confidence < min_confidence)
+        low = self._misheard[min_confidence]
         suspects = [i for i in low if i in scope.members and len(self.norm[i]) * 2 >= min_length]
         if not suspects:
             return 0.0

@@ -51,7 +51,7 @@ def content_tokens(norm: str) -> dict[str, tuple[int, int]]:
 
 
 def _cached_tokens(call: CallView, utt: int) -> dict[str, tuple[int, int]]:
-    cache: dict[int, dict[str, tuple[int, int]]] = call.cache.setdefault("content_tokens", {})
+    cache = call.content_tokens
     if utt not in cache:
         cache[utt] = content_tokens(call.norm[utt])
     return cache[utt]

@@ -424,10 +424,10 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor] | _PartyAnchors:
     if within is None:
         return []
     if within.anchor in ROLE_ANCHORS:  # "after the customer spoke": every utterance of that party
-        key = ("party anchors", within.anchor, ctx.checklist.review.min_role_confidence)
-        if key not in ctx.call.cache:
-            ctx.call.cache[key] = _PartyAnchors(ctx.call, within.anchor, ctx.checklist.review.min_role_confidence)
-        party: _PartyAnchors = ctx.call.cache[key]
+        key = (within.anchor, ctx.checklist.review.min_role_confidence)
+        if key not in ctx.call.party_anchors:
+            ctx.call.party_anchors[key] = _PartyAnchors(ctx.call, *key)
+        party: _PartyAnchors = ctx.call.party_anchors[key]
         return party
     result = _says_result(ctx.checklist.defines[within.anchor], ctx)
     return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]

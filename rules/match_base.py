@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import ahocorasick  # type: ignore[import-not-found]  # no type stubs published
 import numpy as np
@@ -118,7 +118,8 @@ class CallView(Protocol):
     turns: list[int]
     transcript: Transcript
     embedder: Callable[[], Embedder] | None
-    cache: dict[object, Any]  # per-call memo for matchers (e.g. content tokens of each utterance)
+    phrase_hits: dict[int, tuple[dict[str, list[int]], set[str]]]  # the phrase book's scan, by book
+    content_tokens: dict[int, dict[str, tuple[int, int]]]  # each utterance's content tokens (the echo matcher)
 
     def folded_joined(self) -> str: ...  # ``joined`` folded by sound, once per call
 
@@ -227,11 +228,10 @@ class PhraseBook:
         return self._found(call)[1]
 
     def _found(self, call: CallView) -> tuple[dict[str, list[int]], set[str]]:
-        key = ("phrase book", id(self))
-        found: tuple[dict[str, list[int]], set[str]] | None = call.cache.get(key)
+        found = call.phrase_hits.get(id(self))
         if found is None:
             empty = not self._norms and not self._literals
-            found = call.cache[key] = ({}, set()) if empty else self._scan(call.folded_joined())
+            found = call.phrase_hits[id(self)] = ({}, set()) if empty else self._scan(call.folded_joined())
         return found
 
     def _scan(self, text: str) -> tuple[dict[str, list[int]], set[str]]:

@@ -48,14 +48,13 @@ def value(name: str, call: PreparedCall) -> float | None:
 
 def _conversation(call: PreparedCall) -> dict[str, float] | None:
     """pipeline.metrics' figures for the call, computed once; None when the transcript cannot give them."""
-    key = "conversation metrics"
-    if key not in call.cache:
+    if "conversation" not in call.figures:
         try:
-            call.cache[key] = compute_metrics(call.transcript).as_dict() if call.transcript.utterances else None
+            call.figures["conversation"] = (compute_metrics(call.transcript).as_dict() if call.transcript.utterances
+                                            else None)  # fmt: skip
         except MetricsInputError:
-            call.cache[key] = None  # e.g. times going backwards: the metric is "not measured", never a guess
-    figures: dict[str, float] | None = call.cache[key]
-    return figures
+            call.figures["conversation"] = None  # e.g. times going backwards: "not measured", never a guess
+    return call.figures["conversation"]
 
 
 def _from_pipeline(name: str) -> Callable[[PreparedCall], float | None]:
