@@ -145,9 +145,13 @@ class PreparedCall:
         Computed once per call for every utterance, since each hold item filters whole scopes with it."""
         if self._pauses is None:
             utterances = self.transcript.utterances
-            word_times = _checked_word_times(self._word_times, utterances) if self._word_times is not None else None
-            sums = _pause_sums(*word_times, utterances[0].start) if word_times is not None and utterances else None
-            ends, totals = sums if sums is not None else self._pause_sums_of_words()
+            if self._word_times is not None:
+                starts, ends = _checked_word_times(self._word_times, utterances)
+            else:  # an utterance without words is one span
+                spans = [w for u in utterances for w in (u.words or (u,))]
+                starts = np.array([w.start for w in spans], dtype=np.float64)
+                ends = np.array([w.end for w in spans], dtype=np.float64)
+            pause_ends, totals = pause_table(starts, ends, utterances[0].start if utterances else 0.0)
             following: list[float] = [math.inf] * len(utterances)
             last_seen: dict[Role, float] = {}
             for i in range(len(utterances) - 1, -1, -1):
@@ -157,24 +161,9 @@ class PreparedCall:
             # pauses that end after the utterance starts and no later than the speaker's next utterance (both
             # bounds looked up in one call: numpy's cost here is per call, not per utterance)
             count = len(utterances)
-            at = totals[np.searchsorted(ends, following + self._starts, side="right")]
+            at = totals[np.searchsorted(pause_ends, following + self._starts, side="right")]
             self._pauses = (at[:count] - at[count:]).tolist()
         return self._pauses
-
-    def _pause_sums_of_words(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """:func:`_pause_sums` from the words themselves (an utterance without words is one span)."""
-        utterances = self.transcript.utterances
-        ends, totals, end, total = [], [0.0], utterances[0].start if utterances else 0.0, 0.0
-        for u in utterances:  # a loop over every word: plain comparisons, no tuples
-            for w in u.words or (u,):
-                start = w.start
-                if start - end >= PAUSE_S:
-                    total += start - end
-                    ends.append(start)
-                    totals.append(total)
-                if w.end > end:
-                    end = w.end
-        return np.array(ends, dtype=np.float64), np.array(totals, dtype=np.float64)
 
     def followed_by_silence(self, scope: Scope, seconds: float) -> Scope:
         """The part of ``scope`` whose utterances are followed by at least ``seconds`` of pauses (counted from
@@ -407,20 +396,18 @@ def _checked_word_times(
     return starts, ends
 
 
-def _pause_sums(
+def pause_table(
     starts: npt.NDArray[np.float64], ends: npt.NDArray[np.float64], first: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
-    """Where the call's pauses end and the running total of pause seconds (0.0 first), from word times.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Where the call's pauses end and the running total of pause seconds (0.0 first), from its words' times.
 
     A pause is a gap of at least :data:`PAUSE_S` between a word's start and the latest end of the words
-    before it (or the first utterance's start). The cumulative sum adds in order, as the loop over words
-    in :meth:`PreparedCall._pause_sums_of_words` does, so both give the same floats, infinities included.
-    None when an end time is not a number: the loop skips it, the running maximum here would spread it."""
-    if not len(starts):
-        return starts, np.zeros(1)
-    before = np.maximum.accumulate(np.concatenate(([first], ends[:-1])))
-    if math.isnan(before[-1]):  # NaN spreads to the end of a running maximum: one look finds any
-        return None
+    before it (or ``first``, the first utterance's start); an end that is not a number is passed over, and
+    a ``first`` that is not a number leaves no pauses. :func:`rules.reference.pause_table` is the plain loop
+    this equals float for float (the cumulative sum adds in the same order)."""
+    if not len(starts) or math.isnan(first):
+        return starts[:0], np.zeros(1)
+    before = np.fmax.accumulate(np.concatenate(([first], ends[:-1])))  # fmax: a NaN end is passed over
     gaps = starts - before
     pause = gaps >= PAUSE_S
     return starts[pause], np.concatenate(([0.0], np.cumsum(gaps[pause])))
