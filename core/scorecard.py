@@ -167,6 +167,11 @@ def _round(value: float) -> float:
     return round(value, 2)
 
 
+def score_change(before: float | None, after: float | None) -> float | None:
+    """``after - before`` in points, rounded as scores are; None when either score is missing."""
+    return None if before is None or after is None else _round(after - before)
+
+
 def build_scorecard(
     items: Sequence[ItemVerdict],
     sections: Sequence[tuple[str, str, float]],

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.errors import CallQAError
-from core.scorecard import CallScorecard, Evidence, Verdict
+from core.scorecard import CallScorecard, Evidence, Verdict, score_change
 from core.transcript_io import transcript_hash
 from rules.call import PreparedCall
 from rules.engine import score_prepared
@@ -73,9 +73,7 @@ class CallChange:
 
     @property
     def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return round(self.after - self.before, 2)
+        return score_change(self.before, self.after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +88,7 @@ class AgentChange:
 
     @property
     def delta(self) -> float | None:
-        if self.mean_before is None or self.mean_after is None:
-            return None
-        return round(self.mean_after - self.mean_before, 2)
+        return score_change(self.mean_before, self.mean_after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.errors import StoreError
+from core.scorecard import score_change
 from scorecards.store.database import Store
 from scorecards.store.definitions import (
     CALLS_FROM,
@@ -84,9 +85,7 @@ class Trend:
 
     @property
     def delta(self) -> float | None:
-        if self.this_mean is None or self.last_mean is None:
-            return None
-        return round(self.this_mean - self.last_mean, 2)
+        return score_change(self.last_mean, self.this_mean)
 
 
 @dataclass(frozen=True, slots=True)
