@@ -234,7 +234,8 @@ class Recognizer:
 
     Args:
         model_dir: a CTranslate2 Whisper directory (see :func:`resolve_model_dir`).
-        compute_type: ctranslate2 compute type; ``int8`` is as accurate as float32 here and 1.5× faster.
+        compute_type: ctranslate2 compute type; ``int8`` is as accurate as float32 here and faster
+            (docs/transcription.md).
         cpu_threads: threads per worker.
         num_workers: how many transcriptions may run concurrently.
         name: the model name recorded with results; the directory name when None.

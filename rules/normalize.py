@@ -322,7 +322,7 @@ def sound_fold(text: str) -> str:
         return text
     if len(text) < FOLD_BY_ARRAY:
         return text.translate(_sound_table())
-    # A whole call: its code points as an array, looked up in one step (the same mapping, ~8× faster).
+    # A whole call: its code points as an array, looked up in one step (the same mapping; docs/checklists.md).
     table = _sound_array()
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     inside = codes < len(table)

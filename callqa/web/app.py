@@ -137,7 +137,7 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
 async def _session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     # One read connection for the request's session lookup and page (opened on first use, closed when the
-    # handler is done), not one per query: opening the file costs ~17 ms of CPU. A write in the request closes it.
+    # handler is done), not one per query: opening the file is the costly part. A write in the request closes it.
     with Store.read_scope():
         response = await call_next(request)
     write_session_cookie(request, response)

@@ -377,7 +377,7 @@ MIGRATIONS = (*MIGRATIONS, ("004_review", _004_review))
 def _005_read_indexes(con: Any) -> None:
     # The call page and the agent home read one scorecard's (or one transcript's) rows. These tables' primary
     # keys are composite (scorecard_id, idx) and DuckDB does not look a key prefix up in them, so each read
-    # scanned the whole table: measured by bench/web.py on 100k calls, the call page went from ~110 ms to a few.
+    # scanned the whole table (the call page's cost grew with the store; docs/operations.md).
     con.execute("CREATE INDEX verdicts_scorecard ON verdicts (scorecard_id)")
     con.execute("CREATE INDEX section_scores_scorecard ON section_scores (scorecard_id)")
     con.execute("CREATE INDEX call_metrics_transcript ON call_metrics (transcript_id)")

@@ -29,8 +29,8 @@ class ReadScope:
 class _Readers:
     """Read connections as attachments of the database file to one in-memory DuckDB kept by the process.
 
-    Opening a DuckDB database costs ~14 ms of CPU even in memory (measured: 13.6 ms; a file 17.6 ms), while
-    attaching a file to a running one and detaching it costs ~3 ms. The file is attached while at least one
+    Opening a DuckDB database costs several times what attaching a file to a running one and detaching it
+    does (docs/operations.md). The file is attached while at least one
     reader uses it and detached when the last one closes, so its lock is held no longer than before: a writer
     in another process gets in as soon as the reads end.
 
