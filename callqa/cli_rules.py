@@ -1,4 +1,4 @@
-"""``callqa rules check``, ``callqa rules test`` and ``callqa score --transcript``: checklists as tested code.
+"""``callqa rules check|test|eval`` and ``callqa score --transcript``: checklists as tested code.
 
 The main CLI mounts these with :func:`register`. Every command is thin: it calls the rules library and
 prints; a :class:`~core.errors.CallQAError` becomes a one-line (or one-block) message and exit code 1.
@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from callqa.options import DEFAULT_DB, DbOption, fail
-from callqa.render import render_text
+from callqa.render import disagreement_lines, evaluation_tables, evaluation_to_dict, render_text
 from core.errors import CallQAError
 from core.scorecard import scorecard_to_dict
 from core.transcript_io import read_transcript, transcript_hash
 from rules.diagnostics import ChecklistError
 from rules.engine import score_call
+from rules.evaluate import DEFAULT_MIN_FAIL_PRECISION, evaluate, read_labelled_folder
 from rules.examples import run, run_for_item, tally
 from rules.loader import check, load_checklist, shipped_checklist
 from rules.model import Checklist
@@ -81,6 +82,63 @@ def test_command(
         raise fail(f"regression examples: {exc}") from None
     typer.echo(f"{len(results) - len(wrong) + passed} passed, {len(wrong) + failed} failed")
     if wrong or failed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("eval")
+def eval_command(
+    labels: Annotated[Path, typer.Argument(metavar="LABELS", help="A folder of transcripts (JSON or 'AGENT: …' "
+                      "text), each with NAME.labels.yaml beside it: 'item_id: pass|fail|n/a|unsure' per line.")],
+    checklist: Annotated[
+        Path | None, typer.Option("--checklist", help="Checklist YAML (default: the shipped one of each call's "
+                                  "language).")
+    ] = None,
+    min_fail_precision: Annotated[
+        float, typer.Option("--min-fail-precision", min=0.0, max=1.0,
+                            help="Exit 1 when an item's fail precision is below this.")
+    ] = DEFAULT_MIN_FAIL_PRECISION,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures and disagreements as JSON.")] = False,
+) -> None:
+    """Score labelled calls and compare with the labels: per-item agreement, fail precision, share uncertain.
+
+    Agreement counts the pairs whose label and verdict are both decided; a fail where the label is pass, n/a
+    or unsure is a false deduction. Every disagreement is listed with the label's file:line and the quote.
+    Exits 1 when an item's fail precision is below --min-fail-precision (default 0.95): run it on reviewed
+    calls before publishing a checklist change.
+    """
+    try:
+        calls = read_labelled_folder(labels)
+        given = load_checklist(checklist) if checklist is not None else None
+        loaded: dict[str, Checklist] = {}
+
+        def checklist_for(language: str) -> Checklist:
+            if given is not None:
+                return given
+            if language not in loaded:
+                loaded[language] = load_checklist(shipped_checklist(language))
+            return loaded[language]
+
+        result = evaluate(calls, checklist_for)
+    except CallQAError as exc:
+        raise fail(str(exc)) from None
+    below = result.below(min_fail_precision)
+    if json_out:
+        typer.echo(json.dumps(evaluation_to_dict(result, min_fail_precision), ensure_ascii=False, indent=1))
+    else:
+        import sys
+
+        from rich.console import Console
+
+        console = Console(width=None if sys.stdout.isatty() else 120)  # a pipe or a file: no 80-column squeeze
+        for table in evaluation_tables(result, min_fail_precision):
+            console.print(table)
+        for line in disagreement_lines(result):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)  # a file:line stays whole
+        if result.unlabelled:
+            console.print(f"{result.unlabelled} item verdict(s) had no label and were not counted", highlight=False)
+    if below:
+        items = ", ".join(f"{f.checklist_id}/{f.item_id}" for f in below)
+        typer.echo(f"fail precision below {min_fail_precision:g}: {items}", err=True)
         raise typer.Exit(1)
 
 
@@ -218,7 +276,7 @@ def list_regressions_command(checklist: ChecklistOption = None, db: DbOption = D
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``rules check|test|regressions`` and ``score`` (a stored call or ``--transcript``) on the main CLI."""
+    """Mount ``rules check|test|eval|regressions`` and ``score`` (a stored call or ``--transcript``) on the main CLI."""
     rules_app.add_typer(regressions_app, name="regressions")
     app.add_typer(rules_app, name="rules")
     app.command("score")(score_command)

@@ -1,5 +1,5 @@
-"""How results are shown to a person on the command line: run reports, transcripts, scorecards, agent reports
-and backtests. Every ``callqa`` command that prints a result renders it here."""
+"""How results are shown to a person on the command line: run reports, transcripts, scorecards, agent reports,
+backtests and checklist evaluations. Every ``callqa`` command that prints a result renders it here."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from core.types import CallMetadata, Role, RunSummary, Transcript
 
 if TYPE_CHECKING:  # the types only: printing a transcript does not load the rule engine or the store
     from flows.rescore import Backtest
+    from rules.evaluate import Evaluation, Pair
     from scorecards.people.reports import AgentReport, EmotionFigures, ItemRate
     from scorecards.store.database import CallRow
 
@@ -172,10 +173,15 @@ def _quote(e: Evidence) -> str:
     return f"[{where}] {e.role}{text}".rstrip() + (f" ({e.note})" if e.note else "")
 
 
+def _evidence_lines(v: ItemVerdict, most: int) -> list[str]:
+    """Up to ``most`` things heard, or else where the item looked and found nothing."""
+    shown = [e for e in v.evidence if e.kind != "absent"][:most] or list(v.evidence[:1])
+    return [f"    {'looked in' if e.kind == 'absent' else 'heard'}: {_quote(e)}" for e in shown]
+
+
 def _item_block(v: ItemVerdict, mark: str) -> list[str]:
     lines = [f"{mark} {v.title} ({v.item_id}, {v.points:g} points{', veto' if v.veto else ''})"]
-    shown = [e for e in v.evidence if e.kind != "absent"][:3] or list(v.evidence[:1])
-    lines += [f"    {'looked in' if e.kind == 'absent' else 'heard'}: {_quote(e)}" for e in shown]
+    lines += _evidence_lines(v, 3)
     if v.verdict is not Verdict.PASS:
         lines.append(f"    why: {v.reason}")
     if v.verdict is Verdict.FAIL:
@@ -314,3 +320,65 @@ def backtest_to_dict(result: Backtest, counts: dict[str, int], written: int | No
                     "mean_after": a.mean_after, "delta": a.delta} for a in result.agents],
         "flips": [{"id": i, "before": b, "after": a, "calls": n} for i, b, a, n in result.flip_counts],
     }  # fmt: skip
+
+
+# -- checklist evaluations (callqa rules eval) -----------------------------------------------------------
+
+
+def evaluation_tables(result: Evaluation, min_fail_precision: float) -> list[Table]:
+    """Per checklist, per item: pairs, agreement over decided pairs, fails, false deductions, fail precision
+    and the share sent to review."""
+    below = {(f.checklist_id, f.item_id) for f in result.below(min_fail_precision)}
+    tables: dict[str, Table] = {}
+    for f in result.items:
+        if f.checklist_id not in tables:
+            calls = len({p.call for p in result.pairs if p.checklist_id == f.checklist_id})
+            table = tables[f.checklist_id] = Table(title=f"{f.checklist_id} ({f.language}): {calls} labelled call(s)")
+            table.add_column("item", no_wrap=True)
+            for column in ("pairs", "agreement", "fails", "false", "fail prec.", "uncertain"):
+                table.add_column(column, justify="right", no_wrap=True)
+        precision = _pct(f.fail_precision)
+        if (f.checklist_id, f.item_id) in below:
+            precision = f"[red]{precision}[/red]"
+        tables[f.checklist_id].add_row(f.item_id, str(f.pairs), f"{_pct(f.agreement)} {f.agreed}/{f.decided}",
+                                       str(f.fails), str(f.false_deductions), precision,
+                                       f"{_pct(f.uncertain_share)} {f.uncertain}")  # fmt: skip
+    return list(tables.values())
+
+
+def disagreement_lines(result: Evaluation) -> list[str]:
+    """One block per disagreement: where the label is, label and verdict, the verdict's reason and quote."""
+    out = []
+    for p in result.disagreements():
+        v = p.verdict
+        mark = "FALSE DEDUCTION" if p.false_deduction else "disagrees"
+        out.append(f"{p.label.where}: {p.call} {p.label.item_id}: labelled {p.label.value}, verdict {v.verdict} "
+                   f"({mark})")  # fmt: skip
+        out.append(f"    why: {v.reason}")
+        out += _evidence_lines(v, 1)
+    return out
+
+
+def _pair_dict(p: Pair) -> dict[str, object]:
+    return {"call": p.call, "checklist": p.checklist_id, "item": p.label.item_id, "label": p.label.value,
+            "verdict": p.verdict.verdict.value, "where": p.label.where, "false_deduction": p.false_deduction,
+            "reason": p.verdict.reason, "evidence": [_quote(e) for e in p.verdict.evidence[:3]]}  # fmt: skip
+
+
+def evaluation_to_dict(result: Evaluation, min_fail_precision: float) -> dict[str, object]:
+    below = {(f.checklist_id, f.item_id) for f in result.below(min_fail_precision)}
+    return {
+        "calls": result.calls,
+        "pairs": len(result.pairs),
+        "unlabelled": result.unlabelled,
+        "min_fail_precision": min_fail_precision,
+        "items": [
+            {"checklist": f.checklist_id, "language": f.language, "item": f.item_id, "pairs": f.pairs,
+             "decided": f.decided, "agreed": f.agreed, "agreement": f.agreement, "fails": f.fails,
+             "false_deductions": f.false_deductions, "fail_precision": f.fail_precision,
+             "uncertain": f.uncertain, "uncertain_share": f.uncertain_share,
+             "below_gate": (f.checklist_id, f.item_id) in below}
+            for f in result.items
+        ],
+        "disagreements": [_pair_dict(p) for p in result.disagreements()],
+    }
