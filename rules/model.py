@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.scorecard import Band
 from core.types import CallMetadata, Transcript
+from rules.regex_words import example
 
 if TYPE_CHECKING:
     from rules.match_base import Matcher
@@ -69,8 +70,13 @@ class Says:
     def describe(self) -> str:
         if self.match == "echo":
             return f"the {self.role} repeats back what the other party just said"
-        shown = ", ".join(f"'{_short(p)}'" for p in self.phrases[:3]) + (", …" if len(self.phrases) > 3 else "")
         who = "anyone" if self.role == "any" else f"the {self.role}"
+        if self.match == "regex":  # said in words: an example of each pattern, never the pattern itself
+            examples = list(dict.fromkeys(example(p) for p in self.phrases))
+            shown = "words like " + ", ".join(f'"{_short(e)}"' for e in examples[:3])
+            shown += ", …" if len(examples) > 3 else ""
+        else:
+            shown = ", ".join(f"'{_short(p)}'" for p in self.phrases[:3]) + (", …" if len(self.phrases) > 3 else "")
         count = ""
         if self.at_most is not None:
             count = f" at most {self.at_most} times" if self.at_least == 0 else f" {self.at_least}–{self.at_most} times"
