@@ -88,6 +88,7 @@ class _Context:
     missing: Tri = Tri.UNKNOWN  # value of a test on a field or metric the call lacks
     hidden: bool = False  # second look: phrases may hide in low-confidence stretches
     says_cache: dict[int, _SaysResult] = field(default_factory=dict)
+    local_anchors: dict[tuple[int, int, int], list[_Anchor]] = field(default_factory=dict)  # see _local_anchors
     limits: dict[int, int | None] = field(init=False)  # per predicate, reliable hits its search stops at
     # The variants judge() needs, built once per call rather than once per item (they share the cache).
     _trigger: _Context | None = None
@@ -291,13 +292,18 @@ def _says_result(says: Says, ctx: _Context) -> _SaysResult:
     return ctx.says_cache[key]
 
 
-def _search(says: Says, ctx: _Context) -> _SaysResult:
+def _search(says: Says, ctx: _Context, only: tuple[int, int] | None = None) -> _SaysResult:
+    """The predicate's hits and what the verdict needs of them; ``only``: search utterances first..last only."""
     call, review = ctx.call, ctx.checklist.review
     scope, unsure_role = call.scope(says.role, says.windows, review.min_role_confidence)
-    anchors = _anchors(says, ctx)
+    if only is not None:
+        scope = call.scope_of([i for i in scope.indices if only[0] <= i <= only[1]])
+    each = says.within is not None and says.within.each
+    # What a within-predicate is measured from, found when first needed: most calls have no hit of it, and
+    # then an anchor predicate with broad phrases ("let me check") is never searched.
+    anchors: list[_Anchor] | _PartyAnchors | None = _anchors(says, ctx) if each else None
     # Stop once enough reliable hits are found (see _search_limits): a call can have fifty "okay"s, and mapping
     # each back to its words is the costly part.
-    each = says.within is not None and says.within.each
     enough = ctx.limits.get(id(says))
     near_of: dict[int, list[_Anchor]] = {}
     reliable: list[tuple[Hit, Evidence]] = []
@@ -310,10 +316,19 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
     elif says.matcher.may_match(call):  # most calls have no hold phrase: then the pauses are not needed
         found = says.matcher.find(call.followed_by_silence(scope, says.gap_after), call)
     for hit in found:
+        local = _local_anchors(says, hit, ctx) if says.within is not None else None
+        if local is not None and not local:
+            continue  # nothing it could follow in the turns before it: not worth mapping to its words
         loc = call.locate(hit)
         if says.windows and not any(call.in_window(w, hit.utt, loc.start, loc.end) for w in says.windows):
             continue  # the scope holds utterances overlapping a window: keep the hits that do
-        near = _near_anchors(says, hit, loc, anchors, call) if says.within is not None else []
+        near: list[_Anchor] = []
+        if says.within is not None:
+            if local is not None:
+                near = [a for a in local if _near(says, hit, loc, a, call)]
+            else:
+                anchors = _anchors(says, ctx) if anchors is None else anchors
+                near = _near_anchors(says, hit, loc, anchors, call)
         if says.within is not None and not near:
             continue
         if says.gap_after is not None and call.silence_after(hit.utt, loc.end) < says.gap_after:
@@ -343,6 +358,7 @@ def _search(says: Says, ctx: _Context) -> _SaysResult:
         absent = absent_evidence(says, scope.indices, confidence, doubtful, call)
     covered = []
     if each:
+        assert anchors is not None
         for anchor in anchors:
             sure = any(anchor in near_of.get(id(h), ()) for h, _ in reliable)
             anyhow = sure or any(anchor in near_of.get(id(h), ()) for h, _ in unreliable)
@@ -431,6 +447,34 @@ def _anchors(says: Says, ctx: _Context) -> list[_Anchor] | _PartyAnchors:
         return party
     result = _says_result(ctx.checklist.defines[within.anchor], ctx)
     return [_Anchor(h.utt, e.start, e.end, e.reliable) for h, e in result.reliable + result.unreliable]
+
+
+def _local_anchors(says: Says, hit: Hit, ctx: _Context) -> list[_Anchor] | None:
+    """The anchors a hit may follow, searched only in the turns before it, when that finds the same ones there
+    as a search of the whole call: ``within`` after a define, in turns only, not ``each``; the define itself a
+    plain presence predicate (no ``within``, ``unless``, ``gap_after``). None otherwise.
+
+    A request to hold may come up ten times in a call; thanks on return are rare, and only the requests
+    just before them need to be mapped to their words."""
+    within = says.within
+    assert within is not None
+    if within.each or within.direction != "after" or within.seconds is not None or within.turns is None:
+        return None
+    anchor = ctx.checklist.defines.get(within.anchor)
+    if anchor is None or anchor.within is not None or anchor.unless is not None or anchor.gap_after is not None:
+        return None
+    turns = ctx.call.turns
+    first = bisect_left(turns, turns[hit.utt] - within.turns)
+    key = (id(anchor), first, hit.utt)
+    if key not in ctx.local_anchors:
+        scope, _ = ctx.call.scope(anchor.role, anchor.windows, ctx.checklist.review.min_role_confidence)
+        if not anchor.matcher.find(ctx.call.scope_of([i for i in scope.indices if first <= i <= hit.utt]), ctx.call):
+            ctx.local_anchors[key] = []  # the usual case: no request to hold just before (no words to map)
+            return ctx.local_anchors[key]
+        result = _search(anchor, ctx, (first, hit.utt))
+        ctx.local_anchors[key] = [_Anchor(h.utt, e.start, e.end, e.reliable)
+                                  for h, e in result.reliable + result.unreliable]  # fmt: skip
+    return ctx.local_anchors[key]
 
 
 def _near_anchors(
