@@ -33,7 +33,7 @@ def test_test_command_prints_per_item_counts() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["checklist", "item", "TP", "FP", "FN", "TN", "other", "todo"]
-    assert "service_zh     no_deflection                3   0   0   3    0/0     0" in lines
+    assert "service_zh     no_deflection                4   0   0   4    0/0     0" in lines
     assert lines[-1].endswith(" passed, 0 failed")
 
 
