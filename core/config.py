@@ -50,6 +50,11 @@ class TranscriptionSettings:
         language: ``zh``, ``en`` or ``auto``; ``queue_languages`` overrides it per queue.
         company_names: passed as hotwords so the recogniser gets brand names right, and used to find
             the agent's greeting.
+        checklist_hints: also pass the active checklists' ``hints`` (the greeting and closing phrases
+            their authors list) as hotwords, per language. Off by default: measured, the hints make the
+            recogniser write them where they were not said (docs/checklists.md, "Recogniser hints").
+        hints: phrases per language (``{zh = [...], en = [...]}``) passed as hotwords besides the company
+            names; a run adds the checklists' hints here when ``checklist_hints`` is on.
     """
 
     model_dir: str = ""
@@ -59,6 +64,8 @@ class TranscriptionSettings:
     language: str = "auto"
     queue_languages: dict[str, str] = field(default_factory=dict)
     company_names: tuple[str, ...] = ()
+    checklist_hints: bool = False
+    hints: dict[str, tuple[str, ...]] = field(default_factory=dict)
     workers: int = 2
     vad: VadSettings = field(default_factory=VadSettings)
 

@@ -293,6 +293,7 @@ def run_nightly(sources: list[str], db: str, manifest: str | None, language: str
     files = discover(sources, settings)
     man = ingest.Manifest(Path(manifest)) if manifest else None
     checklists = scoring.load_active(settings.scoring)  # an invalid checklist stops the run before any call
+    settings = scoring.with_checklist_hints(settings, checklists)
     emotion = scoring.load_emotion(settings.emotion)
     engines = load_engines(settings)
     done = store.transcribed_pairs(engines.recognizer.info.sha256)

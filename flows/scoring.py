@@ -7,13 +7,13 @@ own transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.config import ScoringSettings
+from core.config import ScoringSettings, Settings
 from core.errors import ConfigError
 from core.scorecard import CallScorecard
 from core.transcript_io import transcript_hash
@@ -23,7 +23,7 @@ from pipeline.emotion import CallEmotion, EmotionOptions, analyse_emotion
 from pipeline.metrics import compute_metrics
 from rules.engine import score_call
 from rules.loader import load_checklists, shipped_checklist
-from rules.model import Checklist
+from rules.model import Checklist, recogniser_hints
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,17 @@ def load_active(settings: ScoringSettings) -> ActiveChecklists:
         return tuple(loaded[str(Path(p))] for p in ps)
 
     return ActiveChecklists(pick(general), {q: pick(ps) for q, ps in settings.queue_checklists.items()})
+
+
+def with_checklist_hints(settings: Settings, active: ActiveChecklists) -> Settings:
+    """``settings`` whose transcription hints also hold the active checklists' hints, when that is switched on."""
+    t = settings.transcription
+    if not t.checklist_hints:
+        return settings
+    hints = dict(t.hints)
+    for language, phrases in recogniser_hints(active.all()).items():
+        hints[language] = tuple(dict.fromkeys((*hints.get(language, ()), *phrases)))
+    return replace(settings, transcription=replace(t, hints=hints))
 
 
 @dataclass(frozen=True)

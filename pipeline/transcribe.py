@@ -72,15 +72,21 @@ class ChannelTranscript:
 
 
 def transcription_options(settings: TranscriptionSettings, language: str) -> dict[str, Any]:
-    """Everything that shapes a transcript, as plain data for storing beside it."""
-    return {
+    """Everything that shapes a transcript, as plain data for storing beside it.
+
+    The hints of every language are recorded when there are any (with ``auto`` the language, and so the
+    hotwords, are only known per channel); without hints the options are what they were before hints existed,
+    so stored transcripts keep their options hash.
+    """
+    hints = {lang: list(dict.fromkeys(h)) for lang, h in sorted(settings.hints.items()) if h}
+    return ({"hints": hints} if hints else {}) | {
         "language": language,
         "beam_size": settings.beam_size,
         "compute_type": settings.compute_type,
         "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
         "word_timestamps": True,
         "temperatures": list(TEMPERATURES),
-        "hotwords": _hotwords(settings),
+        "hotwords": hotwords(settings, language),
         "vad": asdict(settings.vad),
         "safety_net": {"min_s": NET_MIN_S, "pad_s": NET_PAD_S, "join_gap_s": JOIN_GAP_S, "retry_min_s": RETRY_MIN_S,
                        "retry_rounds": RETRY_ROUNDS},
@@ -94,8 +100,10 @@ def options_json(settings: TranscriptionSettings, language: str) -> str:
                       ensure_ascii=False)
 
 
-def _hotwords(settings: TranscriptionSettings) -> str:
-    return ", ".join(n.strip() for n in settings.company_names if n.strip())
+def hotwords(settings: TranscriptionSettings, language: str) -> str:
+    """The recogniser's hotwords for a channel in ``language``: company names, then that language's hints."""
+    phrases = (*settings.company_names, *settings.hints.get(language, ()))
+    return ", ".join(dict.fromkeys(p.strip() for p in phrases if p.strip()))
 
 
 def _check_language(language: str) -> str:
@@ -114,7 +122,7 @@ def transcribe_audio(recognizer: SpeechRecognizer, decoded: DecodedAudio, *, lan
         recognizer: the loaded model.
         decoded: the call.
         language: ``zh``, ``en``, or ``auto`` to detect it per channel.
-        settings: beam size, VAD options and company names (passed as hotwords).
+        settings: beam size, VAD options, company names and hints (passed as hotwords).
 
     Returns:
         One transcript per distinct channel, in channel order.
@@ -168,7 +176,7 @@ def transcribe_channel(recognizer: SpeechRecognizer, samples: np.ndarray, channe
     if not regions or not lang:
         return ChannelTranscript(channel, lang, prob, (), coverage(energy, ()))
     request = DecodeRequest(language=lang, regions=regions, beam_size=settings.beam_size,
-                            hotwords=_hotwords(settings))
+                            hotwords=hotwords(settings, lang))
     utterances = _recognize(recognizer, samples, request, channel, duration)
     retried = 0.0
     for _ in range(RETRY_ROUNDS):

@@ -191,6 +191,7 @@ class _Compiler:
             path=str(self.path),
             content_hash=content_hash(data),
             defines=self.defines,
+            hints=tuple(str(h) for h in data.get("hints") or ()),
         )
 
     def _section(self, raw: Mapping[str, Any], path: list[str | int]) -> Section:

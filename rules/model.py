@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -212,6 +212,7 @@ class Checklist:
     path: str
     content_hash: str
     defines: Mapping[str, Says] = field(default_factory=dict)
+    hints: tuple[str, ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -227,6 +228,15 @@ class Checklist:
             if item.id == item_id:
                 return item
         raise KeyError(f"{self.path}: checklist {self.id} has no item {item_id!r}")
+
+
+def recogniser_hints(checklists: Iterable[Checklist]) -> dict[str, tuple[str, ...]]:
+    """Each language's ``hints`` over the checklists that apply to it, in checklist order, each phrase once."""
+    out: dict[str, dict[str, None]] = {}
+    for checklist in checklists:
+        for language in checklist.languages:
+            out.setdefault(language, {}).update(dict.fromkeys(checklist.hints))
+    return {language: tuple(phrases) for language, phrases in out.items() if phrases}
 
 
 def walk(condition: Condition) -> list[Condition]:

@@ -413,3 +413,24 @@ def test_parallel_threads_get_the_same_transcripts_as_one_at_a_time(recognizer: 
         t.join()
     assert together == alone
     assert [c[0].language for c in alone] == ["zh", "en"]
+
+
+def test_hints_of_the_detected_language_join_the_company_names_as_hotwords() -> None:
+    samples = _speechlike(6.0, [(1.0, 4.0)])
+    settings = TranscriptionSettings(company_names=("大明公司",), hints={"zh": ("您好", "工号", "大明公司"),
+                                                                         "en": ("thank you for calling",)})
+    fake = FakeRecognizer([(_segment(1.0, [(1.0, 4.0, "您好", 0.9)]),)], vad=((1.0, 4.0),),
+                          languages={"zh": 0.9, "en": 0.1})
+    transcribe.transcribe_channel(fake, samples, 0, language="auto", settings=settings)
+    assert fake.requests[0].hotwords == "大明公司, 您好, 工号"  # the channel's language only, each name once
+    assert transcribe.hotwords(settings, "en") == "大明公司, thank you for calling"
+    data = json.loads(transcribe.options_json(settings, "auto"))
+    assert data["hints"] == {"en": ["thank you for calling"], "zh": ["您好", "工号", "大明公司"]}
+    assert data["hotwords"] == "大明公司"  # with auto, the per-language hints are what the record shows
+
+
+def test_options_without_hints_are_what_they_were_before_hints_existed() -> None:
+    plain = json.loads(transcribe.options_json(TranscriptionSettings(), "zh"))
+    assert "hints" not in plain and plain["hotwords"] == ""
+    empty = TranscriptionSettings(hints={"zh": ()})
+    assert transcribe.options_json(empty, "zh") == transcribe.options_json(TranscriptionSettings(), "zh")

