@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from callqa.web.i18n import band_name, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
+from rules.evaluate import DEFAULT_MIN_FAIL_PRECISION
 from scorecards.people import views
 from scorecards.people.access import Viewer
 from scorecards.people.accounts import User, get_user
@@ -34,6 +35,8 @@ class WebSettings:
         read_linger_s: how long the database file stays open after the last request (warm cache for the next;
             a nightly run that waits for the file still gets it within ~50 ms).
         min_agreement: rule-health items below this reviewer agreement are flagged.
+        min_fail_precision: rule-health items whose reviewed fails were upheld less often are flagged (the
+            gate of ``callqa rules eval``).
         queue_page_size: rows per review-queue page.
         sample_per_agent_week: calls per agent and week put in the queue at random (good calls heard too).
         anger_threshold: customer anger from which a call goes to the queue.
@@ -44,6 +47,7 @@ class WebSettings:
     lock_timeout_s: float = 60.0
     read_linger_s: float = 5.0
     min_agreement: float = 0.8
+    min_fail_precision: float = DEFAULT_MIN_FAIL_PRECISION
     queue_page_size: int = 50
     sample_per_agent_week: int = views.SAMPLE_PER_AGENT_WEEK
     anger_threshold: float = views.ANGER_THRESHOLD

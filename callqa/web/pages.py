@@ -133,13 +133,14 @@ def team(request: Request, who: Who, team: str | None = None, days: int = 28, so
 
 
 @router.get("/rules/health")
-def rules_health(request: Request, who: Who, min_agreement: float | None = None) -> Response:
+def rules_health(request: Request, who: Who, min_agreement: float | None = None,
+                 min_fail_precision: float | None = None) -> Response:
     _staff_only(who)
-    threshold = web(request).settings.min_agreement if min_agreement is None else min_agreement
-    if not 0.0 <= threshold <= 1.0:
-        raise Invalid(f"min_agreement: {threshold} is not between 0 and 1")
-    rows = views.rule_health(web(request).store, who.viewer, min_agreement=threshold)
-    return render(request, "rules.html", rows=rows, min_agreement=threshold)
+    settings = web(request).settings
+    threshold = settings.min_agreement if min_agreement is None else min_agreement
+    gate = settings.min_fail_precision if min_fail_precision is None else min_fail_precision
+    rows = views.rule_health(web(request).store, who.viewer, min_agreement=threshold, min_fail_precision=gate)
+    return render(request, "rules.html", rows=rows, min_agreement=threshold, min_fail_precision=gate)
 
 
 @router.get("/rules/regressions.yaml")

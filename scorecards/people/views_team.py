@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from core.errors import Invalid, NotFound
+from rules.evaluate import DEFAULT_MIN_FAIL_PRECISION
 from scorecards.people.access import UserRole, Viewer
 from scorecards.people.views_sql import (
     WEEK,
@@ -152,21 +153,26 @@ def _sorted(rows: list[HeatRow], items: tuple[HeatItem, ...], sort: str) -> tupl
 
 
 def rule_health(
-    store: Store, viewer: Viewer, *, min_agreement: float = 0.8, min_reviews: int = 5
+    store: Store, viewer: Viewer, *, min_agreement: float = 0.8, min_reviews: int = 5,
+    min_fail_precision: float = DEFAULT_MIN_FAIL_PRECISION,
 ) -> tuple[RuleHealth, ...]:
     """Per checklist item, how reviewers' decisions agreed with the engine (reviews of visible calls only).
 
-    Only current reviews of current scorecards count: a new checklist version starts with no reviews, since
-    its verdicts are new. Every item of the current checklists is listed, reviewed or not. Items are ordered
-    flagged first, then by agreement (lowest first; none last), then by checklist and item id.
+    The figures are those of ``callqa rules eval``, with the reviewer's verdict as the label: agreement over
+    reviewed pass/fail/n/a verdicts, fail precision and false deductions (fails overturned), and the share
+    of reviewed verdicts that were uncertain. Only current reviews of current scorecards count: a new
+    checklist version starts with no reviews, since its verdicts are new. Every item of the current
+    checklists is listed, reviewed or not. Items are ordered flagged or below the gate first, then by
+    agreement (lowest first; none last), then by checklist and item id.
 
     Raises:
         Forbidden: an agent asks.
-        Invalid: ``min_agreement`` outside 0–1 or ``min_reviews`` below 1.
+        Invalid: ``min_agreement`` or ``min_fail_precision`` outside 0–1, or ``min_reviews`` below 1.
     """
     require_staff(viewer, "rule health")
-    if not 0.0 <= min_agreement <= 1.0:
-        raise Invalid(f"min_agreement: {min_agreement} is not between 0 and 1")
+    for name, value in (("min_agreement", min_agreement), ("min_fail_precision", min_fail_precision)):
+        if not 0.0 <= value <= 1.0:
+            raise Invalid(f"{name}: {value} is not between 0 and 1")
     check_positive("min_reviews", min_reviews)
     scope, named = named_filter(viewer)
     with store.reading() as con:
@@ -179,9 +185,9 @@ def rule_health(
     out = []
     for checklist_id, item_id, title, _ in sorted(items, key=lambda r: (r[0], r[3], r[1])):
         out.append(_health(checklist_id, item_id, title, by_item.get((checklist_id, item_id)), min_agreement,
-                           min_reviews))
-    return tuple(sorted(out, key=lambda h: (not h.flagged, h.agreement is None, h.agreement or 0.0,
-                                            h.checklist_id, h.item_id)))
+                           min_reviews, min_fail_precision))
+    return tuple(sorted(out, key=lambda h: (not (h.flagged or h.below_gate), h.agreement is None,
+                                            h.agreement or 0.0, h.checklist_id, h.item_id)))
 
 
 _HEALTH_SQL = (
@@ -203,16 +209,19 @@ _HEALTH_SQL = (
 
 
 def _health(checklist_id: str, item_id: str, title: str, stats: tuple[Any, ...] | None, min_agreement: float,
-            min_reviews: int) -> RuleHealth:
+            min_reviews: int, min_fail_precision: float) -> RuleHealth:
     reviewed, definite, confirmed, fails, fails_kept, passes, passes_kept, unc, to_pass, to_fail, to_na = (
         stats or (0,) * 11)
     agreement = rate(confirmed, definite)
+    fail_precision = rate(fails_kept, fails)
     return RuleHealth(
         checklist_id=checklist_id, item_id=item_id, title=title, reviewed=reviewed, confirmed=confirmed,
-        agreement=agreement, fail_reviewed=fails, fail_precision=rate(fails_kept, fails), pass_reviewed=passes,
+        agreement=agreement, fail_reviewed=fails, fail_precision=fail_precision, pass_reviewed=passes,
         pass_precision=rate(passes_kept, passes), uncertain_reviewed=unc, uncertain_to_pass=rate(to_pass, unc),
         uncertain_to_fail=rate(to_fail, unc), uncertain_to_na=rate(to_na, unc),
         flagged=agreement is not None and agreement < min_agreement and definite >= min_reviews,
+        false_deductions=fails - fails_kept, uncertain_share=rate(unc, reviewed),
+        below_gate=fail_precision is not None and fail_precision < min_fail_precision and fails >= min_reviews,
     )
 
 

@@ -461,7 +461,12 @@ class RuleHealth:
         pass_reviewed, pass_precision: reviewed automatic passes and the share that stayed pass.
         uncertain_reviewed: reviewed uncertain verdicts; ``uncertain_to_pass``/``_fail``/``_na`` how the
             reviewers resolved them (shares of ``uncertain_reviewed``).
+        false_deductions: reviewed automatic fails a reviewer overturned — the figure ``callqa rules eval``
+            reports from labels, here from reviews.
+        uncertain_share: uncertain verdicts among the reviewed ones (the share the engine sent to review).
         flagged: ``agreement`` below the threshold with at least ``min_reviews`` reviews behind it.
+        below_gate: ``fail_precision`` below the gate ``callqa rules eval`` applies (0.95 by default), with at
+            least ``min_reviews`` reviewed fails behind it.
     """
 
     checklist_id: str
@@ -479,6 +484,9 @@ class RuleHealth:
     uncertain_to_fail: float | None
     uncertain_to_na: float | None
     flagged: bool
+    false_deductions: int = 0
+    uncertain_share: float | None = None
+    below_gate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,8 +162,11 @@ def test_run_history_and_rule_health(site: tuple[TestClient, Path, dict[str, Dem
     login(client, "admin")
     runs = client.get("/runs").text
     assert 'data-run="e2e-run-1"' in runs and "not an audio file" in runs
-    health = client.get("/rules/health").text
+    health = client.get("/rules/health", headers={"Accept-Language": "en"}).text
     assert 'class="rulehealth sortable"' in health
+    assert "<th>False deductions</th>" in health and "<th>Sent to review</th>" in health
+    assert 'name="min_fail_precision" value="0.95"' in health
+    assert client.get("/rules/health?min_fail_precision=2").status_code == 422
     agent = login(TestClient(client.app), "chris")
     assert agent.get("/runs").status_code == 404 and agent.get("/team").status_code == 404
 

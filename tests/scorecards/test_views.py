@@ -439,6 +439,13 @@ def test_rule_health_agreement_precision_and_flag(store: Store) -> None:
         2, 0.5, 1, 1.0)
     assert (greeting.item_id, greeting.reviewed, greeting.agreement, greeting.flagged) == ("greeting", 2, 1.0, False)
     assert (greeting.uncertain_reviewed, greeting.uncertain_to_pass, greeting.uncertain_to_fail) == (1, 1.0, 0.0)
+    # the figures of `callqa rules eval`, with the reviewer's verdict as the label
+    assert (closing.false_deductions, closing.uncertain_share, greeting.false_deductions, greeting.uncertain_share) \
+        == (1, 0.0, 0, 0.5)
+    assert not closing.below_gate  # 2 reviewed fails: fewer than min_reviews (3)
+    gated = {h.item_id: h for h in views.rule_health(store, QA, min_reviews=2, min_fail_precision=0.95)}
+    assert (gated["closing"].below_gate, gated["greeting"].below_gate) == (True, False)  # 1 of 2 fails upheld
+    assert not views.rule_health(store, QA, min_reviews=2, min_fail_precision=0.5)[0].below_gate
     assert not views.rule_health(store, QA, min_reviews=4)[0].flagged  # too few reviews to judge
     t2 = {h.item_id: (h.reviewed, h.agreement) for h in views.rule_health(store, SUP_T2)}
     assert t2 == {"closing": (1, 1.0), "greeting": (0, None)}
@@ -446,6 +453,8 @@ def test_rule_health_agreement_precision_and_flag(store: Store) -> None:
         views.rule_health(store, AGENT_A1)
     with pytest.raises(Invalid, match="min_agreement"):
         views.rule_health(store, QA, min_agreement=1.5)
+    with pytest.raises(Invalid, match="min_fail_precision: -0.1 is not between 0 and 1"):
+        views.rule_health(store, QA, min_fail_precision=-0.1)
 
 
 def test_run_history(store: Store) -> None:
