@@ -453,7 +453,7 @@ def test_rule_health_agreement_precision_and_flag(store: Store) -> None:
         views.rule_health(store, AGENT_A1)
     with pytest.raises(Invalid, match="min_agreement"):
         views.rule_health(store, QA, min_agreement=1.5)
-    with pytest.raises(Invalid, match="min_fail_precision: -0.1 is not between 0 and 1"):
+    with pytest.raises(Invalid, match=r"min_fail_precision: -0\.1 is not between 0 and 1"):
         views.rule_health(store, QA, min_fail_precision=-0.1)
 
 
