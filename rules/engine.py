@@ -12,6 +12,8 @@ An item's verdict:
   evaluated again assuming every phrase that was looked for in vain in a low-confidence stretch might have
   been said there; if the result is then not false, the verdict is ``uncertain``. Only fails get this
   second look: a false deduction is worse than a missed one.
+* a fail whose ``uncertain_when`` holds (or is unknown) is ``uncertain``: the item's author says when the
+  absence of the words is no evidence (a conversation cut off before its close).
 """
 
 from __future__ import annotations
@@ -183,6 +185,11 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if applies.value is Tri.UNKNOWN:
         return _verdict(item, Verdict.UNCERTAIN, "may not apply: its trigger was heard unreliably",
                         applies.evidence + outcome.evidence)  # fmt: skip
+    if item.uncertain_when is not None:
+        doubt = _evaluate(item.uncertain_when, ctx.trigger())
+        if doubt.value is not Tri.FALSE:
+            return _verdict(item, Verdict.UNCERTAIN, "not found, but " + _describe(item.uncertain_when),
+                            doubt.evidence + outcome.evidence)  # fmt: skip
     return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
 
 
@@ -396,8 +403,9 @@ def _limits_of(checklist: Checklist) -> dict[int, int | None]:
 
     for item in checklist.items:
         visit(item.condition, False)
-        if item.applies_when is not None:
-            visit(item.applies_when, False)
+        for trigger in (item.applies_when, item.uncertain_when):
+            if trigger is not None:
+                visit(trigger, False)
     return limits
 
 

@@ -205,9 +205,11 @@ class _Compiler:
         condition = self._condition(raw["condition"], [*path, "condition"], "+")
         applies = raw.get("applies_when")
         applies_when = self._condition(applies, [*path, "applies_when"], "") if applies is not None else None
+        unsure = raw.get("uncertain_when")
+        uncertain_when = self._condition(unsure, [*path, "uncertain_when"], "") if unsure is not None else None
         examples = self._examples(raw["examples"], [*path, "examples"])
         return Item(str(raw["id"]), str(raw["title"]), section, float(raw["points"]), bool(raw.get("veto", False)),
-                    str(raw["message"]).strip(), condition, applies_when, examples)  # fmt: skip
+                    str(raw["message"]).strip(), condition, applies_when, examples, uncertain_when)  # fmt: skip
 
     def _condition(self, raw: Mapping[str, Any], path: list[str | int], polarity: str) -> Condition:
         (kind, value), = raw.items()

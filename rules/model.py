@@ -172,6 +172,7 @@ class Item:
     condition: Condition
     applies_when: Condition | None = None
     examples: tuple[Example, ...] = ()
+    uncertain_when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,7 @@ def predicates(checklist: Checklist) -> list[Says]:
     (a define referred to by an item appears more than once)."""
     says: list[Says] = list(checklist.defines.values())
     for item in checklist.items:
-        for root in (item.condition, item.applies_when):
+        for root in (item.condition, item.applies_when, item.uncertain_when):
             if root is not None:
                 says.extend(c for c in walk(root) if isinstance(c, Says))
     return says
