@@ -37,11 +37,13 @@ sections:
 """
 
 
-def checklist(tmp_path: Path, condition: str, applies_when: str = "") -> Checklist:
+def checklist(tmp_path: Path, condition: str, applies_when: str = "", uncertain_when: str = "") -> Checklist:
     """A one-item checklist whose item has the given condition (YAML flow text)."""
     text = HEADER + f"        condition: {condition}\n"
     if applies_when:
         text += f"        applies_when: {applies_when}\n"
+    if uncertain_when:
+        text += f"        uncertain_when: {uncertain_when}\n"
     path = tmp_path / "t.yaml"
     path.write_text(text, encoding="utf-8")
     return load_checklist(path)
@@ -304,3 +306,28 @@ def test_overlapping_phrases_of_different_predicates_are_all_found(tmp_path: Pat
     c = checklist(tmp_path, f"{{all: [{condition}]}}")
     assert item_of(score_call(c, call(utt("agent", 0, 3, "Thank you for calling, 很高兴为您服务"))))[0] is Verdict.PASS
     assert item_of(score_call(c, call(utt("agent", 0, 3, "Thank you for calling, 很高兴为您"))))[0] is Verdict.FAIL
+
+
+def test_uncertain_when_turns_a_fail_into_uncertain_and_leaves_passes_alone(tmp_path: Path) -> None:
+    ck = checklist(tmp_path, "{says: {role: agent, phrases: [goodbye]}}",
+                   uncertain_when="{says: {role: agent, window: {last_utterances: 1}, phrases: [send us a message]}}")
+    cut = call(utt("customer", 0, 2, "my parcel is late"), utt("agent", 3, 5, "please send us a message"))
+    verdict, evidence = item_of(score_call(ck, cut))
+    assert verdict is Verdict.UNCERTAIN and [e.text for e in evidence if e.kind == "hit"] == ["send us a message"]
+    assert score_call(ck, cut).item("item").reason.startswith("not found, but the agent says 'send us a message'")
+    ended = call(utt("customer", 0, 2, "my parcel is late"), utt("agent", 3, 5, "it comes tomorrow"))
+    assert item_of(score_call(ck, ended))[0] is Verdict.FAIL
+    closed = call(utt("agent", 0, 2, "send us a message"), utt("agent", 3, 5, "goodbye"))
+    assert item_of(score_call(ck, closed))[0] is Verdict.PASS
+    # the doubt heard unreliably is unknown, which is doubt enough (the customer's words, searched in vain,
+    # were heard well: no second look would save the fail)
+    ck = checklist(tmp_path, "{says: {role: customer, phrases: [thanks]}}",
+                   uncertain_when="{says: {role: agent, phrases: [send us a message]}}")
+    murky = call(utt("customer", 0, 2, "my parcel is late", words=words(0, "my parcel is late")),
+                 utt("agent", 3, 5, "please send us a message", confidence=0.2,
+                     words=words(3, "please send us a message", probability=0.2)))
+    card = score_call(ck, murky)
+    assert item_of(card)[0] is Verdict.UNCERTAIN and card.item("item").reason.startswith("not found, but")
+    clear = call(utt("customer", 0, 2, "my parcel is late", words=words(0, "my parcel is late")),
+                 utt("agent", 3, 5, "it comes tomorrow", words=words(3, "it comes tomorrow")))
+    assert item_of(score_call(ck, clear))[0] is Verdict.FAIL
