@@ -22,7 +22,7 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 LANGUAGES = sorted(p.name for p in REAL.iterdir() if (p / "test").is_dir())
 # Measured on the test split when the corpus was added: (agreement at least, false deductions at most,
 # uncertain share at most).
-FLOOR = {"en": (0.76, 26, 0.13), "zh": (0.79, 74, 0.0)}
+FLOOR = {"en": (0.76, 26, 0.13), "zh": (0.79, 73, 0.01)}
 
 
 def _evaluate(language: str, part: str = "test") -> Evaluation:
