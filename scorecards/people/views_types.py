@@ -484,9 +484,9 @@ class RuleHealth:
     uncertain_to_fail: float | None
     uncertain_to_na: float | None
     flagged: bool
-    false_deductions: int = 0
-    uncertain_share: float | None = None
-    below_gate: bool = False
+    false_deductions: int
+    uncertain_share: float | None
+    below_gate: bool
 
 
 @dataclass(frozen=True, slots=True)
