@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from callqa.options import DEFAULT_DB, ConfigOption, DbOption, fail
+from callqa.options import DEFAULT_DB, ClusterOption, ConfigOption, DbOption, fail
 from core.errors import CallQAError
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# Dask logs every worker start and stop at INFO; a run report is what the operator reads.
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
 app = typer.Typer(
     help="callqa: offline quality inspection of recorded customer-service calls.",
@@ -56,14 +58,31 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 
+def _check_cluster(cluster: str | None, config: Path | None) -> None:
+    """Reject a bad --cluster or [cluster] address (and a bad settings file) before any server starts.
+
+    Raises:
+        CallQAError: naming the option or the settings key and the accepted forms.
+    """
+    from core.config import load_settings
+    from flows.cluster import parse_cluster
+
+    if cluster is not None:
+        parse_cluster(cluster, "--cluster")
+    else:
+        parse_cluster(load_settings(str(config) if config else None).cluster.address, "[cluster] address")
+
+
 def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str | None,
-              config: Path | None, workers: int | None, show_progress: bool, json_report: bool = False) -> int:
+              config: Path | None, workers: int | None, show_progress: bool, json_report: bool = False,
+              cluster: str | None = None) -> int:
     """Run the nightly flow with a progress bar and print the report; returns the exit status."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from callqa.render import print_run_report, summary_dict
     from flows import nightly
 
+    _check_cluster(cluster, config)
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -95,6 +114,7 @@ def _run_flow(sources: list[str], db: Path, manifest: Path | None, language: str
             language=language,
             config=str(config) if config else None,
             workers=workers,
+            cluster=cluster,
         )
     from scorecards.store.database import Store
 
@@ -120,16 +140,19 @@ def run(
     config: ConfigOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     json_report: Annotated[bool, typer.Option("--json-report", help="Print the run report as JSON.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run the nightly job now: transcribe, label roles and store every recording under PATHS.
 
     Calls already transcribed with the same model and options are skipped. Bad files are recorded as
     failed with their reason; the rest of the batch completes and the command exits with status 2.
+    With --cluster the per-call work runs on Dask workers; this process alone writes the database.
     """
     if language and language not in {"zh", "en", "auto"}:
         raise fail(f"--language '{language}': use zh, en or auto")
     try:
-        code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress, json_report)
+        code = _run_flow([str(p) for p in paths], db, manifest, language, config, workers, progress, json_report,
+                         cluster)
     except (CallQAError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)
@@ -306,6 +329,7 @@ def schedule(
     config: ConfigOption = None,
     api_url: Annotated[str | None, typer.Option(envvar="PREFECT_API_URL",
                                                 help="A Prefect server; default: start a local one.")] = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Serve the nightly flow on a schedule (runs until stopped with Ctrl-C).
 
@@ -315,9 +339,11 @@ def schedule(
     from flows.schedule import serve_nightly
 
     try:
+        _check_cluster(cluster, config)
         serve_nightly(cron=cron, sources=[str(s.resolve()) for s in source], db=str(db.resolve()),
                       manifest=str(manifest.resolve()) if manifest else None,
-                      config=str(config.resolve()) if config else None, api_url=api_url, console=err)
+                      config=str(config.resolve()) if config else None, api_url=api_url, console=err,
+                      cluster=cluster)
     except CallQAError as exc:
         raise fail(str(exc)) from None
 

@@ -54,6 +54,13 @@ def print_run_report(console: Console, summary: RunSummary, calls_by_id: dict[st
     table.add_row("real-time factor", rtf)
     table.add_row("roles uncertain", str(len(summary.uncertain_roles)))
     console.print(table)
+    if len(summary.workers) > 1 or any(" tcp://" in w.worker or " tls://" in w.worker for w in summary.workers):
+        shares = Table(title="Calls per worker", title_justify="left")
+        for name in ("worker", "calls", "audio h"):
+            shares.add_column(name, justify="left" if name == "worker" else "right")
+        for w in summary.workers:
+            shares.add_row(w.worker, str(w.calls), f"{w.audio_seconds / 3600:.3f}")
+        console.print(shares)
     if summary.failed:
         console.print("[bold red]Failed files[/bold red] (fix or remove them; the rest of the batch is stored):")
         for f in summary.failed:
@@ -77,6 +84,8 @@ def summary_dict(summary: RunSummary) -> dict[str, object]:
         "wall_seconds": round(summary.wall_seconds, 2),
         "real_time_factor": round(summary.real_time_factor, 4),
         "uncertain_roles": list(summary.uncertain_roles),
+        "workers": [{"worker": w.worker, "calls": w.calls, "audio_hours": round(w.audio_seconds / 3600, 4)}
+                    for w in summary.workers],
     }
 
 

@@ -110,6 +110,19 @@ class ScoringSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Where the per-call work of a run is done.
+
+    Attributes:
+        address: empty for the in-process thread pool (the default, nothing to start); ``local:N`` for a Dask
+            cluster of N single-threaded worker processes on this machine; ``tcp://HOST:8786`` (or ``tls://``)
+            for the scheduler of an existing Dask cluster whose workers see the recordings at the same paths.
+    """
+
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """All deployment settings."""
 
@@ -118,6 +131,7 @@ class Settings:
     roles: RoleSettings = field(default_factory=RoleSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     # Fields of pipeline.emotion.EmotionOptions (checked when a run starts; kept as a table here so that
     # reading settings does not import the audio libraries the emotion stage needs).
     emotion: dict[str, Any] = field(default_factory=dict)

@@ -152,6 +152,15 @@ class CallFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerShare:
+    """What one worker did in a run: ``worker`` names its host and, on a Dask cluster, its address."""
+
+    worker: str
+    calls: int
+    audio_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunSummary:
     """What one run did: shown as the run report and stored in the runs table."""
 
@@ -164,6 +173,7 @@ class RunSummary:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     uncertain_roles: tuple[str, ...] = field(default_factory=tuple)
+    workers: tuple[WorkerShare, ...] = ()
 
     @property
     def real_time_factor(self) -> float:

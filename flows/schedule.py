@@ -63,6 +63,7 @@ def serve_nightly(
     config: str | None,
     api_url: str | None,
     console: Any,
+    cluster: str | None = None,
 ) -> None:
     """Serve ``nightly_inspection`` with ``cron`` until interrupted."""
     server: subprocess.Popen[bytes] | None = None
@@ -80,7 +81,7 @@ def serve_nightly(
         nightly_inspection.serve(
             name="callqa-nightly",
             schedules=[Cron(cron)],
-            parameters={"sources": sources, "db": db, "manifest": manifest, "config": config},
+            parameters={"sources": sources, "db": db, "manifest": manifest, "config": config, "cluster": cluster},
         )
     finally:
         if server is not None:

@@ -1,0 +1,91 @@
+"""Benchmark: the nightly flow in process against Dask workers on the same real audio, in one run.
+
+    .venv/bin/python bench/scale.py [--json FILE] [--no-threads2]
+
+The batch (≈ 18.5 minutes): the real 8 kHz call in data/calls and three re-encodings of it (16 kHz PCM,
+8 kHz μ-law, MP3; each counts as a further call, as in bench/transcribe.py): four calls of equal length, so
+two workers get two each. Each configuration runs ``callqa run`` on it into a fresh database, the way an
+operator would, and the report's wall time (models, cluster start-up and storing included) is compared:
+
+* in process, ``--workers 1``: the baseline for one worker's overhead;
+* ``--cluster local:1`` and ``--cluster local:2``: a LocalCluster of one or two single-threaded worker
+  processes;
+* in process, ``--workers 2`` (today's default; skipped with ``--no-threads2``).
+
+Printed: wall time, audio-hours per hour, the speed-up of two Dask workers over one (target ≥ 1.8× on two
+cores) and the overhead of ``local:1`` against the in-process runner with one worker (target ≤ 10 %).
+Timings are noisy when other work shares the CPU: compare ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from transcribe import CALL, VERSIONS  # noqa: E402  (bench/transcribe.py: the real call and its re-encodings)
+
+CONFIGS = [
+    ("in process, 1 worker", ["--workers", "1"]),
+    ("dask local:1", ["--cluster", "local:1"]),
+    ("dask local:2", ["--cluster", "local:2"]),
+    ("in process, 2 workers", ["--workers", "2"]),
+]
+
+
+def batch(tmp: Path) -> Path:
+    """The real call and its re-encodings in one folder."""
+    folder = tmp / "calls"
+    folder.mkdir()
+    (folder / CALL.name).symlink_to(CALL)
+    for name, options in VERSIONS:
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(CALL), *options, str(folder / name)],
+                       check=True)
+    return folder
+
+
+def run(folder: Path, db: Path, options: list[str]) -> dict[str, object]:
+    """One ``callqa run`` of the batch into a fresh database; its JSON report."""
+    res = subprocess.run([sys.executable, "-m", "callqa.cli", "run", str(folder), "--db", str(db), "--no-progress",
+                          "--json-report", "--language", "en", *options], capture_output=True, text=True, cwd=ROOT)
+    if res.returncode != 0:
+        sys.exit(f"callqa run {' '.join(options)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    report: dict[str, object] = json.loads(res.stdout)
+    if report["failed"] or report["done"] != 1 + len(VERSIONS):
+        sys.exit(f"callqa run {' '.join(options)}: not every call was done: {report}")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--no-threads2", action="store_true", help="skip the in-process run with two workers")
+    args = parser.parse_args()
+    configs = CONFIGS[:3] if args.no_threads2 else CONFIGS
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="callqa-scale-") as tmp:
+        folder = batch(Path(tmp))
+        for i, (name, options) in enumerate(configs):
+            report = run(folder, Path(tmp) / f"run{i}.duckdb", options)
+            wall, hours = float(report["wall_seconds"]), float(report["audio_hours"])  # type: ignore[arg-type]
+            rows[name] = {"wall_s": wall, "audio_h": hours, "audio_h_per_h": hours / (wall / 3600)}
+            print(f"{name:24s} wall {wall:7.1f} s   {hours * 60:5.1f} audio min   "
+                  f"{rows[name]['audio_h_per_h']:5.2f} audio-h/h   workers: "
+                  f"{', '.join(str(w['calls']) for w in report['workers']) or '—'}", flush=True)  # type: ignore[attr-defined]
+    base, one, two = (rows[n]["wall_s"] for n, _ in CONFIGS[:3])
+    speedup, overhead = one / two, one / base - 1
+    print(f"\nspeed-up of 2 Dask workers over 1: {speedup:.2f}×  (target ≥ 1.8×)")
+    print(f"overhead of local:1 over in process with 1 worker: {overhead * 100:+.1f} %  (target ≤ 10 %)")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": rows, "speedup_2_over_1": speedup, "overhead_local1": overhead},
+                                        indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
