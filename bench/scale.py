@@ -12,8 +12,9 @@ operator would, and the report's wall time (models, cluster start-up and storing
   processes;
 * in process, ``--workers 2`` (today's default; skipped with ``--no-threads2``).
 
-Printed: wall time, audio-hours per hour, the speed-up of two Dask workers over one (target ≥ 1.8× on two
-cores) and the overhead of ``local:1`` against the in-process runner with one worker (target ≤ 10 %).
+Printed: wall time, audio-hours per hour, the peak memory of the run's biggest process, the speed-up of two
+Dask workers over one (target ≥ 1.8× on two cores) and the overhead of ``local:1`` against the in-process
+runner with one worker (target ≤ 10 %).
 Timings are noisy when other work shares the CPU: compare ratios of one run.
 """
 
@@ -21,10 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,6 +46,8 @@ CONFIGS = [
 
 def batch(tmp: Path) -> Path:
     """The real call and its re-encodings in one folder."""
+    if shutil.which("ffmpeg") is None:
+        sys.exit("bench/scale.py needs the ffmpeg command for the re-encodings: apt-get install ffmpeg")
     folder = tmp / "calls"
     folder.mkdir()
     (folder / CALL.name).symlink_to(CALL)
@@ -50,16 +57,42 @@ def batch(tmp: Path) -> Path:
     return folder
 
 
-def run(folder: Path, db: Path, options: list[str]) -> dict[str, object]:
-    """One ``callqa run`` of the batch into a fresh database; its JSON report."""
-    res = subprocess.run([sys.executable, "-m", "callqa.cli", "run", str(folder), "--db", str(db), "--no-progress",
-                          "--json-report", "--language", "en", *options], capture_output=True, text=True, cwd=ROOT)
-    if res.returncode != 0:
-        sys.exit(f"callqa run {' '.join(options)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
-    report: dict[str, object] = json.loads(res.stdout)
+def run(folder: Path, db: Path, options: list[str]) -> tuple[dict[str, object], float]:
+    """One ``callqa run`` of the batch into a fresh database: its JSON report and the peak memory (MiB) of
+    the largest process of the run (the flow in process, else the busiest worker)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "callqa.cli", "run", str(folder), "--db", str(db),
+                                 "--no-progress", "--json-report", "--language", "en", *options],
+                                stdout=out, stderr=err, text=True, cwd=ROOT)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _largest_rss(proc.pid))
+            time.sleep(0.5)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"callqa run {' '.join(options)} failed ({proc.returncode}):\n{err.read()[-2000:]}")
+        report: dict[str, object] = json.loads(out.read())
     if report["failed"] or report["done"] != 1 + len(VERSIONS):
         sys.exit(f"callqa run {' '.join(options)}: not every call was done: {report}")
-    return report
+    return report, peak
+
+
+def _largest_rss(pid: int) -> float:
+    """The resident memory (MiB) of the biggest process in the tree of ``pid`` (Prefect's API server aside)."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    sizes = []
+    for p in tree:
+        try:
+            if "prefect.server.api.server" not in " ".join(p.cmdline()):
+                sizes.append(p.memory_info().rss / 2**20)
+        except psutil.NoSuchProcess:
+            continue
+    return max(sizes, default=0.0)
 
 
 def main() -> None:
@@ -72,11 +105,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="callqa-scale-") as tmp:
         folder = batch(Path(tmp))
         for i, (name, options) in enumerate(configs):
-            report = run(folder, Path(tmp) / f"run{i}.duckdb", options)
+            report, peak = run(folder, Path(tmp) / f"run{i}.duckdb", options)
             wall, hours = float(report["wall_seconds"]), float(report["audio_hours"])  # type: ignore[arg-type]
-            rows[name] = {"wall_s": wall, "audio_h": hours, "audio_h_per_h": hours / (wall / 3600)}
+            rows[name] = {"wall_s": wall, "audio_h": hours, "audio_h_per_h": hours / (wall / 3600),
+                          "peak_process_mib": peak}
             print(f"{name:24s} wall {wall:7.1f} s   {hours * 60:5.1f} audio min   "
-                  f"{rows[name]['audio_h_per_h']:5.2f} audio-h/h   workers: "
+                  f"{rows[name]['audio_h_per_h']:5.2f} audio-h/h   biggest process {peak:5.0f} MiB   calls per worker: "
                   f"{', '.join(str(w['calls']) for w in report['workers']) or '—'}", flush=True)  # type: ignore[attr-defined]
     base, one, two = (rows[n]["wall_s"] for n, _ in CONFIGS[:3])
     speedup, overhead = one / two, one / base - 1

@@ -348,6 +348,34 @@ def schedule(
         raise fail(str(exc)) from None
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker(
+    ctx: typer.Context,
+    scheduler: Annotated[str, typer.Argument(help="The scheduler's address, e.g. tcp://qa-sched:8786.")],
+    nworkers: Annotated[int, typer.Option(help="Worker processes: one per core.")] = os.cpu_count() or 1,
+) -> None:
+    """Serve a Dask cluster's calls from this machine: NWORKERS single-threaded worker processes.
+
+    The same as `dask worker SCHEDULER --nworkers N --nthreads 1`, without the environment Dask gives its
+    processes (one BLAS thread, aggressive malloc trimming), which slows calls down and moves the last digits
+    of their confidences (docs/operations.md). Further options are passed to `dask worker`.
+    """
+    from distributed.cli.dask_worker import main as dask_worker
+
+    from flows.cluster import parse_cluster, plain_worker_environment
+
+    try:
+        if parse_cluster(scheduler, "SCHEDULER").kind != "remote":
+            raise CallQAError(f"SCHEDULER '{scheduler}': give the address of a running `dask scheduler`, "
+                              "e.g. tcp://qa-sched:8786")
+    except CallQAError as exc:
+        raise fail(str(exc)) from None
+    if nworkers < 1:
+        raise fail(f"--nworkers {nworkers}: at least one worker process")
+    plain_worker_environment()
+    dask_worker.main([scheduler, "--nworkers", str(nworkers), "--nthreads", "1", *ctx.args])
+
+
 @agents_app.command("enroll")
 def agents_enroll(
     agent_id: Annotated[str, typer.Argument(help="The agent's id, as in the call metadata.")],

@@ -62,7 +62,7 @@ def make_runner(placement: Placement, threads: int) -> TaskRunner[Any]:
     from prefect_dask import DaskTaskRunner
 
     if placement.kind == "local":
-        _keep_thread_settings()
+        plain_worker_environment()
         # One thread per worker process: each process runs one call at a time on its own core, with its own
         # copy of the models, which is what a worker on another machine does too.
         return DaskTaskRunner(cluster_kwargs={"n_workers": placement.workers, "threads_per_worker": 1,
@@ -71,17 +71,17 @@ def make_runner(placement: Placement, threads: int) -> TaskRunner[Any]:
     return DaskTaskRunner(address=placement.address)
 
 
-def _keep_thread_settings() -> None:
-    """Spawn local workers with the flow's BLAS/OpenMP thread settings instead of Dask's one thread each.
+def plain_worker_environment() -> None:
+    """Spawn the workers of this process's nannies in its own environment, without Dask's additions.
 
-    OpenBLAS's thread count moves the last digits of Whisper's features, hence of word confidences and
-    timings on some calls; with the same settings a worker stores bit for bit what the thread pool stores.
+    Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 and MALLOC_TRIM_THRESHOLD_=65536 in the processes it spawns. The
+    malloc setting cost 25 % more CPU per call here (bench/scale.py, docs/operations.md), and the BLAS thread
+    count moves the last digits of Whisper's features, hence of some word confidences and timings; without
+    them a worker stores bit for bit what the in-process thread pool stores.
     """
     import dask
 
-    spawn_env = dask.config.get("distributed.nanny.pre-spawn-environ", {})
-    dask.config.set({"distributed.nanny.pre-spawn-environ": {
-        k: v for k, v in spawn_env.items() if not k.endswith("_NUM_THREADS")}})  # the flow's environment stays
+    dask.config.set({"distributed.nanny.pre-spawn-environ": {}})
 
 
 def _flow_api_env() -> dict[str, str]:

@@ -175,3 +175,39 @@ def _servers_since(started: float) -> list[str]:
         if "prefect.server.api.server" in cmd and p.info["create_time"] >= started:
             found.append(f"{p.pid} {cmd[:80]}")
     return found
+
+
+@pytest.mark.slow
+def test_a_run_on_a_cluster_started_by_the_operator(tmp_path: Path, in_process: dict[str, object]) -> None:
+    """`dask scheduler` + `callqa worker`, then `callqa run --cluster tcp://…`: the remote path of a real site."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = (tmp_path / "scheduler.log").open("w"), (tmp_path / "worker.log").open("w")
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--dashboard-address", ":0"], stdout=logs[0], stderr=logs[0])
+    worker = subprocess.Popen([sys.executable, "-m", "callqa.cli", "worker", address, "--nworkers", "1"],
+                              stdout=logs[1], stderr=logs[1])
+    try:
+        db = tmp_path / "db.duckdb"
+        res = _callqa("run", str(_batch(tmp_path / "in", SHORT[:1])), "--db", str(db), "--no-progress",
+                      "--json-report", "--cluster", address)
+        assert res.returncode == 0, res.stderr + (tmp_path / "worker.log").read_text()
+        report = json.loads(res.stdout)
+        assert (report["done"], report["failed"]) == (1, [])
+        assert [w["calls"] for w in report["workers"]] == [1]
+        assert _stored(db) == {k: v for k, v in in_process.items() if k == SHORT[0]}
+        spawned = _workers_of(psutil.Process(worker.pid))
+        assert len(spawned) == 1
+        assert not {"MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS"} & set(spawned[0].environ())
+    finally:
+        for p in (worker, scheduler):
+            p.terminate()
+            p.wait(timeout=60)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
