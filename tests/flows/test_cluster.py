@@ -110,31 +110,18 @@ def in_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return _stored(db)
 
 
-@pytest.mark.slow
-def test_two_dask_workers_store_what_the_in_process_runner_stores(tmp_path: Path,
-                                                                  in_process: dict[str, object]) -> None:
-    db = tmp_path / "db.duckdb"
-    started = time.time()
-    res = _callqa("run", str(_batch(tmp_path / "in")), "--db", str(db), "--no-progress", "--json-report",
-                  "--cluster", "local:2")
-    assert res.returncode == 0, res.stderr
-    report = json.loads(res.stdout)
-    assert (report["done"], report["skipped"], report["failed"]) == (len(SHORT), 0, [])
-    assert sum(w["calls"] for w in report["workers"]) == len(SHORT)
-    assert all(" tcp://127.0.0.1:" in w["worker"] for w in report["workers"])
-    assert _stored(db) == in_process
-    _once_each(db, len(SHORT))
-    assert _servers_since(started) == [], "the run left Prefect API servers behind"
-
-
 def _workers_of(proc: psutil.Process) -> list[psutil.Process]:
     """The Dask worker processes a ``callqa run --cluster local:N`` started (spawned by its nannies)."""
     return [p for p in proc.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_call_is_survived_and_every_call_is_stored_once(
+def test_two_dask_workers_store_what_the_in_process_runner_stores_even_when_one_is_killed(
         tmp_path: Path, in_process: dict[str, object]) -> None:
+    """A LocalCluster of two worker processes; the busiest is killed with SIGKILL in the middle of a call.
+
+    (One test for both: a run of its own without the kill took 86 s more of the suite and showed nothing more.)
+    """
     names = (*SHORT, "paddle_test.wav", "wenet_long.wav")
     src = _batch(tmp_path / "in", names)
     db = tmp_path / "db.duckdb"
@@ -159,7 +146,9 @@ def test_a_worker_killed_mid_call_is_survived_and_every_call_is_stored_once(
     os.kill(busy, signal.SIGKILL)
     assert run.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()
     report = json.loads((tmp_path / "report.json").read_text())
-    assert (report["done"], report["failed"]) == (len(names), [])
+    assert (report["done"], report["skipped"], report["failed"]) == (len(names), 0, [])
+    assert sum(w["calls"] for w in report["workers"]) == len(names)
+    assert all(" tcp://127.0.0.1:" in w["worker"] for w in report["workers"])
     _once_each(db, len(names))
     stored = _stored(db)
     assert {k: v for k, v in stored.items() if k in in_process} == in_process
