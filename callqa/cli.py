@@ -365,11 +365,12 @@ def worker(
     from flows.cluster import parse_cluster, plain_worker_environment
 
     try:
-        if parse_cluster(scheduler, "SCHEDULER").kind != "remote":
-            raise CallQAError(f"SCHEDULER '{scheduler}': give the address of a running `dask scheduler`, "
-                              "e.g. tcp://qa-sched:8786")
+        placement = parse_cluster(scheduler, "SCHEDULER")
     except CallQAError as exc:
         raise fail(str(exc)) from None
+    if placement.kind != "remote":
+        raise fail(f"SCHEDULER '{scheduler}': give the address of a running `dask scheduler`, "
+                   "e.g. tcp://qa-sched:8786")
     if nworkers < 1:
         raise fail(f"--nworkers {nworkers}: at least one worker process")
     plain_worker_environment()

@@ -26,6 +26,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     first = message.split("\n", 1)[0]
     typer.echo(message if " error: " in first else f"error: {message}", err=True)
     return typer.Exit(code)
+
+
 ClusterOption = Annotated[
     str | None,
     typer.Option("--cluster", help="Run the per-call work on Dask: local:N worker processes here, or a scheduler "

