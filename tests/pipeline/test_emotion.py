@@ -418,3 +418,36 @@ def test_eval_cli_with_audio_columns(tmp_path: Path, model: PrototypeModel) -> N
         arousal = [r["arousal"] for r in csv.DictReader(f)]
     assert all(a != "" for a in arousal[:4]) and arousal[4] == ""
     assert abs(float(np.median([float(a) for a in arousal[:4]]))) < 0.5  # z-scores around the speaker's median
+
+
+def test_prototype_vectors_are_kept_on_disk_and_a_bad_file_is_embedded_again(tmp_path: Path) -> None:
+    from models.embedding import fixed_vectors
+
+    texts = ["我要投诉", "thank you so much", "please hold"]
+    first = CountingModel()
+    embedder = E5Embedder(model=first)
+    embedder.packaged = True  # stands in for the packaged engine, with the cache in tmp_path
+    made = fixed_vectors(embedder, texts, tmp_path)
+    (kept,) = tmp_path.glob("text-vectors-*.npy")
+    assert first.batches == [texts] and kept.stat().st_mode & 0o777 == 0o644
+
+    second = CountingModel()
+    again = E5Embedder(model=second)
+    again.packaged = True
+    assert np.array_equal(fixed_vectors(again, texts, tmp_path), made) and second.batches == []
+    assert np.array_equal(again.embed(texts), made) and second.batches == []  # the hit seeds the text cache
+
+    np.save(kept, np.zeros((2, 384), dtype=np.float32))  # wrong shape: embedded again and rewritten
+    third = CountingModel()
+    fresh = E5Embedder(model=third)
+    fresh.packaged = True
+    assert np.array_equal(fixed_vectors(fresh, texts, tmp_path), made) and third.batches == [texts]
+    assert np.load(kept).shape == (3, 384)
+    kept.write_bytes(b"not numpy")  # unreadable: embedded again
+    fourth = CountingModel()
+    last = E5Embedder(model=fourth)
+    last.packaged = True
+    assert np.array_equal(fixed_vectors(last, texts, tmp_path), made) and fourth.batches == [texts]
+
+    with pytest.raises(ValueError, match="packaged"):
+        fixed_vectors(E5Embedder(model=CountingModel()), texts, tmp_path)
