@@ -72,16 +72,17 @@ def make_runner(placement: Placement, threads: int) -> TaskRunner[Any]:
 
 
 def plain_worker_environment() -> None:
-    """Spawn the workers of this process's nannies in its own environment, without Dask's additions.
+    """Spawn the workers of this process's nannies without Dask's environment and without its profiler.
 
     Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 and MALLOC_TRIM_THRESHOLD_=65536 in the processes it spawns. The
     malloc setting cost 25 % more CPU per call here (bench/scale.py, docs/operations.md), and the BLAS thread
     count moves the last digits of Whisper's features, hence of some word confidences and timings; without
-    them a worker stores bit for bit what the in-process thread pool stores.
+    them a worker stores bit for bit what the in-process thread pool stores. Each worker's statistical
+    profiler samples the running task's stack every 10 ms; on the deep stacks of a call that cost ≈ 10 %.
     """
     import dask
 
-    dask.config.set({"distributed.nanny.pre-spawn-environ": {}})
+    dask.config.set({"distributed.nanny.pre-spawn-environ": {}, "distributed.worker.profile.enabled": False})
 
 
 def _flow_api_env() -> dict[str, str]:

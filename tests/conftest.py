@@ -8,7 +8,8 @@ transcribed once for the whole suite (``real_call_transcript``).
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -39,6 +40,30 @@ STEREO_REFERENCES = (
     "He began a confused complaint against the wizard who had vanished behind the curtain on the left.",
     "The horizon seems extremely distant.",
 )
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect API server for the flow runs of the session, as a site with a Prefect server has one.
+
+    Each ``callqa run`` started by a test otherwise starts and stops a temporary server of its own (about
+    8 s of the run and 10 s of CPU); the demo test still takes that default path (it drops the variable).
+    Sets ``PREFECT_API_URL`` for this process and the commands the tests start.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield server.api_url
+    finally:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
+        server.stop()
 
 
 @pytest.fixture(scope="session")

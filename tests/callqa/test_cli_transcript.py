@@ -12,7 +12,7 @@ import pytest
 
 from scorecards.store.database import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 CLIP = Path(__file__).resolve().parents[2] / "data" / "clips" / "jfk.flac"
 

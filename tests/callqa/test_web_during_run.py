@@ -37,6 +37,7 @@ def _signed_in(base: str, name: str) -> httpx.Client:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
 def test_pages_answer_while_a_run_writes(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     db, calls = copy_of_built(tmp_path, tmp_path_factory.getbasetemp())
     src = tmp_path / "tonight"

@@ -47,6 +47,19 @@ def test_a_local_cluster_needs_a_worker() -> None:
         parse_cluster("local:0")
 
 
+def test_workers_are_spawned_without_dasks_environment_and_profiler() -> None:
+    import dask
+    import distributed  # noqa: F401  (loads Dask's distributed settings)
+
+    from flows.cluster import plain_worker_environment
+
+    keys = ("distributed.nanny.pre-spawn-environ", "distributed.worker.profile.enabled")
+    with dask.config.set({key: dask.config.get(key) for key in keys}):  # restored on exit
+        plain_worker_environment()
+        assert dask.config.get("distributed.nanny.pre-spawn-environ") == {}
+        assert dask.config.get("distributed.worker.profile.enabled") is False
+
+
 def test_a_bad_cluster_in_the_config_stops_the_run_before_anything_is_stored(tmp_path: Path) -> None:
     config = tmp_path / "callqa.toml"
     config.write_text('[cluster]\naddress = "dask-sched:8786"\n')
@@ -101,7 +114,7 @@ def _once_each(db: Path, n: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def in_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def in_process(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> dict[str, object]:
     """The short clips run by today's in-process thread pool: what the cluster runs must equal."""
     base = tmp_path_factory.mktemp("in_process")
     db = base / "db.duckdb"

@@ -11,7 +11,7 @@ import pytest
 
 from scorecards.store.database import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 CLIPS = Path(__file__).resolve().parents[2] / "data" / "clips"
 
