@@ -84,6 +84,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "call.automatic": ("automatic", "自动"),
     "call.review": ("review", "复核"),
     "call.confirm": ("Confirm", "确认"),
+    "decision.confirm": ("confirmed", "已确认"),
+    "decision.overturn": ("overturned", "已改判"),
     "call.overturn": ("Overturn to", "改判为"),
     "call.comment": ("Comment", "说明"),
     "call.anger": ("anger", "愤怒度"),
@@ -167,6 +169,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "exports.verdicts": ("verdicts", "判定明细"),
     "exports.format": ("Format", "格式"),
     "exports.download": ("Download", "下载"),
+    "exports.bom": ("CSV byte-order mark", "CSV 字节顺序标记"),
+    "exports.bom_yes": ("with (Excel shows Chinese correctly)", "带（Excel 正确显示中文）"),
+    "exports.bom_no": ("without (for scripts)", "不带（供脚本使用）"),
     "settings.title": ("Settings", "设置"),
     "settings.language": ("Language", "语言"),
     "settings.browser": ("as the browser asks", "跟随浏览器"),
@@ -189,6 +194,15 @@ def band_name(language: str, band: str | None) -> str:
     if band is None:
         return ""
     return band if language == "zh" else _BANDS.get(band, band)
+
+
+def export_labels(language: str) -> dict[str, dict[str, str]]:
+    """The words for the codes of a CSV export (``scorecards.people.exports.Labels`` fields) in ``language``."""
+    return {
+        "bands": {band: band_name(language, band) for band in _BANDS},
+        "verdicts": {v: translate(language, f"verdict.{v}") for v in ("pass", "fail", "n/a", "uncertain")},
+        "decisions": {d: translate(language, f"decision.{d}") for d in ("confirm", "overturn")},
+    }
 
 
 def translate(language: str, key: str, **values: object) -> str:

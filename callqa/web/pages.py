@@ -19,7 +19,8 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from callqa.web import charts, playback
-from callqa.web.context import Person, log, person, render, text, web
+from callqa.web.context import Person, language_of, log, person, render, text, web
+from callqa.web.i18n import export_labels
 from core.errors import CallQAError, Invalid, NotFound
 from scorecards.people import exports, regressions, review, views
 from scorecards.people.access import UserRole
@@ -176,8 +177,11 @@ def exports_page(request: Request, who: Who) -> Response:
 
 @router.get("/exports/download")
 def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: str = "csv",
-                    since: str | None = None, until: str | None = None) -> Response:
-    """A CSV or Parquet file of what the person may see, written by DuckDB to a temporary file."""
+                    since: str | None = None, until: str | None = None, bom: str = "1") -> Response:
+    """A CSV or Parquet file of what the person may see, written by DuckDB to a temporary file.
+
+    A CSV has label columns in the person's language and starts with a byte-order mark unless ``bom=0``.
+    """
     if kind not in ("scorecards", "verdicts"):
         raise Invalid(f"kind: {kind!r} is not scorecards or verdicts")
     if fmt not in ("csv", "parquet"):
@@ -188,7 +192,11 @@ def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: s
     folder = Path(tempfile.mkdtemp(prefix="callqa-export-"))
     dest = folder / f"{kind}_{start}_{end}.{fmt}"
     export = exports.export_scorecards if kind == "scorecards" else exports.export_verdicts
-    export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest)  # type: ignore[arg-type]
+    if bom not in ("0", "1"):
+        raise Invalid(f"bom: {bom!r} is not 0 or 1")
+    labels = exports.Labels(**export_labels(language_of(request)))
+    export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest,  # type: ignore[arg-type]
+           labels=labels, bom=bom == "1")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
     return FileResponse(dest, media_type=media, filename=dest.name,
                         background=BackgroundTask(_remove, folder))

@@ -126,8 +126,20 @@ def test_export_downloads_only_what_the_agent_may_see(site: tuple[TestClient, Pa
     response = client.get("/exports/download", params={"kind": "verdicts", "fmt": "csv", "since": "2025-01-01",
                                                        "until": "2025-12-31"})
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.content.startswith(b"\xef\xbb\xbfcall_id,")  # the BOM: a spreadsheet reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows and {r["call_id"] for r in rows} == {calls["ChrisL"].call_id}
+    assert {(r["verdict"], r["verdict_label"]) for r in rows} <= {
+        ("pass", "pass"), ("fail", "fail"), ("n/a", "n/a"), ("uncertain", "uncertain")}
+    zh = client.get("/exports/download", headers={"Accept-Language": "zh-CN"},
+                    params={"kind": "scorecards", "fmt": "csv", "since": "2025-01-01", "until": "2025-12-31"})
+    cards = list(csv.DictReader(io.StringIO(zh.content.decode("utf-8-sig"))))
+    assert cards and all(r["band_label"] == r["band"] for r in cards)  # the shipped bands are named in Chinese
+    en = client.get("/exports/download", params={"kind": "scorecards", "fmt": "csv", "since": "2025-01-01",
+                                                "until": "2025-12-31", "bom": "0"})
+    assert en.content.startswith(b"call_id,")
+    english = {"优秀": "Excellent", "良好": "Good", "合格": "Pass", "不合格": "Fail"}
+    assert [r["band_label"] for r in csv.DictReader(io.StringIO(en.text))] == [english[r["band"]] for r in cards]
     bad = client.get("/exports/download", params={"kind": "verdicts", "fmt": "xlsx", "since": "2025-01-01",
                                                   "until": "2025-12-31"})
     assert bad.status_code == 422 and "fmt" in bad.text

@@ -24,15 +24,16 @@ FEB = {"since": dt.date(2025, 2, 1), "until": dt.date(2025, 2, 28)}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
 
 
 def test_scorecards_csv_has_the_documented_columns_and_the_viewers_rows(store: Store, tmp_path: Path) -> None:
     dest = tmp_path / "cards.csv"
     assert exports.export_scorecards(store, ADMIN, fmt="csv", dest=dest, **FEB) == 6  # z1 has no scorecard
-    with dest.open(encoding="utf-8") as f:
-        assert f.readline().strip().split(",") == [name for name, _ in exports.SCORECARD_COLUMNS]
+    with dest.open(encoding="utf-8-sig") as f:
+        assert f.readline().strip().split(",") == [name for name, _ in exports.SCORECARD_COLUMNS] + [
+            "band_label", "reviewed_band_label"]
     rows = read_csv(dest)
     assert [(r["file_name"], r["day"], r["agent_id"], r["total"]) for r in rows] == [
         ("c1.wav", "2025-02-17", "A1", "100.0"), ("c2.wav", "2025-02-18", "A1", "50.0"),
@@ -54,7 +55,8 @@ def test_verdicts_carry_the_review_beside_the_automatic_verdict(store: Store, tm
     dest = tmp_path / "verdicts.csv"
     assert exports.export_verdicts(store, AGENT_A1, fmt="csv", dest=dest, **FEB) == 6
     rows = read_csv(dest)
-    assert list(rows[0]) == [name for name, _ in exports.VERDICT_COLUMNS]
+    assert list(rows[0]) == [name for name, _ in exports.VERDICT_COLUMNS] + [
+        "verdict_label", "reviewed_verdict_label", "review_decision_label", "final_verdict_label"]
     c2 = [r for r in rows if r["call_id"] == cid("c2")]
     assert [(r["item_id"], r["verdict"], r["reviewed_verdict"], r["review_decision"], r["final_verdict"])
             for r in c2] == [("greeting", "pass", "", "", "pass"), ("closing", "fail", "pass", "overturn", "pass")]
@@ -98,3 +100,30 @@ def test_bad_requests_name_the_field(store: Store, tmp_path: Path) -> None:
         exports.export_verdicts(store, ADMIN, fmt="csv", dest=tmp_path, **FEB)
     with pytest.raises(Invalid, match="plain file path"):
         exports.export_verdicts(store, ADMIN, fmt="csv", dest=tmp_path / "v\n.csv", **FEB)
+
+
+def test_a_csv_starts_with_the_byte_order_mark_and_labels_every_code(store: Store, tmp_path: Path) -> None:
+    review(store, "c2", 1, "pass", total=100.0, comment="说了“还有什么可以帮您”")
+    labels = exports.Labels(bands={"良好": "Good", "不合格": "Fail"}, verdicts={"pass": "通过", "fail": "未通过"},
+                            decisions={"overturn": "已改判"})
+    dest = tmp_path / "v.csv"
+    exports.export_verdicts(store, ADMIN, fmt="csv", dest=dest, labels=labels, **FEB)
+    raw = dest.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfcall_id,") and raw.count(b"\xef\xbb\xbf") == 1
+    c2 = [r for r in read_csv(dest) if r["call_id"] == cid("c2")]
+    assert [(r["verdict_label"], r["reviewed_verdict_label"], r["review_decision_label"], r["final_verdict_label"])
+            for r in c2] == [("通过", "", "", "通过"), ("未通过", "通过", "已改判", "通过")]
+    assert c2[1]["review_comment"] == "说了“还有什么可以帮您”"
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob("*.bom"))  # no side file left
+
+    plain = tmp_path / "s.csv"
+    exports.export_scorecards(store, ADMIN, fmt="csv", dest=plain, labels=labels, bom=False, **FEB)
+    assert plain.read_bytes().startswith(b"call_id,")
+    rows = read_csv(plain)
+    assert {(r["band"], r["band_label"]) for r in rows} <= {("良好", "Good"), ("不合格", "Fail"), ("优秀", "优秀"),
+                                                          ("合格", "合格")}  # unlabelled names stay as written
+
+    pq = tmp_path / "s.parquet"
+    exports.export_scorecards(store, ADMIN, fmt="parquet", dest=pq, labels=labels, **FEB)
+    columns = [d[0] for d in duckdb.sql(f"SELECT * FROM '{pq}'").description]
+    assert columns == [name for name, _ in exports.SCORECARD_COLUMNS]  # Parquet: the codes only, as before
