@@ -68,8 +68,7 @@ class E5Embedder:
                 vectors = np.asarray(model.query(missing), dtype=np.float32)  # type: ignore[attr-defined]
                 for text, vector in zip(missing, vectors, strict=True):
                     self._cache[text] = vector
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+                self._evict()
             for t in texts:
                 self._cache.move_to_end(t)
             if not texts:
@@ -82,8 +81,12 @@ class E5Embedder:
             for text, vector in zip(texts, vectors, strict=True):
                 self._cache[text] = np.asarray(vector, dtype=np.float32)
                 self._cache.move_to_end(text)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used vectors beyond ``cache_size`` (the lock is held)."""
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
 
 def engine_version() -> str:

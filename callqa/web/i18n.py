@@ -6,6 +6,8 @@ checks that every key used by a template exists here with both languages.
 
 from __future__ import annotations
 
+from scorecards.people.exports import Labels
+
 LANGUAGES = ("zh", "en")
 
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -196,13 +198,13 @@ def band_name(language: str, band: str | None) -> str:
     return band if language == "zh" else _BANDS.get(band, band)
 
 
-def export_labels(language: str) -> dict[str, dict[str, str]]:
-    """The words for the codes of a CSV export (``scorecards.people.exports.Labels`` fields) in ``language``."""
-    return {
-        "bands": {band: band_name(language, band) for band in _BANDS},
-        "verdicts": {v: translate(language, f"verdict.{v}") for v in ("pass", "fail", "n/a", "uncertain")},
-        "decisions": {d: translate(language, f"decision.{d}") for d in ("confirm", "overturn")},
-    }
+def export_labels(language: str) -> Labels:
+    """The words for the codes of a CSV export in ``language``."""
+    return Labels(
+        bands={band: band_name(language, band) for band in _BANDS},
+        verdicts={v: translate(language, f"verdict.{v}") for v in ("pass", "fail", "n/a", "uncertain")},
+        decisions={d: translate(language, f"decision.{d}") for d in ("confirm", "overturn")},
+    )
 
 
 def translate(language: str, key: str, **values: object) -> str:

@@ -186,17 +186,16 @@ def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: s
         raise Invalid(f"kind: {kind!r} is not scorecards or verdicts")
     if fmt not in ("csv", "parquet"):
         raise Invalid(f"fmt: {fmt!r} is not csv or parquet")
+    if bom not in ("0", "1"):
+        raise Invalid(f"bom: {bom!r} is not 0 or 1")
     start, end = _date("since", since), _date("until", until)
     if start is None or end is None:
         raise Invalid("since, until: both dates are needed (YYYY-MM-DD)")
     folder = Path(tempfile.mkdtemp(prefix="callqa-export-"))
     dest = folder / f"{kind}_{start}_{end}.{fmt}"
     export = exports.export_scorecards if kind == "scorecards" else exports.export_verdicts
-    if bom not in ("0", "1"):
-        raise Invalid(f"bom: {bom!r} is not 0 or 1")
-    labels = exports.Labels(**export_labels(language_of(request)))
     export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest,  # type: ignore[arg-type]
-           labels=labels, bom=bom == "1")
+           labels=export_labels(language_of(request)), bom=bom == "1")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
     return FileResponse(dest, media_type=media, filename=dest.name,
                         background=BackgroundTask(_remove, folder))

@@ -126,6 +126,10 @@ def test_rerun_skips_and_kill_9_resumes_without_duplicates(tmp_path: Path) -> No
     assert store.integrity_problems() == []
     assert [r["status"] for r in store.runs()] == ["finished", "interrupted"]
 
+    again = callqa("run", str(src), "--db", str(db), "--no-progress", "--json-report")
+    assert again.returncode == 0
+    assert (json.loads(again.stdout)["done"], json.loads(again.stdout)["skipped"]) == (0, len(names) + 1)
+
 
 def test_an_invalid_checklist_stops_the_run_before_any_call(tmp_path: Path) -> None:
     src = tmp_path / "in"
