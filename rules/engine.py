@@ -47,6 +47,7 @@ from rules.model import (
     predicates,
 )
 from rules.normalize import normalize
+from rules.wording import PREFIXES, ReasonKind
 
 MAX_EVIDENCE = 10  # per predicate: enough to show a pattern, bounded for calls with dozens of "okay"s
 # A stretch searched in vain is doubtful when this share of its text was misheard (mean word probability
@@ -171,26 +172,27 @@ def judge(item: Item, ctx: _Context) -> ItemVerdict:
     if item.applies_when is not None:
         applies = _evaluate(item.applies_when, ctx.trigger())
         if applies.value is Tri.FALSE:
-            return _verdict(item, Verdict.NA, "does not apply: " + _describe(item.applies_when), applies.evidence)
+            return _verdict(item, Verdict.NA, PREFIXES[ReasonKind.NOT_APPLICABLE] + _describe(item.applies_when),
+                            applies.evidence)  # fmt: skip
     outcome = _evaluate(item.condition, ctx)
     if outcome.value is Tri.TRUE:
         return _verdict(item, Verdict.PASS, _describe(item.condition), outcome.evidence)
     if outcome.value is Tri.UNKNOWN:
-        return _verdict(item, Verdict.UNCERTAIN, "rests on low-confidence words or an uncertain role",
+        return _verdict(item, Verdict.UNCERTAIN, PREFIXES[ReasonKind.LOW_CONFIDENCE],
                         outcome.evidence)  # fmt: skip
     second = _evaluate(item.condition, ctx.second_look())
     if second.value is not Tri.FALSE:
-        return _verdict(item, Verdict.UNCERTAIN, "not found, but the transcript there is unreliable",
+        return _verdict(item, Verdict.UNCERTAIN, PREFIXES[ReasonKind.UNRELIABLE_TRANSCRIPT],
                         outcome.evidence)  # fmt: skip
     if applies.value is Tri.UNKNOWN:
-        return _verdict(item, Verdict.UNCERTAIN, "may not apply: its trigger was heard unreliably",
+        return _verdict(item, Verdict.UNCERTAIN, PREFIXES[ReasonKind.TRIGGER_UNRELIABLE],
                         applies.evidence + outcome.evidence)  # fmt: skip
     if item.uncertain_when is not None:
         doubt = _evaluate(item.uncertain_when, ctx.trigger())
         if doubt.value is not Tri.FALSE:
-            return _verdict(item, Verdict.UNCERTAIN, "not found, but " + _describe(item.uncertain_when),
+            return _verdict(item, Verdict.UNCERTAIN, PREFIXES[ReasonKind.DOUBT] + _describe(item.uncertain_when),
                             doubt.evidence + outcome.evidence)  # fmt: skip
-    return _verdict(item, Verdict.FAIL, "missed: " + _describe(item.condition), outcome.evidence)
+    return _verdict(item, Verdict.FAIL, PREFIXES[ReasonKind.MISSED] + _describe(item.condition), outcome.evidence)
 
 
 def _description(condition: Condition) -> str:

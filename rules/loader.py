@@ -112,11 +112,23 @@ def _line_of(path: Path, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
+def checklist_from_text(text: str, source: str) -> Checklist:
+    """A checklist from its YAML text (a stored copy; ``source`` names it in errors; raises ChecklistError)."""
+    checklist, problems, _ = _load_text(Path(source), text)
+    if checklist is None:
+        raise ChecklistError(problems)
+    return checklist
+
+
 def _load_one(path: Path) -> tuple[Checklist | None, list[Diagnostic], int]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Diagnostic(str(path), 1, 1, f"cannot read the file: {exc}")], 0
+    return _load_text(path, text)
+
+
+def _load_text(path: Path, text: str) -> tuple[Checklist | None, list[Diagnostic], int]:
     try:
         data = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
@@ -148,6 +160,12 @@ def content_hash(data: Mapping[str, Any]) -> str:
 
     canonical = json.dumps(strip(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _translated(raw: Mapping[str, Any], key: str) -> dict[str, str]:
+    """``key`` of a node's ``translations`` by language (the schema allows zh and en)."""
+    return {str(language): str(texts[key]).strip() for language, texts in (raw.get("translations") or {}).items()
+            if key in texts}
 
 
 class _Compiler:
@@ -192,11 +210,14 @@ class _Compiler:
             content_hash=content_hash(data),
             defines=self.defines,
             hints=tuple(str(h) for h in data.get("hints") or ()),
+            titles=_translated(data, "title"),
+            band_names={str(b["name"]): {str(k): str(v) for k, v in (b.get("translations") or {}).items()}
+                        for b in data.get("bands") or []},
         )
 
     def _section(self, raw: Mapping[str, Any], path: list[str | int]) -> Section:
         items = tuple(self._item(item, [*path, "items", i], str(raw["id"])) for i, item in enumerate(raw["items"]))
-        return Section(str(raw["id"]), str(raw["title"]), float(raw["weight"]), items)
+        return Section(str(raw["id"]), str(raw["title"]), float(raw["weight"]), items, _translated(raw, "title"))
 
     def _item(self, raw: Mapping[str, Any], path: list[str | int], section: str) -> Item:
         if not str(raw["message"]).strip():
@@ -209,7 +230,8 @@ class _Compiler:
         uncertain_when = self._condition(unsure, [*path, "uncertain_when"], "") if unsure is not None else None
         examples = self._examples(raw["examples"], [*path, "examples"])
         return Item(str(raw["id"]), str(raw["title"]), section, float(raw["points"]), bool(raw.get("veto", False)),
-                    str(raw["message"]).strip(), condition, applies_when, examples, uncertain_when)  # fmt: skip
+                    str(raw["message"]).strip(), condition, applies_when, examples, uncertain_when,
+                    _translated(raw, "title"), _translated(raw, "message"))  # fmt: skip
 
     def _condition(self, raw: Mapping[str, Any], path: list[str | int], polarity: str) -> Condition:
         (kind, value), = raw.items()

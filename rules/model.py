@@ -173,6 +173,9 @@ class Item:
     applies_when: Condition | None = None
     examples: tuple[Example, ...] = ()
     uncertain_when: Condition | None = None
+    # The title and message in other languages (``translations: {en: {title, message}}``), for pages in them.
+    titles: Mapping[str, str] = field(default_factory=dict)
+    messages: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,7 @@ class Section:
     title: str
     weight: float
     items: tuple[Item, ...]
+    titles: Mapping[str, str] = field(default_factory=dict)  # the title in other languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,8 @@ class Checklist:
     content_hash: str
     defines: Mapping[str, Says] = field(default_factory=dict)
     hints: tuple[str, ...] = ()
+    titles: Mapping[str, str] = field(default_factory=dict)  # the title in other languages
+    band_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # band name → language → name
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -1,6 +1,8 @@
 """Charts drawn on the server as SVG: a radar (agent against team) and a line chart of weekly values.
 
 Plain strings with every label escaped; values are 0–100 scores or 0–1 rates, a missing value leaves a gap.
+No chart repeats a colour (:func:`distinct_colours` hands them out; the charts refuse a repeat), so every
+line can be told from its legend entry. Every chart has a ``viewBox``: CSS may scale it to its box.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from markupsafe import Markup, escape
 AGENT_COLOUR = "#0969da"
 TEAM_COLOUR = "#8c959f"
 PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#57606a")
+OVERALL_COLOUR = "#1f2328"  # a total drawn beside PALETTE colours: none of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,40 @@ class Series:
     name: str
     values: tuple[float | None, ...]
     colour: str = AGENT_COLOUR
+    stroke: float = 2.0  # line width; a total drawn thicker than its parts
+
+
+def distinct_colours(n: int, *, besides: Sequence[str] = ()) -> tuple[str, ...]:
+    """The first ``n`` colours of :data:`PALETTE` that are none of ``besides`` (colours already in the chart).
+
+    Raises:
+        ValueError: the palette has fewer than ``n`` such colours (a chart would repeat one).
+    """
+    taken = {c.lower() for c in besides}
+    free = tuple(c for c in PALETTE if c.lower() not in taken)
+    if n > len(free):
+        raise ValueError(f"{n} colours asked for, the palette has {len(free)} more: a chart would repeat one")
+    return free[:n]
+
+
+def _check_colours(series: Sequence[Series]) -> None:
+    colours = [s.colour.lower() for s in series]
+    repeated = sorted({c for c in colours if colours.count(c) > 1})
+    if repeated:
+        raise ValueError(f"a chart repeats the colour(s) {', '.join(repeated)}; use distinct_colours()")
+
+
+def legend(series: Sequence[Series]) -> Markup:
+    """The colour keys as an HTML list (it wraps like text, readable on a phone where an SVG legend shrinks).
+
+    Each key is a small SVG square: its colour is an SVG attribute, which the pages' CSP (no inline style)
+    allows.
+    """
+    _check_colours(series)
+    keys = "".join(f'<li data-series="{escape(s.name)}"><svg class="swatch" xmlns="http://www.w3.org/2000/svg" '
+                   f'viewBox="0 0 12 12" width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+                   f'fill="{s.colour}"/></svg> {escape(s.name)}</li>' for s in series)
+    return Markup(f'<ul class="chart-legend">{keys}</ul>') if series else Markup("")
 
 
 def _fmt(x: float) -> str:
@@ -38,6 +75,7 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
     n = len(axes)
     if n == 0:
         return Markup("")
+    _check_colours(series)
     cx = cy = size / 2
     r = size / 2 - 60
     pad = 70  # room for the axis labels left and right of the circle
@@ -75,13 +113,22 @@ def radar(axes: Sequence[str], series: Sequence[Series], *, maximum: float = 100
 
 
 def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: float = 100.0, width: int = 460,
-               height: int = 220, title: str = "", percent: bool = False) -> Markup:
-    """A line chart over ``labels`` (weeks), y from 0 to ``maximum``; gaps where a value is missing."""
+               height: int = 220, title: str = "", percent: bool = False, with_legend: bool = True) -> Markup:
+    """A line chart over ``labels`` (weeks), y from 0 to ``maximum``; gaps where a value is missing.
+
+    Args:
+        with_legend: draw the colour keys under the plot; False when the page shows :func:`legend` instead
+            (the plot then ends below the week labels).
+
+    Raises:
+        ValueError: two series have the same colour.
+    """
     if not labels:
         return Markup("")
-    left, right, top, bottom = 40, 10, 10, 50
+    _check_colours(series)
+    left, right, top, bottom = 40, 10, 10, 50 if with_legend else 24
     plot_w, plot_h = width - left - right, height - top - bottom
-    legend_h = 18 * max(_legend_rows(series, width) - 1, 0)  # the first row fits in ``bottom``
+    legend_h = 18 * max(_legend_rows(series, width) - 1, 0) if with_legend else 0  # row 1 fits in ``bottom``
     step = plot_w / max(len(labels) - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
@@ -111,10 +158,12 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, maximum: floa
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
-                parts.append(f'<polyline points="{pts}" fill="none" stroke="{s.colour}" stroke-width="2"/>')
+                parts.append(f'<polyline points="{pts}" fill="none" stroke="{s.colour}" '
+                             f'stroke-width="{_fmt(s.stroke)}" data-series="{escape(s.name)}"/>')
             for x, y in run:
                 parts.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="3" fill="{s.colour}"/>')
-    parts.append(_legend(series, left, height - 22, width - left))
+    if with_legend:
+        parts.append(_legend(series, left, height - 22, width - left))
     parts.append("</svg>")
     return Markup("".join(parts))
 

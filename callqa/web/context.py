@@ -15,8 +15,9 @@ from callqa.web.i18n import band_name, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
 from rules.evaluate import DEFAULT_MIN_FAIL_PRECISION
 from scorecards.people import views
-from scorecards.people.access import Viewer
+from scorecards.people.access import UserRole, Viewer
 from scorecards.people.accounts import User, get_user
+from scorecards.people.wording import Wording
 from scorecards.store.database import Store
 
 log = logging.getLogger("callqa.web")
@@ -166,6 +167,8 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     def band(name: str | None) -> str:
         return band_name(lang, name)
 
-    context = {"request": request, "t": t, "band": band, "lang": lang, "me": getattr(request.state, "person", None),
-               "csrf": session_of(request).csrf, **values}
+    me = getattr(request.state, "person", None)
+    authors = me is not None and me.viewer.role in (UserRole.ADMIN, UserRole.QA)  # see rule ids as tooltips
+    context = {"request": request, "t": t, "band": band, "lang": lang, "words": Wording(web(request).store, lang),
+               "me": me, "authors": authors, "csrf": session_of(request).csrf, **values}
     return web(request).templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -6,7 +6,10 @@ checks that every key used by a template exists here with both languages.
 
 from __future__ import annotations
 
+from callqa.web import messages_queue, messages_team
+from rules import wording
 from scorecards.people.exports import Labels
+from scorecards.people.wording import DEFAULT_BAND_NAMES
 
 LANGUAGES = ("zh", "en")
 
@@ -75,6 +78,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role.agent": ("agent", "坐席"),
     "role.customer": ("customer", "客户"),
     "role.unknown": ("unknown", "未知"),
+    "role.admin": ("admin", "管理员"),
+    "role.qa": ("QA", "质检员"),
+    "role.supervisor": ("supervisor", "主管"),
     "call.title": ("Call", "通话"),
     "call.transcript": ("Transcript", "转写文本"),
     "call.scorecard": ("Scorecard", "评分卡"),
@@ -93,6 +99,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "call.anger": ("anger", "愤怒度"),
     "call.veto": ("veto", "一票否决"),
     "call.reason": ("Why", "理由"),
+    "call.points": ("{n} points", "{n} 分"),
+    "call.points#one": ("{n} point", "{n} 分"),
     "call.sections": ("Sections", "分项得分"),
     "call.disputes": ("Disputes", "申诉"),
     "call.acknowledged": ("Acknowledged", "已确认"),
@@ -131,7 +139,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "can sound tense: listen to the call before drawing conclusions.",
                         "每通电话只计一次；尚未做情绪分析的通话不计入。解释坏消息时语气可能听起来紧张："
                         "请先听录音再下结论。"),
-    "me.unacknowledged": ("{n} scorecard(s) not acknowledged yet.", "还有 {n} 张评分卡未确认。"),
+    "me.unacknowledged": ("{n} scorecards not acknowledged yet.", "还有 {n} 张评分卡未确认。"),
+    "me.unacknowledged#one": ("{n} scorecard not acknowledged yet.", "还有 {n} 张评分卡未确认。"),
     "me.disputes": ("My disputes", "我的申诉"),
     "team.title": ("Team heat-map", "团队热力图"),
     "team.days": ("Days", "天数"),
@@ -184,11 +193,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "common.next": ("Next", "下一页"),
     "common.total": ("{n} in all", "共 {n} 条"),
 }
+CATALOGUE |= messages_queue.MESSAGES | messages_team.MESSAGES | wording.MESSAGES
 
 
-# The default score bands (core.scorecard.DEFAULT_BANDS, used by the shipped checklists) are named in
-# Chinese; an English page shows them in English. A checklist's own band names are shown as written.
-_BANDS = {"优秀": "Excellent", "良好": "Good", "合格": "Pass", "不合格": "Fail"}
+_BANDS = DEFAULT_BAND_NAMES  # the default bands are named in Chinese; an English page shows them in English
 
 
 def band_name(language: str, band: str | None) -> str:
@@ -213,7 +221,8 @@ def translate(language: str, key: str, **values: object) -> str:
     An unknown key shows as itself, so a missing entry is visible on the page (and the catalogue test
     catches it before that).
     """
-    entry = CATALOGUE.get(key)
+    entry = CATALOGUE.get(f"{key}#one") if values.get("n") == 1 else None  # the singular, where it differs
+    entry = entry or CATALOGUE.get(key)
     if entry is None:
         return key
     text = entry[1] if language == "zh" else entry[0]

@@ -24,6 +24,7 @@ from callqa.web.i18n import export_labels
 from core.errors import CallQAError, Invalid, NotFound
 from scorecards.people import exports, regressions, review, views
 from scorecards.people.access import UserRole
+from scorecards.people.wording import Wording
 
 router = APIRouter()
 Who = Annotated[Person, Depends(person)]
@@ -52,18 +53,21 @@ def _staff_only(who: Person) -> None:
 
 @router.get("/queue")
 def queue(request: Request, who: Who, since: str | None = None, until: str | None = None, team: str | None = None,
-          agent: str | None = None, item: str | None = None, reason: str | None = None, page: int = 1) -> Response:
+          agent: str | None = None, item: str | None = None, reason: str | None = None, status: str | None = None,
+          page: int = 1) -> Response:
+    """The review queue; ``status`` todo (the default: still to review), done or all (see ``views.review_queue``)."""
     _staff_only(who)
     settings = web(request).settings
     size = settings.queue_page_size
     page = max(page, 1)
+    shown = _opt(status) or "todo"
     result = views.review_queue(web(request).store, who.viewer, since=_date("since", since),
                                 until=_date("until", until), team=_opt(team), agent=_opt(agent), item=_opt(item),
-                                reason=_opt(reason), limit=size, offset=(page - 1) * size,
+                                reason=_opt(reason), status=shown, limit=size, offset=(page - 1) * size,
                                 anger_threshold=settings.anger_threshold,
                                 sample_per_agent_week=settings.sample_per_agent_week)
     filters = {"since": since or "", "until": until or "", "team": team or "", "agent": agent or "",
-               "item": item or "", "reason": reason or ""}
+               "item": item or "", "reason": reason or "", "status": shown}
     return render(request, "queue.html", q=result, filters=filters, page=page, size=size)
 
 
@@ -109,7 +113,8 @@ def _agent_page(request: Request, who: Person, agent_id: str) -> Response:
         unseen = [d.dispute_id for d in home.disputes if d.status != "open" and d.seen_by_agent_at is None]
         if unseen:
             review.mark_dispute_seen(store, who.viewer, *unseen)
-    radar = charts.radar([s.title for s in home.radar], [
+    words = Wording(web(request).store, language_of(request))
+    radar = charts.radar([words.titled(s.title) for s in home.radar], [
         charts.Series(text(request, "me.you"), tuple(s.agent for s in home.radar), charts.AGENT_COLOUR),
         charts.Series(text(request, "me.team_average"), tuple(s.team for s in home.radar), charts.TEAM_COLOUR),
     ], title=text(request, "me.radar"))
@@ -122,15 +127,39 @@ def _agent_page(request: Request, who: Person, agent_id: str) -> Response:
 
 
 @router.get("/team")
-def team(request: Request, who: Who, team: str | None = None, days: int = 28, sort: str = "agent") -> Response:
+def team(request: Request, who: Who, team: str | None = None, checklist: str | None = None, days: int = 28,
+         until: str | None = None, sort: str = "agent") -> Response:
+    """One checklist's heat-map; the window ends ``until`` (empty: today), see ``views.team_heatmap``."""
     _staff_only(who)
-    heat = views.team_heatmap(web(request).store, who.viewer, team=_opt(team), days=days, sort=sort)
-    trend = charts.line_chart(list(heat.weeks), [
-        charts.Series(t.title, tuple(None if r is None else 100 * r for r in t.rates),
-                      charts.PALETTE[i % len(charts.PALETTE)])
-        for i, t in enumerate(heat.trends)
-    ], title=text(request, "team.trend"), percent=True, width=640, height=260)
-    return render(request, "team.html", heat=heat, trend=trend, days=days, sort=sort, team=team or "")
+    heat = views.team_heatmap(web(request).store, who.viewer, team=_opt(team), checklist=_opt(checklist), days=days,
+                              until=_date("until", until), sort=sort)
+    series = _team_trend(request, heat)
+    # Drawn small and scaled by CSS to its box: its labels stay legible on a phone and on a desktop.
+    trend = charts.line_chart(list(heat.weeks), series, title=text(request, "team.trend_title"), percent=True,
+                              width=440, height=220, with_legend=False)
+    # What the empty window's link keeps: the filters, with the window moved to end on the last call.
+    moved = {"team": team or "", "checklist": heat.checklist or "", "days": days, "sort": sort,
+             "until": heat.last_day.isoformat() if heat.last_day else ""}
+    return render(request, "team.html", heat=heat, trend=trend, legend=charts.legend(series), days=days, sort=sort,
+                  team=team or "", until=until or "", moved=moved)
+
+
+def _team_trend(request: Request, heat: views.Heatmap) -> list[charts.Series]:
+    """The overall weekly rate, then the items that moved most, each in its own colour (percent)."""
+    def pct(rates: tuple[float | None, ...]) -> tuple[float | None, ...]:
+        return tuple(None if r is None else 100 * r for r in rates)
+
+    def shown(r: float | None) -> str:
+        return text(request, "common.none") if r is None else f"{100 * r:.0f}%"
+
+    words = Wording(web(request).store, language_of(request))
+    overall = charts.Series(text(request, "team.overall"), pct(heat.overall), charts.OVERALL_COLOUR, stroke=3.5)
+    colours = charts.distinct_colours(len(heat.movers), besides=(charts.OVERALL_COLOUR,))
+    return [overall] + [
+        charts.Series(text(request, "team.moved", title=words.titled(t.title), first=shown(t.first),
+                           last=shown(t.last)), pct(t.rates), colour)
+        for t, colour in zip(heat.movers, colours, strict=True)
+    ]
 
 
 @router.get("/rules/health")

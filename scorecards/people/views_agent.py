@@ -160,17 +160,18 @@ def _missed(con: Any, ids: list[str], disputes: tuple[DisputeRow, ...]) -> dict[
     for d in sorted(disputes, key=lambda d: d.created_at):
         latest[(d.scorecard_id, d.item_idx)] = d
     rows = fetch(con,
-        "SELECT v.scorecard_id, v.idx, v.item_id, v.title, v.veto, v.message, v.evidence FROM verdicts v "
+        "SELECT v.scorecard_id, v.idx, v.item_id, v.title, v.veto, v.message, v.evidence, s.checklist_hash "
+        "FROM verdicts v JOIN scorecards s ON s.scorecard_id = v.scorecard_id "
         "LEFT JOIN verdict_reviews r ON r.scorecard_id = v.scorecard_id AND r.item_idx = v.idx AND r.is_current "
         f"WHERE v.scorecard_id IN (SELECT unnest($ids)) AND {FINAL} = 'fail' ORDER BY v.scorecard_id, v.idx",
         {"ids": ids})
     out: dict[str, list[MissedItem]] = {}
-    for sid, idx, item_id, title, veto, message, evidence in rows:
+    for sid, idx, item_id, title, veto, message, evidence, checklist_hash in rows:
         quote, start, end = _where(evidence)
         dispute = latest.get((sid, idx))
         out.setdefault(sid, []).append(MissedItem(idx, item_id, title, "fail", veto, quote, start, end, message,
                                                   dispute.dispute_id if dispute else None,
-                                                  dispute.status if dispute else None))
+                                                  dispute.status if dispute else None, checklist_hash))
     return out
 
 

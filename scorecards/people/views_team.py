@@ -22,6 +22,8 @@ from scorecards.people.views_sql import (
 from scorecards.people.views_types import (
     HEAT_BANDS,
     HEAT_TOP,
+    TREND_ITEMS,
+    ChecklistChoice,
     HeatCell,
     HeatItem,
     Heatmap,
@@ -52,24 +54,37 @@ def _cell(passed: int, failed: int) -> HeatCell:
 
 
 def team_heatmap(
-    store: Store, viewer: Viewer, *, team: str | None = None, days: int = 28, sort: str = "agent"
+    store: Store, viewer: Viewer, *, team: str | None = None, checklist: str | None = None, days: int = 28,
+    until: dt.date | None = None, sort: str = "agent",
 ) -> Heatmap:
-    """Agents × items pass rates over the last ``days`` days, with a weekly trend per item.
+    """Agents × items pass rates of one checklist over ``days`` days up to ``until``, with the weekly trend.
 
-    A cell is passed / (passed + failed) over the agent's current scorecards in the window, a verdict with a
-    current review counting as reviewed; n/a and uncertain verdicts are left out. Calls with no agent id are
-    left out of the rows but counted in the trends.
+    A call counts on its own day (:data:`scorecards.store.definitions.DAY`, as the review queue filters): its
+    ``started_at``, else the day the run that first saw it started; not the day it was scored. The window ends
+    today (UTC, as the store's dates), not on the latest call: a page that ended on the latest call would show
+    old calls as if they were this month's. When the window holds no scored call of the checklist,
+    :attr:`Heatmap.last_day` names the latest one, for the page to say so and offer the window that holds it.
+
+    A cell is passed / (passed + failed) over the agent's current scorecards of the checklist in the window, a
+    verdict with a current review counting as reviewed; n/a and uncertain verdicts are left out. Calls with no
+    agent id are left out of the rows but counted in the trends. The trend draws the overall weekly rate and
+    the :data:`TREND_ITEMS` items whose rate changed most (in absolute value) from the first to the last week
+    that rated them; items rated in fewer than two weeks, or that ended where they began, are not among them;
+    ties go to the checklist order.
 
     Args:
         team: only this team (it must be one the viewer sees).
-        days: the window, counted back from the latest call day in scope.
+        checklist: the checklist to show. None: the one named by an ``item:`` sort, else the one with the most
+            scored calls in the window the viewer sees (ties: checklist id).
+        days: the window's length in days, ``until`` included.
+        until: the window's last day; None: today.
         sort: ``agent`` (by id), ``worst`` / ``best`` (overall rate; agents without one last), or
             ``item:<checklist_id>/<item_id>`` (that item's rate, worst first; agents without one last).
 
     Raises:
         Forbidden: an agent asks.
         NotFound: ``team`` is not one the viewer sees.
-        Invalid: an unknown ``sort`` or ``days`` below 1.
+        Invalid: an unknown ``checklist`` or ``sort``, or ``days`` below 1.
     """
     require_staff(viewer, "the team heat-map")
     check_positive("days", days)
@@ -77,38 +92,86 @@ def team_heatmap(
         raise Invalid(f"sort: {sort!r} is not agent, worst, best or item:<checklist>/<item>")
     if team is not None and viewer.role is UserRole.SUPERVISOR and team not in viewer.teams:
         raise NotFound(f"team {team}: no such team")
+    until = until or dt.datetime.now(dt.UTC).date()
+    since = until - dt.timedelta(days=days - 1)
     scope, named = named_filter(viewer)
-    named["team"] = team
+    named.update(team=team, since=since, until=until)
     with store.reading() as con:
         teams = tuple(r[0] for r in fetch(con, f"SELECT DISTINCT c.team FROM calls c WHERE {scope} "
                                           "AND c.team IS NOT NULL ORDER BY 1", named))
-        # Sums over the per-agent-per-day summaries (scorecards/store/summaries.py), exact to the base tables.
-        last = fetch(con, f"SELECT max(c.day) FROM agent_day_cards c WHERE {scope} "
-                          "AND ($team IS NULL OR c.team = $team)", named)[0][0]
-        until: dt.date = last or dt.date.today()
-        since = until - dt.timedelta(days=days - 1)
-        named.update(since=since, until=until)
-        # Per agent, week and item; the cells and the trends are sums of these.
-        counts = fetch(con, f"SELECT c.agent_id, c.team, {WEEK.format('c.day')}, c.checklist_id, c.item_id, "
-                       "any_value(c.title), min(c.min_idx), sum(c.passed)::BIGINT, sum(c.failed)::BIGINT "
-                       f"FROM agent_day_items c WHERE {scope} AND ($team IS NULL OR c.team = $team) "
-                       "AND c.day BETWEEN $since AND $until GROUP BY ALL", named)
+        # The newest version's title: the version first used last.
+        titles = dict(fetch(con, "SELECT checklist_id, arg_max(title, first_used_at) FROM checklists GROUP BY 1",
+                            {}))
+        # One row per current scorecard (scorecards/store/summaries.py): scored calls per checklist.
+        seen = fetch(con, "SELECT c.checklist_id, count(*) FILTER (WHERE c.day BETWEEN $since AND $until), "
+                     f"max(c.day) FROM agent_cards c WHERE {scope} AND ($team IS NULL OR c.team = $team) "
+                     "GROUP BY 1", named)
+        shown = _checklist(checklist, sort, titles, seen)
+        named["checklist"] = shown
+        # Per agent, week and item of the checklist; the cells and the trends are sums of these.
+        counts = [] if shown is None else fetch(
+            con, f"SELECT c.agent_id, c.team, {WEEK.format('c.day')}, c.checklist_id, c.item_id, "
+            "any_value(c.title), min(c.min_idx), sum(c.passed)::BIGINT, sum(c.failed)::BIGINT "
+            f"FROM agent_day_items c WHERE {scope} AND ($team IS NULL OR c.team = $team) "
+            "AND c.checklist_id = $checklist AND c.day BETWEEN $since AND $until GROUP BY ALL", named)
+    choices = _choices(titles, seen, shown)
     items = _items(counts)
     weeks = weeks_between(since, until)
-    passed: dict[tuple[str, str, str], int] = defaultdict(int)
-    counted: dict[tuple[str, str, str], int] = defaultdict(int)
-    for _, _, week, checklist_id, item_id, _, _, p, f in counts:
-        passed[(week, checklist_id, item_id)] += p
-        counted[(week, checklist_id, item_id)] += p + f
-    trends = tuple(ItemTrend(i.checklist_id, i.item_id, i.title, tuple(
-        rate(passed[(w, i.checklist_id, i.item_id)], counted[(w, i.checklist_id, i.item_id)]) for w in weeks))
-        for i in items)
-    return Heatmap(team=team, teams=teams, since=since, until=until, sort=sort, items=items,
-                   agents=_sorted(_rows(counts, items), items, sort), weeks=weeks, trends=trends)
+    trends, overall = _trends(counts, items, weeks)
+    chosen = next((c for c in choices if c.checklist_id == shown), None)
+    last_days = [c.last_day for c in choices if c.last_day is not None]
+    return Heatmap(
+        team=team, teams=teams, checklist=shown, checklists=choices, days=days, since=since, until=until, sort=sort,
+        items=items, agents=_sorted(_rows(counts, items), items, sort), calls=chosen.calls if chosen else 0,
+        last_day=chosen.last_day if chosen else max(last_days, default=None), weeks=weeks, overall=overall,
+        trends=trends, movers=_movers(trends))
+
+
+def _checklist(asked: str | None, sort: str, titles: dict[str, str], seen: list[tuple[Any, ...]]) -> str | None:
+    """The checklist to show: the one asked for (or named by the sort), else the one with most calls."""
+    if asked is None and sort.startswith("item:"):
+        asked = sort.removeprefix("item:").partition("/")[0]
+    if asked is not None:
+        if asked not in titles:
+            known = ", ".join(sorted(titles)) or "none yet"
+            raise Invalid(f"checklist: {asked!r} is not a checklist of this store (checklists: {known})")
+        return asked
+    busiest = sorted((r for r in seen if r[1] > 0), key=lambda r: (-r[1], r[0]))
+    return busiest[0][0] if busiest else None
+
+
+def _choices(titles: dict[str, str], seen: list[tuple[Any, ...]], shown: str | None) -> tuple[ChecklistChoice, ...]:
+    """The checklists the viewer sees calls of, and the one shown, by title (then id)."""
+    out = [ChecklistChoice(ck, titles.get(ck, ck), calls, last) for ck, calls, last in seen]
+    if shown is not None and all(c.checklist_id != shown for c in out):
+        out.append(ChecklistChoice(shown, titles[shown], 0, None))
+    return tuple(sorted(out, key=lambda c: (c.title.casefold(), c.checklist_id)))
+
+
+def _trends(counts: list[tuple[Any, ...]], items: tuple[HeatItem, ...], weeks: tuple[str, ...]) -> tuple[
+        tuple[ItemTrend, ...], tuple[float | None, ...]]:
+    """Every item's weekly rate, and the weekly rate over all items."""
+    passed: dict[tuple[str, str | None], int] = defaultdict(int)
+    counted: dict[tuple[str, str | None], int] = defaultdict(int)
+    for _, _, week, _, item_id, _, _, p, f in counts:
+        for key in ((week, item_id), (week, None)):  # None: all items
+            passed[key] += p
+            counted[key] += p + f
+    trends = tuple(ItemTrend(i.checklist_id, i.item_id, i.title,
+                             tuple(rate(passed[(w, i.item_id)], counted[(w, i.item_id)]) for w in weeks))
+                   for i in items)
+    return trends, tuple(rate(passed[(w, None)], counted[(w, None)]) for w in weeks)
+
+
+def _movers(trends: tuple[ItemTrend, ...]) -> tuple[ItemTrend, ...]:
+    """The :data:`TREND_ITEMS` items whose rate changed most, most first (ties: checklist order); an item
+    whose rate ended where it began did not move."""
+    moved = [(abs(t.change), n, t) for n, t in enumerate(trends) if t.change]
+    return tuple(t for _, _, t in sorted(moved, key=lambda m: (-m[0], m[1]))[:TREND_ITEMS])
 
 
 def _items(cells: list[tuple[Any, ...]]) -> tuple[HeatItem, ...]:
-    """The columns: every item seen, by checklist id and then checklist order."""
+    """The columns: every item seen, in checklist order (then item id)."""
     seen: dict[tuple[str, str], tuple[int, str]] = {}
     for _, _, _, checklist_id, item_id, title, idx, _, _ in cells:
         key = (checklist_id, item_id)
@@ -139,6 +202,8 @@ def _rows(cells: list[tuple[Any, ...]], items: tuple[HeatItem, ...]) -> list[Hea
 
 
 def _sorted(rows: list[HeatRow], items: tuple[HeatItem, ...], sort: str) -> tuple[HeatRow, ...]:
+    if not rows:  # an empty window: nothing to sort, whatever item the sort names (the page offers another window)
+        return ()
     if sort == "agent":
         return tuple(sorted(rows, key=lambda r: r.agent_id))
     if sort in ("worst", "best"):

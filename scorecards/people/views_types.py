@@ -7,7 +7,8 @@ divide by), times are seconds from the start of the call, dates are naive UTC li
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from core.scorecard import SectionScore
 from scorecards.store.database import CallRow
@@ -17,6 +18,9 @@ from scorecards.store.definitions import EmotionFigures
 
 REASON_KINDS = ("veto", "dispute", "anger", "fail", "uncertain", "sample")
 """Why a call is in the review queue, in the order a row lists its reasons (most urgent first)."""
+QUEUE_STATUSES = ("todo", "done", "all")
+"""The queue's status filter: calls still to review (the default), calls whose review is done, or both
+(see :func:`scorecards.people.views_queue.review_queue` for when a call is done)."""
 ANGER_THRESHOLD = 0.7
 """Customer anger (``call_metrics.customer_anger_max``) from which a call goes to the queue."""
 SAMPLE_PER_AGENT_WEEK = 2
@@ -28,17 +32,27 @@ HEAT_TOP = "green"
 
 @dataclass(frozen=True, slots=True)
 class QueueReason:
-    """One reason a call is in the queue.
+    """One reason a call is in the queue, as it counts now (after any review of its verdict).
 
     Attributes:
-        kind: one of :data:`REASON_KINDS`.
+        kind: one of :data:`REASON_KINDS`. For a verdict a reviewer decided, the kind of the verdict that counts
+            now: an uncertain verdict a reviewer heard as a fail is a ``fail`` (or ``veto``) reason.
         item_id: the checklist item concerned (veto, fail, uncertain, dispute), None otherwise.
         detail: one line for a person, e.g. ``customer anger 0.82 ≥ 0.70`` or the dispute's comment.
+        decision: ``confirm`` or ``overturn``, the current review of the reason's verdict; None when it was not
+            reviewed, and always for dispute, anger and sample reasons (which are not one verdict).
+        reviewed_verdict: the verdict the review gave (pass, fail or n/a), None when not reviewed.
     """
 
     kind: str
     item_id: str | None
     detail: str
+    decision: str | None = None
+    reviewed_verdict: str | None = None
+
+    @property
+    def reviewed(self) -> bool:
+        return self.decision is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +60,19 @@ class QueueRow:
     """One call in the review queue (all its current scorecards together).
 
     Attributes:
-        scorecard_id: the scorecard whose figures the row shows: the lowest automatic total of the call's
-            current scorecards (ties: checklist id), the one a reviewer should open first.
+        scorecard_id: the scorecard whose figures the row shows: the lowest total as it counts now (the
+            reviewed total where there is one) of the call's current scorecards (ties: checklist id), the
+            one a reviewer should open first.
         scorecard_ids: every current scorecard of the call, by checklist id.
         day: the date the queue filters on: ``started_at``, else the date of the run that first saw the call.
         total, band: the automatic figures of ``scorecard_id``.
-        reviewed_total, reviewed_band: its reviewed figures (None when no verdict of it was reviewed).
+        reviewed_total, reviewed_band: its reviewed figures (both None when no verdict of it was reviewed;
+            ``reviewed_total`` alone is None when nothing counted after the review).
         reviewed: some verdict of the call has a current review.
-        reasons: why the call is listed, ordered as :data:`REASON_KINDS`.
+        reasons: why the call is listed, as it counts now, ordered as :data:`REASON_KINDS`.
+        cleared: the fail, veto and uncertain reasons a reviewer overturned to pass or n/a: they no longer
+            count (not in ``reasons``, not matched by the reason filter), shown struck through.
+        status: ``todo`` while the call is still to review, ``done`` once its review is done.
     """
 
     call_id: str
@@ -70,6 +89,22 @@ class QueueRow:
     reviewed_band: str | None
     reviewed: bool
     reasons: tuple[QueueReason, ...]
+    cleared: tuple[QueueReason, ...]
+    status: str
+
+    @property
+    def score_reviewed(self) -> bool:
+        """The shown scorecard has reviewed figures (which the row shows, the automatic ones beside them)."""
+        return self.reviewed_band is not None
+
+    @property
+    def shown_total(self) -> float | None:
+        """The total that counts now: the reviewed one when there is one, else the automatic one."""
+        return self.reviewed_total if self.score_reviewed else self.total
+
+    @property
+    def shown_band(self) -> str:
+        return self.reviewed_band if self.reviewed_band is not None else self.band
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +114,8 @@ class QueuePage:
     Attributes:
         rows: the calls of this page, newest first.
         total: how many calls match the filters (all pages).
-        teams, agents, items, reasons: the values the filters may take.
+        teams, agents, items, reasons, statuses: the values the filters may take.
+        item_titles: each item id's title (as its checklist writes it), for the pages.
     """
 
     rows: tuple[QueueRow, ...]
@@ -88,6 +124,8 @@ class QueuePage:
     agents: tuple[str, ...]
     items: tuple[str, ...]
     reasons: tuple[str, ...] = REASON_KINDS
+    statuses: tuple[str, ...] = QUEUE_STATUSES
+    item_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- call page -------------------------------------------------------------------------------------------
@@ -132,6 +170,14 @@ class EvidenceSpan:
     quote: str
     utterance: int
     reliable: bool
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What a page shows of it: two spans with one key are one button (an item's predicates often look
+        in the same stretch, and each records it)."""
+        if self.kind == "absent" or not self.quote:
+            return ("looked", self.start, self.end, self.role)
+        return (self.kind, self.start, self.end, self.role, self.quote, self.reliable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +339,7 @@ class MissedItem:
     message: str
     dispute_id: str | None
     dispute_status: str | None
+    checklist_hash: str = ""  # the checklist it was scored with (for its wording in the reader's language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,37 +459,101 @@ class HeatRow:
     overall: HeatCell
 
 
+TREND_ITEMS = 5
+"""Items the team trend draws beside the overall rate: those whose weekly pass rate moved most."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistChoice:
+    """A checklist the team heat-map can show (one at a time).
+
+    Attributes:
+        title: the title of its newest version (the version first used last).
+        calls: scored calls of it (current scorecards) the viewer sees in the window, team filter applied.
+        last_day: the latest day of such a call, in the window or not; None when there is none.
+    """
+
+    checklist_id: str
+    title: str
+    calls: int
+    last_day: dt.date | None
+
+
 @dataclass(frozen=True, slots=True)
 class ItemTrend:
-    """One item's pass rate over all shown agents per week (same order as :attr:`Heatmap.weeks`)."""
+    """One item's pass rate over all shown agents per week (same order as :attr:`Heatmap.weeks`).
+
+    Attributes:
+        rates: passed / (passed + failed) per week, None for a week without such a verdict.
+    """
 
     checklist_id: str
     item_id: str
     title: str
     rates: tuple[float | None, ...]
 
+    @property
+    def first(self) -> float | None:
+        """The rate of the first week that has one."""
+        return next((r for r in self.rates if r is not None), None)
+
+    @property
+    def last(self) -> float | None:
+        """The rate of the last week that has one."""
+        return next((r for r in reversed(self.rates) if r is not None), None)
+
+    @property
+    def change(self) -> float | None:
+        """``last - first``: how far the rate moved over the window; None with fewer than two weeks rated."""
+        if sum(r is not None for r in self.rates) < 2:
+            return None
+        assert self.first is not None and self.last is not None
+        return round(self.last - self.first, 4)
+
 
 @dataclass(frozen=True, slots=True)
 class Heatmap:
-    """Agents × items pass rates over the last ``days`` days.
+    """Agents × items pass rates of one checklist over ``days`` days up to ``until``.
 
     Attributes:
         team: the team shown (None: every team the viewer sees).
         teams: the teams the viewer may choose.
-        since, until: the window (``until``: the latest call day in scope).
+        checklist: the checklist shown; None when no checklist has a scored call in the window.
+        checklists: the checklists the viewer may choose, by title: those with a scored call the viewer sees
+            (team filter applied, any day) and the one asked for.
+        days, since, until: the window, ``until`` included (today unless another day was asked for).
         sort: how ``agents`` is ordered: ``agent``, ``worst``, ``best`` or ``item:<checklist/item>``.
+        items: the columns: the items of ``checklist`` seen in the window, in checklist order.
+        calls: scored calls of ``checklist`` in the window (calls without an agent id included).
+        last_day: the latest day of a scored call of ``checklist`` the viewer sees (of any checklist when none
+            is shown), in the window or not; None when there is none. What the empty window's message names.
         weeks: ISO weeks of the window, oldest first.
+        overall: the pass rate over every item of ``checklist`` per week (same order as ``weeks``).
+        trends: every item's weekly rates (same order as ``items``).
+        movers: the items whose weekly rate moved most (:data:`TREND_ITEMS` at most), most first.
     """
 
     team: str | None
     teams: tuple[str, ...]
+    checklist: str | None
+    checklists: tuple[ChecklistChoice, ...]
+    days: int
     since: dt.date
     until: dt.date
     sort: str
     items: tuple[HeatItem, ...]
     agents: tuple[HeatRow, ...]
+    calls: int
+    last_day: dt.date | None
     weeks: tuple[str, ...]
+    overall: tuple[float | None, ...]
     trends: tuple[ItemTrend, ...]
+    movers: tuple[ItemTrend, ...]
+
+    @property
+    def checklist_title(self) -> str | None:
+        """The title of the checklist shown."""
+        return next((c.title for c in self.checklists if c.checklist_id == self.checklist), None)
 
 
 # -- rule health and runs --------------------------------------------------------------------------------

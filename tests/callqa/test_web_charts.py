@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from callqa.web.charts import Series, line_chart, radar
+import pytest
+
+from callqa.web.charts import OVERALL_COLOUR, PALETTE, Series, distinct_colours, legend, line_chart, radar
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -50,3 +52,36 @@ def test_line_chart_leaves_gaps_for_missing_weeks() -> None:
 
 def test_empty_inputs_draw_nothing() -> None:
     assert str(radar([], [])) == "" and str(line_chart([], [])) == ""
+
+
+def test_distinct_colours_never_repeat_and_run_out_loudly() -> None:
+    assert distinct_colours(3) == PALETTE[:3]
+    assert distinct_colours(2, besides=(PALETTE[0].upper(),)) == PALETTE[1:3]
+    assert len(set(distinct_colours(len(PALETTE)))) == len(PALETTE) == 8
+    assert OVERALL_COLOUR not in PALETTE
+    with pytest.raises(ValueError, match="8 colours asked for, the palette has 7 more"):
+        distinct_colours(8, besides=(PALETTE[3],))
+
+
+def test_a_chart_refuses_a_repeated_colour() -> None:
+    twins = [Series("a", (1.0, 2.0), "#0969da"), Series("b", (2.0, 1.0), "#0969DA")]
+    with pytest.raises(ValueError, match="repeats the colour"):
+        line_chart(["W1", "W2"], twins)
+    with pytest.raises(ValueError, match="repeats the colour"):
+        radar(["A", "B", "C"], twins)
+    with pytest.raises(ValueError, match="repeats the colour"):
+        legend(twins)
+
+
+def test_line_chart_with_an_html_legend_and_a_thicker_total() -> None:
+    series = [Series("all", (50.0, 60.0), OVERALL_COLOUR, stroke=3.5), Series("<b>", (10.0, 90.0), PALETTE[1])]
+    svg = str(line_chart(["W1", "W2"], series, width=560, height=240, with_legend=False))
+    root = ET.fromstring(svg)
+    assert root.get("viewBox") == "0 0 560 240"  # no legend rows below the plot
+    assert [(p.get("stroke"), p.get("stroke-width"), p.get("data-series")) for p in root.iter(f"{SVG}polyline")] == [
+        (OVERALL_COLOUR, "3.5", "all"), (PALETTE[1], "2.0", "<b>")]
+    assert not list(root.iter(f"{SVG}rect"))  # the keys are the page's
+    keys = ET.fromstring(str(legend(series)))
+    assert keys.tag == "ul" and [li.get("data-series") for li in keys] == ["all", "<b>"]
+    assert [li.find(f"{SVG}svg/{SVG}rect").get("fill") for li in keys] == [OVERALL_COLOUR, PALETTE[1]]  # type: ignore[union-attr]
+    assert "&lt;b&gt;" in str(legend(series)) and str(legend([])) == ""

@@ -203,7 +203,7 @@ def test_queue_filters_and_reasons(site: tuple[TestClient, Path, dict[str, DemoC
     login(client, "sup")
     page = client.get("/queue").text
     assert calls["ChrisL"].call_id in page and calls["A2"].call_id in page and calls["B1"].call_id not in page
-    assert 'title="' in page and "failed item: no_deflection" in page
+    assert 'title="' in page and "failed item: Does not push the customer to someone else" in page
     only_a2 = client.get("/queue", params={"agent": "A2", "reason": "fail"}).text
     assert calls["A2"].call_id in only_a2 and calls["ChrisL"].call_id not in only_a2
     by_item = client.get("/queue", params={"item": "no_deflection"}).text
@@ -214,6 +214,90 @@ def test_queue_filters_and_reasons(site: tuple[TestClient, Path, dict[str, DemoC
     assert bad.status_code == 422 and "since" in bad.text
     other_team = client.get("/queue", params={"team": "T2"})  # not this supervisor's team: nothing of it
     assert other_team.status_code in (200, 404) and calls["B1"].call_id not in other_team.text
+
+
+def _review_item(client: TestClient, call_id: str, item: str, decision: str, verdict: str = "") -> None:
+    """Confirm or overturn one verdict with the call page's form, as a supervisor does."""
+    url = f"/calls/{call_id}"
+    form = re.search(rf'data-item="{item}">.*?action="(/scorecards/[^"]+/review)"', client.get(url).text, re.S)
+    assert form, item
+    response = client.post(form.group(1), data={"csrf": csrf_of(client, url), "decision": decision, "verdict": verdict,
+                                                "comment": "listened to it", "back": "/queue"}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+def _queue_row(page: str, call_id: str) -> tuple[str, list[str]] | None:
+    """A queue row's status and the text of its cells (tags dropped, spaces collapsed); None when not listed."""
+    row = re.search(rf'<tr data-call="{call_id}" data-status="(\w+)">(.*?)</tr>', page, re.S)
+    if row is None:
+        return None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(2), re.S)
+    return row.group(1), [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+
+
+def test_queue_row_follows_an_overturn(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    chris = calls["ChrisL"].call_id
+    before = _queue_row(client.get("/queue").text, chris)
+    assert before == ("todo", ["Auto0_GUID_000_AGENT_ChrisL_DT_2025-02-19T06-01-22_Mono.wav", "2025-02-19 06:01",
+                               "ChrisL", "T1", "90", "Excellent",
+                               "failed item: Does not push the customer to someone else"])
+    _review_item(client, chris, "no_deflection", "overturn", "pass")  # the call's only failed item
+    todo = client.get("/queue").text
+    assert _queue_row(todo, chris) is None and calls["A2"].call_id in todo
+    done = client.get("/queue", params={"status": "done"}).text
+    assert _queue_row(done, chris) == ("done", [
+        "Auto0_GUID_000_AGENT_ChrisL_DT_2025-02-19T06-01-22_Mono.wav", "2025-02-19 06:01", "ChrisL", "T1",
+        "100 90 ✓ reviewed", "Excellent",
+        "failed item: Does not push the customer to someone else → pass ✓ reviewed ✓ review done"])
+    assert '<s class="muted automatic" title="automatic score">90</s>' in done
+    assert "<s>failed item: Does not push the customer to someone else</s>" in done
+    assert calls["A2"].call_id not in done
+    assert '<option value="done" selected>review done</option>' in done
+    every = client.get("/queue", params={"status": "all"}).text
+    assert _queue_row(every, chris) == _queue_row(done, chris) and calls["A2"].call_id in every
+    zh = client.get("/queue", params={"status": "done"}, headers={"Accept-Language": "zh-CN"}).text
+    row = _queue_row(zh, chris)
+    assert row and row[1][4:] == ["100 90 ✓ 已复核", "优秀", "未通过项: 不推诿 → 通过 ✓ 已复核 ✓ 已复核完毕"]
+
+
+def test_queue_row_follows_a_confirm(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    chris = calls["ChrisL"].call_id
+    _review_item(client, chris, "no_deflection", "confirm")
+    assert _queue_row(client.get("/queue").text, chris) is None
+    row = _queue_row(client.get("/queue", params={"status": "done"}).text, chris)
+    assert row and row[0] == "done"
+    assert row[1][4:] == ["90 90 ✓ reviewed", "Excellent",
+                          "failed item: Does not push the customer to someone else ✓ reviewed ✓ review done"]
+
+
+def test_queue_call_with_one_of_its_fails_reviewed_stays_to_review(
+        site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, calls = site
+    login(client, "sup")
+    a2 = calls["A2"].call_id
+    _review_item(client, a2, "greeting", "confirm")  # one of A2's six failed items
+    row = _queue_row(client.get("/queue").text, a2)
+    assert row and row[0] == "todo"
+    assert row[1][4:] == ["32 32 ✓ reviewed", "Fail",
+                          "failed item: Acknowledges the customer while they explain "
+                          "failed item: Closes the call properly "
+                          "failed item: Greets the customer within the first 15 seconds ✓ reviewed "
+                          "failed item: Verifies the customer&#39;s identity "
+                          "failed item: Repeats back key details to confirm them "
+                          "failed item: Gives their name or staff number"]
+    assert _queue_row(client.get("/queue", params={"status": "done"}).text, a2) is None
+
+
+def test_queue_status_filter_rejects_an_unknown_value(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:
+    client, _, _ = site
+    login(client, "sup")
+    bad = client.get("/queue", params={"status": "later"})
+    assert bad.status_code == 422 and 'data-error-status="422"' in bad.text
+    assert "status: &#39;later&#39; is not one of todo, done, all" in bad.text
 
 
 def test_what_people_type_is_escaped(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:

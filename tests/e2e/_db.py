@@ -3,9 +3,10 @@
 - ``ChrisL`` (team T1): the real 4½-minute call in ``data/calls``, with its cached Whisper transcript
   (``tests/data/real_call_whisper.json``) and hand-labelled roles (``real_call_roles.json``);
 - ``A2`` (team T1) and ``B1`` (team T2): one real clip each (``jfk.flac``, the LibriSpeech clip) with its
-  published reference text as a single agent utterance.
+  published reference text as a single agent utterance;
+- ``Z1`` (team T1): the real AISHELL Mandarin clip, the same way.
 
-Every call is scored with the shipped ``service_en`` checklist, as the nightly flow does. Accounts: ``admin``,
+Every call is scored with the shipped checklist of its language, as the nightly flow does. Accounts: ``admin``,
 ``sup`` (supervisor of T1), ``sup2`` (supervisor of T2), ``chris`` (agent ChrisL), ``a2`` (agent A2), all with
 the password :data:`PASSWORD`.
 """
@@ -42,6 +43,7 @@ DATA = ROOT / "data"
 TESTDATA = ROOT / "tests" / "data"
 REAL_CALL = DATA / "calls" / "Auto0_GUID_000_AGENT_ChrisL_DT_2025-02-19T06-01-22_Mono.wav"
 CHECKLIST = ROOT / "rules" / "checklists" / "service_en.yaml"
+CHECKLIST_ZH = ROOT / "rules" / "checklists" / "service_zh.yaml"
 PASSWORD = "correct-horse-battery"
 MODEL = ModelInfo("whisper-base-int8", "b" * 64)
 
@@ -81,12 +83,12 @@ def real_call_transcript() -> Transcript:
                       code_version="test")
 
 
-def _clip_transcript(text: str, duration: float) -> Transcript:
+def _clip_transcript(text: str, duration: float, language: str = "en") -> Transcript:
     tokens = text.split()
     step = (duration - 1.0) / len(tokens)
     words = tuple(Word(round(0.5 + i * step, 3), round(0.5 + (i + 1) * step, 3), t, 0.9) for i, t in enumerate(tokens))
-    utt = Utterance(0.5, duration - 0.5, text, Role.AGENT, 0.9, 0.9, "ch0", 0, "en", words)
-    return Transcript((utt,), duration, "en", channels=1, model=MODEL, options="{}", code_version="test")
+    utt = Utterance(0.5, duration - 0.5, text, Role.AGENT, 0.9, 0.9, "ch0", 0, language, words)
+    return Transcript((utt,), duration, language, channels=1, model=MODEL, options="{}", code_version="test")
 
 
 def _references() -> dict[str, str]:
@@ -100,21 +102,25 @@ def build(db: Path) -> dict[str, DemoCall]:
     """Write the database at ``db`` and return its calls by agent id."""
     import soundfile
 
-    checklist = load_checklist(CHECKLIST)
+    checklists = {"en": load_checklist(CHECKLIST), "zh": load_checklist(CHECKLIST_ZH)}
     store = Store(db)
     store.start_run("e2e-run-1", [str(DATA)], "{}", "test")
     refs = _references()
     plan = [
         ("ChrisL", "T1", REAL_CALL, real_call_transcript(), dt.datetime(2025, 2, 19, 6, 1, 22)),
     ]
-    for agent, team, clip, day in (("A2", "T1", "jfk.flac", 18), ("B1", "T2", "librispeech_1995-1837-0001.wav", 17)):
+    for agent, team, clip, day in (("A2", "T1", "jfk.flac", 18), ("B1", "T2", "librispeech_1995-1837-0001.wav", 17),
+                                   ("Z1", "T1", "aishell_BAC009S0724W0121.wav", 16)):
         path = DATA / "clips" / clip
-        plan.append((agent, team, path, _clip_transcript(refs[clip], soundfile.info(str(path)).duration),
+        language = "zh" if clip.startswith("aishell") else "en"
+        plan.append((agent, team, path, _clip_transcript(refs[clip], soundfile.info(str(path)).duration, language),
                      dt.datetime(2025, 2, day, 10, 0)))
     calls = {}
     for agent, team, path, transcript, started in plan:
         call_id = _sha256(path)
-        meta = CallMetadata(agent_id=agent, team=team, started_at=started, language="en", source="manifest")
+        checklist = checklists[transcript.language]
+        meta = CallMetadata(agent_id=agent, team=team, started_at=started, language=transcript.language,
+                            source="manifest")
         card = score_call(checklist, transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
         store.save_call("e2e-run-1", SourceFile(str(path), call_id, path.stat().st_size, path.stat().st_mtime), meta,
                         AudioInfo("pcm", path.suffix.lstrip("."), 8000, 1, transcript.duration), transcript, "o",

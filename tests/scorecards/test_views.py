@@ -166,10 +166,10 @@ def test_queue_filters(store: Store) -> None:
     assert views.review_queue(store, ADMIN, limit=2, offset=2).total == 6
     assert views.review_queue(store, ADMIN, offset=50).total == 6
     review(store, "c2", 1, "pass", total=100.0)
-    assert names(reviewed=True) == ["c2.wav"]
-    assert "c2.wav" not in names(reviewed=False) and len(names(reviewed=False)) == 5
-    row = views.review_queue(store, ADMIN, reviewed=True).rows[0]
-    assert (row.reviewed, row.total, row.reviewed_total, reasons(row)) == (True, 50.0, 100.0, [("fail", "closing")])
+    assert names(reviewed=True, status="all") == ["c2.wav"]
+    assert names(reviewed=False, status="all") == ["c4.wav", "c3.wav", "c6.wav", "c5.wav", "c1.wav"]
+    row = views.review_queue(store, ADMIN, reviewed=True, status="all").rows[0]
+    assert (row.reviewed, row.total, row.reviewed_total, reasons(row)) == (True, 50.0, 100.0, [])
 
 
 def test_queue_scope_and_bad_input(store: Store) -> None:
@@ -183,6 +183,97 @@ def test_queue_scope_and_bad_input(store: Store) -> None:
         views.review_queue(store, ADMIN, reason="bored")
     with pytest.raises(Invalid, match="since"):
         views.review_queue(store, ADMIN, since=dt.date(2025, 3, 1), until=dt.date(2025, 2, 1))
+    with pytest.raises(Invalid, match=r"status: 'later' is not one of todo, done, all"):
+        views.review_queue(store, ADMIN, status="later")
+
+
+CLOSING = "Closes the call politely"
+GREETING = "Greets the customer within 15 seconds"
+
+
+def test_queue_overturned_only_fail_leaves_the_to_review_list(store: Store) -> None:
+    review(store, "c2", 1, "pass", total=100.0)  # c2's only flagged verdict: closing failed
+    todo = views.review_queue(store, ADMIN)
+    assert [r.file_name for r in todo.rows] == ["c4.wav", "c3.wav", "c6.wav", "c5.wav", "c1.wav"]
+    assert todo.total == 5 and {r.status for r in todo.rows} == {"todo"}
+    done = views.review_queue(store, ADMIN, status="done")
+    assert [r.file_name for r in done.rows] == ["c2.wav"] and done.total == 1
+    c2 = done.rows[0]
+    assert (c2.status, c2.reviewed, c2.reasons) == ("done", True, ())
+    assert c2.cleared == (views.QueueReason("fail", "closing", CLOSING, "overturn", "pass"),)
+    assert (c2.total, c2.band, c2.reviewed_total, c2.reviewed_band) == (50.0, "不合格", 100.0, "优秀")
+    assert (c2.score_reviewed, c2.shown_total, c2.shown_band) == (True, 100.0, "优秀")
+    every = views.review_queue(store, ADMIN, status="all")
+    assert [(r.file_name, r.status) for r in every.rows] == [
+        ("c4.wav", "todo"), ("c3.wav", "todo"), ("c6.wav", "todo"), ("c5.wav", "todo"), ("c2.wav", "done"),
+        ("c1.wav", "todo")]
+    assert every.rows[4] == c2
+    # The overturned fail no longer counts as a fail; the item filter still finds the call it was about.
+    assert [r.file_name for r in views.review_queue(store, ADMIN, reason="fail", status="all").rows] == [
+        "c3.wav", "c6.wav"]
+    assert [r.file_name for r in views.review_queue(store, ADMIN, item="closing", status="all").rows] == [
+        "c6.wav", "c2.wav"]
+    # The sample is drawn from the engine's verdicts: a review does not change it.
+    assert [r.file_name for r in views.review_queue(store, ADMIN, reason="sample", status="all").rows] == [
+        "c4.wav", "c1.wav"]
+
+
+def test_queue_confirmed_fail_stays_a_reason_marked_reviewed(store: Store) -> None:
+    review(store, "c3", 0, "fail", total=50.0)  # c3's only flagged verdict: greeting failed, confirmed
+    assert "c3.wav" not in [r.file_name for r in views.review_queue(store, ADMIN).rows]
+    c3 = views.review_queue(store, ADMIN, status="done").rows[0]
+    assert (c3.file_name, c3.status, c3.cleared) == ("c3.wav", "done", ())
+    assert c3.reasons == (views.QueueReason("fail", "greeting", GREETING, "confirm", "fail"),)
+    assert c3.reasons[0].reviewed
+    assert (c3.total, c3.band, c3.shown_total, c3.shown_band, c3.score_reviewed) == (50.0, "不合格", 50.0,
+                                                                                     "不合格", True)
+    assert [r.file_name for r in views.review_queue(store, ADMIN, reason="fail", status="done").rows] == ["c3.wav"]
+
+
+def test_queue_call_with_one_of_two_flagged_verdicts_reviewed_stays_to_review(store: Store) -> None:
+    review(store, "c6", 1, "pass", total=50.0)  # closing overturned; greeting still failed, unreviewed
+    c6 = next(r for r in views.review_queue(store, ADMIN).rows if r.file_name == "c6.wav")
+    assert (c6.status, c6.reviewed) == ("todo", True)
+    assert c6.reasons == (views.QueueReason("fail", "greeting", GREETING),)
+    assert not c6.reasons[0].reviewed
+    assert c6.cleared == (views.QueueReason("fail", "closing", CLOSING, "overturn", "pass"),)
+    assert (c6.total, c6.shown_total, c6.shown_band) == (0.0, 50.0, "不合格")
+    assert views.review_queue(store, ADMIN, status="done").rows == ()
+    review(store, "c6", 0, "fail", total=50.0)  # and now the greeting is confirmed: nothing left to decide
+    assert [(r.file_name, r.status) for r in views.review_queue(store, ADMIN, status="done").rows] == [
+        ("c6.wav", "done")]
+    assert "c6.wav" not in [r.file_name for r in views.review_queue(store, ADMIN).rows]
+
+
+def test_queue_uncertain_heard_as_a_fail_becomes_a_reviewed_fail(store: Store) -> None:
+    review(store, "c5", 0, "fail", total=50.0)
+    c5 = views.review_queue(store, ADMIN, status="done").rows[0]
+    assert (c5.file_name, c5.cleared) == ("c5.wav", ())
+    assert c5.reasons == (views.QueueReason("fail", "greeting", GREETING, "overturn", "fail"),)
+    assert [r.file_name for r in views.review_queue(store, ADMIN, reason="uncertain", status="all").rows] == []
+
+
+def test_queue_dispute_anger_and_sample_calls_done_when(store: Store) -> None:
+    """An open dispute keeps a call to review until it is answered; an anger or sample call is done once a
+    verdict of it has a review."""
+    review(store, "c6", 0, "fail", total=0.0)
+    review(store, "c6", 1, "fail", total=0.0)
+    dispute(store, "c6", 1, agent="B1")
+    metrics(store, "c1", customer_anger_max=0.9)  # c1 (a sample before) now listed for anger
+    todo = views.review_queue(store, ADMIN)
+    assert [(r.file_name, reasons(r)) for r in todo.rows if r.file_name in ("c6.wav", "c1.wav", "c4.wav")] == [
+        ("c4.wav", [("sample", None)]), ("c6.wav", [("dispute", "closing"), ("fail", "closing"), ("fail", "greeting")]),
+        ("c1.wav", [("anger", None)])]
+    with store.writing() as con:  # the dispute is answered (rejected)
+        con.execute("UPDATE disputes SET status = 'rejected', answer = 'heard it', answered_by = 'sup2', "
+                    "answered_at = ? WHERE call_id = ?", [NOW, cid("c6")])
+    review(store, "c1", 0, "pass", total=100.0)  # someone listened to c1 and confirmed its greeting
+    review(store, "c4", 1, "pass", total=100.0)
+    done = views.review_queue(store, ADMIN, status="done")
+    assert [(r.file_name, reasons(r)) for r in done.rows] == [
+        ("c4.wav", [("sample", None)]), ("c6.wav", [("fail", "closing"), ("fail", "greeting")]),
+        ("c1.wav", [("anger", None)])]
+    assert [r.file_name for r in views.review_queue(store, ADMIN).rows] == ["c3.wav", "c5.wav", "c2.wav"]
 
 
 def _good_calls(n: int) -> tuple[Call, ...]:
@@ -367,12 +458,16 @@ def test_agent_home_only_for_whom_may_see_it(store: Store) -> None:
 # -- heat-map ----------------------------------------------------------------------------------------------
 
 
+# The windows end on the store's last call day (checklists, trend, empty windows: test_views_team.py).
+LAST_DAY = dt.date(2025, 2, 25)
+
+
 def cells(heat: views.Heatmap) -> dict[str, list[tuple[int, int, str | None]]]:
     return {r.agent_id: [(c.passed, c.counted, c.colour) for c in r.cells] for r in heat.agents}
 
 
 def test_heatmap_rates_colours_and_trend(store: Store) -> None:
-    heat = views.team_heatmap(store, QA)
+    heat = views.team_heatmap(store, QA, until=LAST_DAY)
     assert [i.key for i in heat.items] == ["mini_en/greeting", "mini_en/closing"]
     assert cells(heat) == {"A1": [(2, 3, "orange"), (2, 3, "orange")], "A2": [(1, 1, "green"), (2, 2, "green")],
                            "B1": [(0, 1, "red"), (0, 1, "red")]}
@@ -380,10 +475,10 @@ def test_heatmap_rates_colours_and_trend(store: Store) -> None:
     assert heat.agents[0].overall.rate == 0.6667 and heat.agents[0].team == "T1"
     assert heat.weeks[-2:] == ("2025-W08", "2025-W09")
     assert [t.rates[-2:] for t in heat.trends] == [(1.0, 0.3333), (0.6667, 0.6667)]
-    assert [r.agent_id for r in views.team_heatmap(store, QA, sort="worst").agents] == ["B1", "A1", "A2"]
-    assert [r.agent_id for r in views.team_heatmap(store, QA, sort="best").agents] == ["A2", "A1", "B1"]
+    for sort, order in (("worst", ["B1", "A1", "A2"]), ("best", ["A2", "A1", "B1"])):
+        assert [r.agent_id for r in views.team_heatmap(store, QA, until=LAST_DAY, sort=sort).agents] == order
     review(store, "c2", 1, "pass", total=100.0)  # the reviewed verdict counts
-    by_item = views.team_heatmap(store, QA, sort="item:mini_en/closing")
+    by_item = views.team_heatmap(store, QA, until=LAST_DAY, sort="item:mini_en/closing")
     assert [r.agent_id for r in by_item.agents] == ["B1", "A1", "A2"]
     assert cells(by_item)["A1"] == [(2, 3, "orange"), (3, 3, "green")]
 
@@ -409,9 +504,9 @@ def test_agent_home_of_an_agent_with_only_unscored_calls_is_empty(store: Store) 
 
 
 def test_heatmap_scope(store: Store) -> None:
-    heat = views.team_heatmap(store, SUP_T2)
+    heat = views.team_heatmap(store, SUP_T2, until=LAST_DAY)
     assert heat.teams == ("T2",) and list(cells(heat)) == ["B1"]
-    assert list(cells(views.team_heatmap(store, ADMIN, team="T1"))) == ["A1", "A2"]
+    assert list(cells(views.team_heatmap(store, ADMIN, team="T1", until=LAST_DAY))) == ["A1", "A2"]
     with pytest.raises(NotFound):
         views.team_heatmap(store, SUP_T2, team="T1")
     with pytest.raises(Forbidden):
@@ -419,7 +514,7 @@ def test_heatmap_scope(store: Store) -> None:
     with pytest.raises(Invalid, match="sort"):
         views.team_heatmap(store, ADMIN, sort="random")
     with pytest.raises(Invalid, match="no item"):
-        views.team_heatmap(store, ADMIN, sort="item:mini_en/hold")
+        views.team_heatmap(store, ADMIN, sort="item:mini_en/hold", until=LAST_DAY)
 
 
 # -- rule health and runs ----------------------------------------------------------------------------------
