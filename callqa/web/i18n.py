@@ -189,6 +189,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "settings.save": ("Save", "保存"),
     "settings.saved": ("Saved.", "已保存。"),
     "common.none": ("—", "—"),
+    "common.colon": (": ", "："),  # between a label and what it labels
     "common.prev": ("Previous", "上一页"),
     "common.next": ("Next", "下一页"),
     "common.total": ("{n} in all", "共 {n} 条"),

@@ -259,7 +259,7 @@ def test_queue_row_follows_an_overturn(site: tuple[TestClient, Path, dict[str, D
     assert _queue_row(every, chris) == _queue_row(done, chris) and calls["A2"].call_id in every
     zh = client.get("/queue", params={"status": "done"}, headers={"Accept-Language": "zh-CN"}).text
     row = _queue_row(zh, chris)
-    assert row and row[1][4:] == ["100 90 ✓ 已复核", "优秀", "未通过项: 不推诿 → 通过 ✓ 已复核 ✓ 已复核完毕"]
+    assert row and row[1][4:] == ["100 90 ✓ 已复核", "优秀", "未通过项：不推诿 → 通过 ✓ 已复核 ✓ 已复核完毕"]
 
 
 def test_queue_row_follows_a_confirm(site: tuple[TestClient, Path, dict[str, DemoCall]]) -> None:

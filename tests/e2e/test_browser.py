@@ -158,6 +158,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Words a Chinese page may carry as they are: the product, file formats and the apps they are for.
 _LATIN_ALLOWED = {"callqa", "csv", "parquet", "excel", "yaml", "json", "wav", "flac", "mono", "guid", "auto"}
+_PHONE_SHOTS = {"/team?until=2025-02-19": "heatmap_phone.png", "/me": "agent_home_phone.png"}
 _REGEX_SOURCE = re.compile(r"\(\?[:=!<]|\\[bdws]|\[\^|\.\*|\.\{")
 
 
@@ -230,6 +231,8 @@ def test_pages_speak_one_language_show_no_rule_source_and_fit_the_screen(
                 problems.append(f"{name} {path}: item ids {shown}")
             if source := _REGEX_SOURCE.findall(page.inner_text("body")):
                 problems.append(f"{name} {path}: regex source {source[:5]}")
+            if (width, language) == (390, "en") and path in _PHONE_SHOTS:
+                _shot(page, _PHONE_SHOTS[path], full_page=False)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"{name} {path}: {overflow} px wider than the {width} px screen")
