@@ -6,6 +6,8 @@ checks that every key used by a template exists here with both languages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from callqa.web import messages_queue, messages_team
 from rules import wording
 from scorecards.people.exports import Labels
@@ -207,10 +209,11 @@ def band_name(language: str, band: str | None) -> str:
     return band if language == "zh" else _BANDS.get(band, band)
 
 
-def export_labels(language: str) -> Labels:
-    """The words for the codes of a CSV export in ``language``."""
+def export_labels(language: str, bands: Mapping[str, str] | None = None) -> Labels:
+    """The words for the codes of a CSV export in ``language``; ``bands``: the checklists' own band names in it
+    (:meth:`scorecards.people.wording.Wording.band_labels`), else the default bands'."""
     return Labels(
-        bands={band: band_name(language, band) for band in _BANDS},
+        bands=dict(bands) if bands is not None else {band: band_name(language, band) for band in _BANDS},
         verdicts={v: translate(language, f"verdict.{v}") for v in ("pass", "fail", "n/a", "uncertain")},
         decisions={d: translate(language, f"decision.{d}") for d in ("confirm", "overturn")},
     )

@@ -224,7 +224,8 @@ def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: s
     dest = folder / f"{kind}_{start}_{end}.{fmt}"
     export = exports.export_scorecards if kind == "scorecards" else exports.export_verdicts
     export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest,  # type: ignore[arg-type]
-           labels=export_labels(language_of(request)), bom=bom == "1")
+           labels=export_labels(language_of(request), Wording(web(request).store, language_of(request)).band_labels()),
+           bom=bom == "1")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
     return FileResponse(dest, media_type=media, filename=dest.name,
                         background=BackgroundTask(_remove, folder))

@@ -105,18 +105,29 @@ class Wording:
             return named[self.language]
         return DEFAULT_BAND_NAMES.get(band, band) if self.language == "en" else band
 
+    def band_labels(self) -> dict[str, str]:
+        """Every stored checklist's band names in this language (the default bands' too): what an export's
+        ``band_label`` columns say."""
+        labels = {band: self.band("", band) for band in DEFAULT_BAND_NAMES}
+        for checklist in self._stored():
+            for band, names in checklist.band_names.items():
+                labels.setdefault(band, names.get(self.language, band))  # untranslated: as the checklist names it
+        return labels
+
+    def _stored(self) -> list[Checklist]:
+        """The store's checklists, newest first."""
+        with self.store.reading() as con:
+            hashes = [r[0] for r in con.execute("SELECT checklist_hash FROM checklists ORDER BY first_used_at DESC")
+                      .fetchall()]  # fmt: skip
+        return [c for c in (stored_checklist(self.store, h) for h in hashes) if c is not None]
+
     def titled(self, title: str) -> str:
         """A section or item title known only by its text (summary tables keep no checklist hash): its
         translation in any stored checklist that has one, else the title as written."""
         if self._titles is None:
-            with self.store.reading() as con:
-                hashes = [r[0] for r in con.execute("SELECT checklist_hash FROM checklists ORDER BY first_used_at DESC")
-                          .fetchall()]  # fmt: skip
             self._titles = {}
-            for checklist_hash in hashes:
-                checklist = stored_checklist(self.store, checklist_hash)
-                nodes: list[Checklist | Section | Item] = ([checklist, *checklist.sections, *checklist.items]
-                                                           if checklist else [])
+            for checklist in self._stored():
+                nodes: list[Checklist | Section | Item] = [checklist, *checklist.sections, *checklist.items]
                 for node in nodes:
                     if self.language in node.titles:
                         self._titles.setdefault(node.title, node.titles[self.language])

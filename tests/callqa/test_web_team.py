@@ -51,6 +51,8 @@ def test_one_checklist_with_horizontal_headers_and_id_tooltips(db: Path) -> None
         ("svc_en", "selected", "Service call (16 calls)"), ("svc_zh", "", "客服通话质检 (7 calls)")]
     assert re.search(r'<div class="scroll[^"]*">\s*<table class="heatmap', page)  # scrolls inside its box
     assert [a for a in re.findall(r'data-agent="(\w+)"', page)] == ["A1", "A2", "B1"]
+    supervisor = signed_in(db, "sup1").get("/team", params={"until": UNTIL.isoformat()}).text
+    assert re.findall(r'<th class="item"( title="[^"]*")?', supervisor) == [""] * (len(ids) + 1)  # ids: authors only
 
 
 def test_selecting_the_chinese_checklist(db: Path) -> None:
