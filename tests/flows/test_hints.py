@@ -52,5 +52,6 @@ def test_a_hint_too_long_for_the_recogniser_is_an_error_with_its_line(tmp_path: 
     text = shipped_checklist("en").read_text(encoding="utf-8")
     long = "have a great day and thank you for being a loyal customer of ours"  # 66 characters
     path.write_text(text.replace("have a great day]", long + "]"), encoding="utf-8")
-    with pytest.raises(ChecklistError, match=rf"long.yaml:24:32: error: '{long}' is too long"):
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "have a great day]" in row)
+    with pytest.raises(ChecklistError, match=rf"long.yaml:{line}:32: error: '{long}' is too long"):
         load_checklists([path])
