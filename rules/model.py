@@ -73,10 +73,10 @@ class Says:
         who = "anyone" if self.role == "any" else f"the {self.role}"
         if self.match == "regex":  # said in words: an example of each pattern, never the pattern itself
             examples = list(dict.fromkeys(example(p) for p in self.phrases))
-            shown = "words like " + ", ".join(f'"{_short(e)}"' for e in examples[:3])
+            shown = "words like " + ", ".join(f'"{shorten(e)}"' for e in examples[:3])
             shown += ", …" if len(examples) > 3 else ""
         else:
-            shown = ", ".join(f"'{_short(p)}'" for p in self.phrases[:3]) + (", …" if len(self.phrases) > 3 else "")
+            shown = ", ".join(f"'{shorten(p)}'" for p in self.phrases[:3]) + (", …" if len(self.phrases) > 3 else "")
         count = ""
         if self.at_most is not None:
             count = f" at most {self.at_most} times" if self.at_least == 0 else f" {self.at_least}–{self.at_most} times"
@@ -90,7 +90,8 @@ class Says:
         return f"{who} says {shown}{count}{' ' + where if where else ''}"
 
 
-def _short(text: str, limit: int = 32) -> str:
+def shorten(text: str, limit: int = 32) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis: a phrase as a reason quotes it."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -16,7 +16,19 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from itertools import zip_longest
 
-from rules.model import ROLE_ANCHORS, AllOf, AnyOf, Condition, Item, MetadataTest, MetricTest, Not, Says, Window
+from rules.model import (
+    ROLE_ANCHORS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Item,
+    MetadataTest,
+    MetricTest,
+    Not,
+    Says,
+    Window,
+    shorten,
+)
 from rules.regex_words import example
 
 _REGEX_SYNTAX = re.compile(r"[\\()\[\]|?*+{}^$]")  # left in an "example" only when the pattern was unreadable
@@ -151,14 +163,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def say(language: str, key: str, **values: object) -> str:
-    """The message ``key`` in ``language`` (``zh``, else English), formatted; an unknown key shows as itself."""
-    entry = MESSAGES.get(f"{key}#one") if values.get("n") == 1 else None  # the singular, where it differs
-    entry = entry or MESSAGES.get(key)
+def lookup(catalogue: Mapping[str, tuple[str, str]], language: str, key: str, values: Mapping[str, object]) -> str:
+    """The message ``key`` of ``catalogue`` in ``language`` (``zh``, else English), formatted with ``values``;
+    its ``key#one`` form when ``n`` is 1 and there is one. An unknown key shows as itself."""
+    entry = catalogue.get(f"{key}#one") if values.get("n") == 1 else None  # the singular, where it differs
+    entry = entry or catalogue.get(key)
     if entry is None:
         return key
     text = entry[1] if language == "zh" else entry[0]
     return text.format(**values) if values else text
+
+
+def say(language: str, key: str, **values: object) -> str:
+    """The message ``key`` of :data:`MESSAGES` in ``language`` (see :func:`lookup`)."""
+    return lookup(MESSAGES, language, key, values)
 
 
 def reason_kind(verdict: str, reason: str) -> ReasonKind:
@@ -260,7 +278,7 @@ class _Words:
         if not shown:
             return self.say("phrases.unreadable")
         sep = self.say("phrases.sep")
-        listed = sep.join(self.say("phrases.quoted", first=_short(p)) for p in shown[:limit])
+        listed = sep.join(self.say("phrases.quoted", first=shorten(p)) for p in shown[:limit])
         if all(says.match == "similar" for says in group):
             return self.say("phrases.similar", list=listed)
         if any(says.match == "regex" for says in group):
@@ -350,10 +368,6 @@ def _alike(parts: Iterable[Condition]) -> list[Condition | list[Says]]:
 def _manner(says: Says) -> tuple[object, ...]:
     return (says.role, says.windows, says.within, says.gap_after, says.at_least, says.at_most,
             says.match == "similar")  # fmt: skip
-
-
-def _short(text: str, limit: int = 32) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def localized(texts: Mapping[str, str], language: str, default: str) -> str:

@@ -152,6 +152,14 @@ def language_of(request: Request) -> str:
     return pick_language(None, request.headers.get("accept-language"))
 
 
+def words_of(request: Request) -> Wording:
+    """The request's :class:`Wording` (one per request: a chart and its page share what it has read)."""
+    found = getattr(request.state, "words", None)
+    if found is None:
+        found = request.state.words = Wording(web(request).store, language_of(request))
+    return found
+
+
 def text(request: Request, key: str, **values: object) -> str:
     """The message ``key`` in the request's language."""
     return translate(language_of(request), key, **values)
@@ -169,6 +177,6 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 
     me = getattr(request.state, "person", None)
     authors = me is not None and me.viewer.role in (UserRole.ADMIN, UserRole.QA)  # see rule ids as tooltips
-    context = {"request": request, "t": t, "band": band, "lang": lang, "words": Wording(web(request).store, lang),
+    context = {"request": request, "t": t, "band": band, "lang": lang, "words": words_of(request),
                "me": me, "authors": authors, "csrf": session_of(request).csrf, **values}
     return web(request).templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from callqa.web import messages_queue, messages_team
 from rules import wording
 from scorecards.people.exports import Labels
-from scorecards.people.wording import DEFAULT_BAND_NAMES
+from scorecards.people.wording import default_band_name
 
 LANGUAGES = ("zh", "en")
 
@@ -195,22 +195,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 CATALOGUE |= messages_queue.MESSAGES | messages_team.MESSAGES | wording.MESSAGES
 
-
-_BANDS = DEFAULT_BAND_NAMES  # the default bands are named in Chinese; an English page shows them in English
-
-
-def band_name(language: str, band: str | None) -> str:
-    """A score band as the page's language shows it."""
-    if band is None:
-        return ""
-    return band if language == "zh" else _BANDS.get(band, band)
+band_name = default_band_name  # a band with no checklist to ask (the queue's, the page helper ``band``)
 
 
-def export_labels(language: str, bands: Mapping[str, str] | None = None) -> Labels:
-    """The words for the codes of a CSV export in ``language``; ``bands``: the checklists' own band names in it
-    (:meth:`scorecards.people.wording.Wording.band_labels`), else the default bands'."""
+def export_labels(language: str, bands: Mapping[str, str]) -> Labels:
+    """The words for the codes of a CSV export in ``language``; ``bands``: the band names in it
+    (:meth:`scorecards.people.wording.Wording.band_labels`)."""
     return Labels(
-        bands=dict(bands) if bands is not None else {band: band_name(language, band) for band in _BANDS},
+        bands=dict(bands),
         verdicts={v: translate(language, f"verdict.{v}") for v in ("pass", "fail", "n/a", "uncertain")},
         decisions={d: translate(language, f"decision.{d}") for d in ("confirm", "overturn")},
     )
@@ -220,14 +212,9 @@ def translate(language: str, key: str, **values: object) -> str:
     """The message ``key`` in ``language`` (``zh`` or anything else for English), formatted with ``values``.
 
     An unknown key shows as itself, so a missing entry is visible on the page (and the catalogue test
-    catches it before that).
+    catches it before that). ``n`` of 1 picks the ``key#one`` form where there is one.
     """
-    entry = CATALOGUE.get(f"{key}#one") if values.get("n") == 1 else None  # the singular, where it differs
-    entry = entry or CATALOGUE.get(key)
-    if entry is None:
-        return key
-    text = entry[1] if language == "zh" else entry[0]
-    return text.format(**values) if values else text
+    return wording.lookup(CATALOGUE, language, key, values)
 
 
 def language_from_header(accept_language: str | None) -> str:

@@ -19,12 +19,11 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from callqa.web import charts, playback
-from callqa.web.context import Person, language_of, log, person, render, text, web
+from callqa.web.context import Person, language_of, log, person, render, text, web, words_of
 from callqa.web.i18n import export_labels
 from core.errors import CallQAError, Invalid, NotFound
 from scorecards.people import exports, regressions, review, views
 from scorecards.people.access import UserRole
-from scorecards.people.wording import Wording
 
 router = APIRouter()
 Who = Annotated[Person, Depends(person)]
@@ -113,7 +112,7 @@ def _agent_page(request: Request, who: Person, agent_id: str) -> Response:
         unseen = [d.dispute_id for d in home.disputes if d.status != "open" and d.seen_by_agent_at is None]
         if unseen:
             review.mark_dispute_seen(store, who.viewer, *unseen)
-    words = Wording(web(request).store, language_of(request))
+    words = words_of(request)
     radar = charts.radar([words.titled(s.title) for s in home.radar], [
         charts.Series(text(request, "me.you"), tuple(s.agent for s in home.radar), charts.AGENT_COLOUR),
         charts.Series(text(request, "me.team_average"), tuple(s.team for s in home.radar), charts.TEAM_COLOUR),
@@ -152,7 +151,7 @@ def _team_trend(request: Request, heat: views.Heatmap) -> list[charts.Series]:
     def shown(r: float | None) -> str:
         return text(request, "common.none") if r is None else f"{100 * r:.0f}%"
 
-    words = Wording(web(request).store, language_of(request))
+    words = words_of(request)
     overall = charts.Series(text(request, "team.overall"), pct(heat.overall), charts.OVERALL_COLOUR, stroke=3.5)
     colours = charts.distinct_colours(len(heat.movers), besides=(charts.OVERALL_COLOUR,))
     return [overall] + [
@@ -224,7 +223,7 @@ def export_download(request: Request, who: Who, kind: str = "scorecards", fmt: s
     dest = folder / f"{kind}_{start}_{end}.{fmt}"
     export = exports.export_scorecards if kind == "scorecards" else exports.export_verdicts
     export(web(request).store, who.viewer, since=start, until=end, fmt=fmt, dest=dest,  # type: ignore[arg-type]
-           labels=export_labels(language_of(request), Wording(web(request).store, language_of(request)).band_labels()),
+           labels=export_labels(language_of(request), words_of(request).band_labels()),
            bom=bom == "1")
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
     return FileResponse(dest, media_type=media, filename=dest.name,

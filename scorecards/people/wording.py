@@ -29,6 +29,13 @@ _lock = threading.Lock()
 DEFAULT_BAND_NAMES = {"优秀": "Excellent", "良好": "Good", "合格": "Pass", "不合格": "Fail"}
 
 
+def default_band_name(language: str, band: str | None) -> str:
+    """A band name with no checklist to ask: the default bands in English on English pages, others as written."""
+    if band is None:
+        return ""
+    return DEFAULT_BAND_NAMES.get(band, band) if language == "en" else band
+
+
 def stored_checklist(store: Store, checklist_hash: str) -> Checklist | None:
     """The checklist a scorecard was scored with, compiled; None when the store lacks it or it no longer compiles
     (then pages fall back to the stored title, message and reason line)."""
@@ -59,8 +66,11 @@ class Wording:
         self.language = language
         self._titles: dict[str, str] | None = None
 
+    def _checklist(self, checklist_hash: str) -> Checklist | None:
+        return stored_checklist(self.store, checklist_hash) if checklist_hash else None
+
     def _item(self, checklist_hash: str, item_id: str) -> tuple[Checklist, Item] | None:
-        checklist = stored_checklist(self.store, checklist_hash) if checklist_hash else None
+        checklist = self._checklist(checklist_hash)
         if checklist is None:
             return None
         try:
@@ -85,30 +95,26 @@ class Wording:
         return explain(item, reason_kind(verdict, reason), self.language, checklist.defines)
 
     def section(self, checklist_hash: str, section_id: str, default: str) -> str:
-        checklist = stored_checklist(self.store, checklist_hash) if checklist_hash else None
+        checklist = self._checklist(checklist_hash)
         for section in checklist.sections if checklist else ():
             if section.id == section_id:
                 return localized(section.titles, self.language, default)
         return default
 
     def checklist_title(self, checklist_hash: str, default: str) -> str:
-        checklist = stored_checklist(self.store, checklist_hash) if checklist_hash else None
+        checklist = self._checklist(checklist_hash)
         return localized(checklist.titles, self.language, checklist.title) if checklist else default
 
     def band(self, checklist_hash: str, band: str | None) -> str:
         """A band name: the checklist's translation, else the default bands' English names on English pages."""
-        if band is None:
-            return ""
-        checklist = stored_checklist(self.store, checklist_hash) if checklist_hash else None
-        named = checklist.band_names.get(band, {}) if checklist else {}
-        if self.language in named:
-            return named[self.language]
-        return DEFAULT_BAND_NAMES.get(band, band) if self.language == "en" else band
+        checklist = self._checklist(checklist_hash)
+        named = checklist.band_names.get(band, {}) if checklist and band is not None else {}
+        return named.get(self.language) or default_band_name(self.language, band)
 
     def band_labels(self) -> dict[str, str]:
         """Every stored checklist's band names in this language (the default bands' too): what an export's
         ``band_label`` columns say."""
-        labels = {band: self.band("", band) for band in DEFAULT_BAND_NAMES}
+        labels = {band: default_band_name(self.language, band) for band in DEFAULT_BAND_NAMES}
         for checklist in self._stored():
             for band, names in checklist.band_names.items():
                 labels.setdefault(band, names.get(self.language, band))  # untranslated: as the checklist names it

@@ -48,8 +48,12 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def _sign_in(browser: object, url: str, name: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+def _sign_in(browser: object, url: str, name: str, *, locale: str = "en-US",  # type: ignore[no-untyped-def]
+             width: int = 1400, height: int = 900):
+    """A new browser context signed in as ``name``; below 600 px wide it is a touch phone."""
+    phone = width < 600
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height},  # type: ignore[attr-defined]
+                                  has_touch=phone, is_mobile=phone)
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=name]", name)
@@ -213,15 +217,7 @@ def test_pages_speak_one_language_show_no_rule_source_and_fit_the_screen(
              "chris": ["/me", f"/calls/{calls['ChrisL'].call_id}"]}
     problems = []
     for name, paths in pages.items():
-        context = browser.new_context(  # type: ignore[attr-defined]
-            locale="zh-CN" if language == "zh" else "en-US", viewport={"width": width, "height": 844},
-            has_touch=width < 600, is_mobile=width < 600)
-        page = context.new_page()
-        page.goto(f"{url}/login")
-        page.fill("input[name=name]", name)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
+        page = _sign_in(browser, url, name, locale="zh-CN" if language == "zh" else "en-US", width=width, height=844)
         for path in paths:
             assert page.goto(f"{url}{path}").status == 200, path
             text = _visible_text(page)
@@ -236,20 +232,14 @@ def test_pages_speak_one_language_show_no_rule_source_and_fit_the_screen(
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"{name} {path}: {overflow} px wider than the {width} px screen")
-        context.close()
+        page.context.close()
     assert not problems, "\n".join(problems)
 
 
 def test_an_evidence_tap_on_a_phone_seeks_the_audio(site: tuple[str, Path, dict[str, DemoCall]],
                                                      browser: object) -> None:
     url, _db, calls = site
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, has_touch=True,  # type: ignore[attr-defined]
-                                  is_mobile=True)
-    page = context.new_page()
-    page.goto(f"{url}/login")
-    page.fill("input[name=name]", "sup")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = _sign_in(browser, url, "sup", locale="zh-CN", width=390, height=844)
     page.goto(f"{url}/calls/{calls['ChrisL'].call_id}")
     page.wait_for_selector("#call-audio")
     evidence = page.locator("tr[data-item='no_deflection'] .evidence").first
@@ -264,4 +254,4 @@ def test_an_evidence_tap_on_a_phone_seeks_the_audio(site: tuple[str, Path, dict[
                            " && document.getElementById('call-audio').readyState >= 1", arg=[start], timeout=15000)
     assert abs(page.evaluate("document.getElementById('call-audio').currentTime") - start) < 0.5
     _shot(page, "call_phone.png", full_page=False)
-    context.close()
+    page.context.close()
