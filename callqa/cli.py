@@ -42,8 +42,9 @@ app.add_typer(agents_app, name="agents")
 
 
 def _mount_subcommands() -> None:
-    from callqa import cli_eval, cli_rules, cli_scores, cli_users, cli_web
+    from callqa import cli_eval, cli_privacy, cli_rules, cli_scores, cli_users, cli_web
 
+    cli_privacy.register(app)
     cli_rules.register(app)
     cli_scores.register(app)
     cli_web.register(app)
@@ -301,8 +302,11 @@ def check_db(
     db: DbOption = DEFAULT_DB,
     rebuild_summaries: Annotated[bool, typer.Option(
         "--rebuild-summaries", help="First recompute the per-agent-per-day summaries from the base tables.")] = False,
+    pii: Annotated[bool, typer.Option(
+        help="Also look for personal data the detectors still find in redacted transcripts, and count those "
+        "stored in clear.")] = True,
 ) -> None:
-    """Check the database: every table readable and the cross-table invariants hold."""
+    """Check the database: every table readable, the cross-table invariants hold, no personal data left."""
     from scorecards.store.database import Store
 
     try:
@@ -311,6 +315,15 @@ def check_db(
             store.rebuild_summaries()
             console.print("summaries rebuilt from the base tables", highlight=False)
         problems = store.integrity_problems()
+        if pii:
+            from flows.redact_store import leftover
+
+            in_clear, found = leftover(store)
+            if in_clear:
+                err.print(f"[yellow]![/yellow] {in_clear} transcript(s) stored in clear (before redaction, under "
+                          "redaction mode \"off\", or by an older redactor): `callqa redact` hides their personal "
+                          "data", highlight=False, soft_wrap=True)
+            problems += [f"personal data left in a redacted transcript: {f}" for f in found]
     except CallQAError as exc:
         raise fail(str(exc)) from None
     if problems:

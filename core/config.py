@@ -122,6 +122,31 @@ class ClusterSettings:
     address: str = ""
 
 
+REDACTION_MODES = ("redact", "both", "off")
+
+
+@dataclass(frozen=True)
+class RedactionSettings:
+    """What happens to personal data (phone, ID and card numbers, emails, addresses, names, birth dates).
+
+    Attributes:
+        mode: ``redact`` (the default): stored transcripts, evidence, reports, exports and pages show placeholders
+            (``[PHONE]`` …) and the player silences those spans; ``both``: the same, and the clear text is kept in a
+            separate table that only a ``pii:clear`` role reads, every read audited; ``off``: nothing is hidden
+            (an explicit opt-out, logged as a warning at the start of every run).
+    """
+
+    mode: str = "redact"
+
+    def __post_init__(self) -> None:
+        if self.mode not in REDACTION_MODES:
+            raise ConfigError(f"[redaction] mode: '{self.mode}' is not one of {', '.join(REDACTION_MODES)}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+
 @dataclass(frozen=True)
 class Settings:
     """All deployment settings."""
@@ -132,6 +157,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
     # Fields of pipeline.emotion.EmotionOptions (checked when a run starts; kept as a table here so that
     # reading settings does not import the audio libraries the emotion stage needs).
     emotion: dict[str, Any] = field(default_factory=dict)

@@ -62,6 +62,7 @@ class CallMetadata:
     agent_id: str | None = None
     team: str | None = None
     customer_number: str | None = None
+    customer_name: str | None = None  # from a sidecar or manifest; only ever used to find the name and hide it
     started_at: dt.datetime | None = None
     direction: str | None = None
     queue: str | None = None
@@ -139,6 +140,29 @@ class Transcript:
     @property
     def text(self) -> str:
         return "\n".join(u.text for u in self.utterances)
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One span of personal data hidden in a stored transcript, without the value it hid.
+
+    Attributes:
+        utterance: the utterance's index in its transcript.
+        start, end: seconds of the call the span was said in (what the player silences).
+        char_start, char_end: where the placeholder (``[PHONE]``, ``[NAME]`` …) sits in the stored utterance text.
+        kind: ``PHONE``, ``ID``, ``CARD``, ``EMAIL``, ``ADDRESS``, ``NAME``, ``DATE`` or ``NUMBER``.
+        detector: which detector found it (``phonenumbers``, ``luhn``, ``given-name`` …).
+        confidence: how sure the detector was (0–1).
+    """
+
+    utterance: int
+    start: float
+    end: float
+    char_start: int
+    char_end: int
+    kind: str
+    detector: str
+    confidence: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,13 @@ from prefect.cache_policies import NO_CACHE
 from core.config import Settings, load_settings
 from core.errors import AudioError, CallQAError, MetadataError, StoreError
 from core.scorecard import CallScorecard
-from core.types import AudioInfo, CallFailure, RunSummary, Transcript, WorkerShare
+from core.types import AudioInfo, CallFailure, CallMetadata, Redaction, RunSummary, Transcript, WorkerShare
 from core.version import code_version
 from flows import cluster, scoring
-from pipeline import audio, call, ingest, roles, transcribe
+from pipeline import audio, call, ingest, redact, roles, transcribe
 from pipeline.emotion import CallEmotion
 from scorecards.store.database import ChecklistRecord, MetricsRecord, Store
+from scorecards.store.privacy import PrivacyRecord
 from scorecards.store.stored import checklist_record
 
 log = logging.getLogger("callqa.flow")
@@ -137,11 +138,14 @@ class AnalysedCall:
     """A worker's finished call, to be stored by the flow: plain values that pickle small (no audio)."""
 
     info: AudioInfo
-    transcript: Transcript
+    transcript: Transcript  # redacted unless the run's redaction mode is off
+    metadata: CallMetadata  # as stored: the customer's number masked under redaction
     scores: tuple[CallScorecard, ...]
     metrics: dict[str, float]
     emotion: CallEmotion | None
     worker: str
+    redactions: tuple[Redaction, ...] = ()
+    clear: Transcript | None = None  # the transcript before redaction, only under mode "both"
 
 
 @dataclass(frozen=True)
@@ -202,25 +206,34 @@ def label_roles(
 
 
 @task(cache_policy=NO_CACHE)
-def score_call(transcript: Transcript, prepared: call.IdentifiedCall, decoded: audio.DecodedAudio,
-               kit: WorkerKit) -> scoring.CallScores:
-    return scoring.score_transcript(transcript, prepared.metadata, prepared.source.sha256, kit.checklists,
+def redact_call(transcript: Transcript, metadata: CallMetadata) -> redact.RedactedTranscript:
+    return redact.redact_transcript(transcript, metadata)
+
+
+@task(cache_policy=NO_CACHE)
+def score_call(transcript: Transcript, metadata: CallMetadata, prepared: call.IdentifiedCall,
+               decoded: audio.DecodedAudio, kit: WorkerKit) -> scoring.CallScores:
+    return scoring.score_transcript(transcript, metadata, prepared.source.sha256, kit.checklists,
                                     kit.emotion, decoded.channels)
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
 def store_call(ctx: RunContext, prepared: call.IdentifiedCall, done: AnalysedCall) -> str:
+    mode = ctx.settings.redaction.mode
+    privacy = PrivacyRecord(mode, redact.REDACTOR_VERSION if mode != "off" else "", done.redactions, done.clear,
+                            f"run:{ctx.run_id}")
     return ctx.store.save_call(
-        ctx.run_id, prepared.source, prepared.metadata, done.info, done.transcript, prepared.options_hash,
+        ctx.run_id, prepared.source, done.metadata, done.info, done.transcript, prepared.options_hash,
         scorecards=[(card, ctx.checklist_records[card.checklist_hash]) for card in done.scores],
         metrics=MetricsRecord(done.metrics, f"metrics+emotion@{ctx.code_version}"), emotion=done.emotion,
+        privacy=privacy,
     )
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=2, retry_condition_fn=_io_error)
-def store_failure(store: Store, run_id: str, failure: CallFailure, prepared: call.IdentifiedCall | None) -> None:
-    store.save_failure(run_id, failure, prepared.source if prepared else None,
-                       prepared.metadata if prepared else None)
+def store_failure(ctx: RunContext, failure: CallFailure, prepared: call.IdentifiedCall | None) -> None:
+    ctx.store.save_failure(ctx.run_id, failure, prepared.source if prepared else None,
+                           call.stored_metadata(prepared.metadata, ctx.settings) if prepared else None)
 
 
 # The kit of this process, keyed by the settings and checklist versions it was loaded for; one at a time, so a
@@ -290,12 +303,20 @@ def analyse_call(job: CallJob) -> AnalysedCall | AnalysisFailure:
         utterances, decision = label_roles(channels, decoded, kit.engines, job.settings, voiceprint)
         transcript = call.assemble(utterances, decision, decoded.info, prepared.language,
                                    kit.engines.recognizer.info, prepared.options, job.code_version)
+        stage = "redact"
+        metadata = call.stored_metadata(prepared.metadata, job.settings)
+        clear: Transcript | None = None
+        redactions: tuple[Redaction, ...] = ()
+        if job.settings.redaction.enabled:
+            redacted = redact_call(transcript, prepared.metadata)
+            clear = transcript if job.settings.redaction.mode == "both" else None
+            transcript, redactions = redacted.transcript, redacted.redactions
         stage = "score"
-        scores = score_call(transcript, prepared, decoded, kit)
+        scores = score_call(transcript, metadata, prepared, decoded, kit)
     except (CallQAError, OSError, ValueError, RuntimeError) as exc:
         return AnalysisFailure(stage, _one_line(exc), worker)
-    return AnalysedCall(decoded.info, transcript, tuple(card for card, _ in scores.scorecards), scores.metrics,
-                        scores.emotion, worker)
+    return AnalysedCall(decoded.info, transcript, metadata, tuple(card for card, _ in scores.scorecards),
+                        scores.metrics, scores.emotion, worker, redactions, clear)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -348,7 +369,7 @@ class RunContext:
         if worker and self.distributed:
             reason = f"{reason} (worker {worker})"
         failure = CallFailure(str(path), stage, reason, prepared.source.sha256 if prepared else None)
-        store_failure(self.store, self.run_id, failure, prepared)
+        store_failure(self, failure, prepared)
         self.progress.advance(path)
         return CallOutcome("failed", failure.sha256, failure=failure, worker=worker)
 
@@ -414,6 +435,9 @@ def run_nightly(sources: list[str], db: str, manifest: str | None, language: str
     started, t0 = _now(), time.monotonic()
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     store = Store(db)
+    if not settings.redaction.enabled:
+        log.warning("[redaction] mode = \"off\": this run stores and shows personal data (phone, ID and card numbers, "
+                    "names, addresses) in clear. Set mode = \"redact\" unless that is intended")
     files = discover(sources, settings)
     man = ingest.Manifest(Path(manifest)) if manifest else None
     checklists = scoring.load_active(settings.scoring)  # an invalid checklist stops the run before any call

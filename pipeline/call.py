@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from core.types import (
     Utterance,
 )
 from pipeline.ingest import Manifest, fingerprint, resolve_metadata
+from pipeline.redact import REDACTOR_VERSION
 from pipeline.transcribe import transcription_options
 
 
@@ -43,7 +44,18 @@ class IdentifiedCall:
 
 def result_options(settings: Settings, language: str) -> dict[str, Any]:
     """The settings that change a transcript (not where files live nor how many workers run)."""
-    return {**transcription_options(settings.transcription, language), "roles": asdict(settings.roles)}
+    redaction = {"mode": settings.redaction.mode, "version": REDACTOR_VERSION if settings.redaction.enabled else ""}
+    return {**transcription_options(settings.transcription, language), "roles": asdict(settings.roles),
+            "redaction": redaction}
+
+
+def stored_metadata(metadata: CallMetadata, settings: Settings) -> CallMetadata:
+    """The metadata as stored and scored: under redaction the customer's number is a placeholder and their name
+    (known only to find it in the transcript) is dropped."""
+    if not settings.redaction.enabled:
+        return replace(metadata, customer_name=None)
+    number = "[PHONE]" if metadata.customer_number else None
+    return replace(metadata, customer_number=number, customer_name=None)
 
 
 def prepare(path: Path, settings: Settings, manifest: Manifest | None) -> IdentifiedCall:

@@ -31,6 +31,7 @@ _ALIASES = {
     "category": "queue",
     "customer": "customer_number",
     "ani": "customer_number",
+    "caller_name": "customer_name",
     "start_time": "started_at",
     "start": "started_at",
     "datetime": "started_at",

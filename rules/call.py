@@ -19,7 +19,7 @@ from rules.match_base import Embedder, Hit, Scope
 from rules.model import Window
 from rules.normalize import is_cjk, normalize, normalize_many, sound_fold
 
-_TOKEN = re.compile(r"[A-Za-z0-9'’]+|\S")
+_TOKEN = re.compile(r"\[[A-Z]+\]|[A-Za-z0-9'’]+|\S")  # a redaction placeholder ("[PHONE]") is one token
 _PLUS_ONE = (1).__add__  # an utterance's length and its newline
 
 

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from core.errors import CallQAError
+from core.pii import PiiKind
 from core.scorecard import DEFAULT_BANDS, Band
 from core.transcript_io import parse_role_line
 from core.types import CallMetadata, Role, Transcript, Utterance
@@ -264,6 +265,12 @@ class _Compiler:
 
     def _says(self, raw: Mapping[str, Any], path: list[str | int], name: str = "") -> Says:
         match = str(raw.get("match", "exact"))
+        if "entity" in raw:
+            # Personal data said: the placeholders the redaction stage leaves ("[PHONE]"), matched exactly.
+            if match != "exact":
+                self.error([*path, "match"], f"'entity' is matched exactly (the stored placeholder); drop "
+                           f"'match: {match}'")  # fmt: skip
+            raw = {**raw, "phrases": [PiiKind(str(e).upper()).placeholder for e in raw["entity"]]}
         phrases = [str(p) for p in raw["phrases"]]
         threshold = raw.get("threshold")
         self._lint_phrases(match, phrases, threshold, [*path, "phrases"], [*path, "threshold"])

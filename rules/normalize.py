@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from core.pii import PLACEHOLDER
+
 SEPARATOR = "\n"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -210,6 +212,8 @@ def normalize(text: str) -> str:
         contractions expanded, single spaces between English words and none between Chinese characters.
     """
     ascii_table, table = _tables()
+    if "[" in text:  # a redaction placeholder ("[PHONE]") becomes a word no speech can produce ("piiphone")
+        text = PLACEHOLDER.sub(_entity_word, text)
     chinese = not text.isascii()
     text = text.translate(table).lower() if chinese else text.lower().translate(ascii_table)
     text = _english_words(text) if _HAS_LATIN.search(text) else _SPACE_RUN.sub(" ", text)
@@ -219,6 +223,10 @@ def normalize(text: str) -> str:
     elif _DIGIT_SPACE.search(text):
         text = _DIGIT_GAP.sub(r"\1", text)
     return text.replace(" \n", SEPARATOR).replace("\n ", SEPARATOR).strip(" ")
+
+
+def _entity_word(m: re.Match[str]) -> str:
+    return f" pii{m.group(0)[1:-1].lower()} "
 
 
 def normalize_many(texts: Sequence[str]) -> list[str]:

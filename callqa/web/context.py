@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from callqa.web.i18n import band_name, pick_language, translate
 from callqa.web.security import COOKIE_NAME, LoginThrottle, Session, SessionCodec
+from core.errors import ConfigError
 from rules.evaluate import DEFAULT_MIN_FAIL_PRECISION
 from scorecards.people import views
-from scorecards.people.access import UserRole, Viewer
+from scorecards.people.access import PII_CLEAR_ROLES, UserRole, Viewer
 from scorecards.people.accounts import User, get_user
 from scorecards.people.wording import Wording
 from scorecards.store.database import Store
@@ -41,6 +42,10 @@ class WebSettings:
         queue_page_size: rows per review-queue page.
         sample_per_agent_week: calls per agent and week put in the queue at random (good calls heard too).
         anger_threshold: customer anger from which a call goes to the queue.
+        pii_clear_roles: the roles holding ``pii:clear``: they may hear a call's recording and read its transcript
+            with the personal data in clear (every time audited); everyone else hears silence and reads
+            placeholders.
+        pii_access_page_size: rows per page of the audit of clear reads (``/admin/pii-access``).
     """
 
     session_max_age_s: int = 8 * 3600
@@ -52,6 +57,14 @@ class WebSettings:
     queue_page_size: int = 50
     sample_per_agent_week: int = views.SAMPLE_PER_AGENT_WEEK
     anger_threshold: float = views.ANGER_THRESHOLD
+    pii_clear_roles: tuple[str, ...] = PII_CLEAR_ROLES
+    pii_access_page_size: int = 50
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.pii_clear_roles) - {r.value for r in UserRole})
+        if unknown:  # a misspelt role would quietly take the permission from everyone meant to hold it
+            raise ConfigError(f"pii_clear_roles: {', '.join(unknown)} is not a role "
+                              f"({', '.join(r.value for r in UserRole)})")
 
 
 @dataclass(slots=True)

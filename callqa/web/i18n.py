@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from callqa.web import messages_queue, messages_team
+from callqa.web import messages_privacy, messages_queue, messages_team
 from rules import wording
 from scorecards.people.exports import Labels
 from scorecards.people.wording import default_band_name
@@ -193,7 +193,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "common.next": ("Next", "下一页"),
     "common.total": ("{n} in all", "共 {n} 条"),
 }
-CATALOGUE |= messages_queue.MESSAGES | messages_team.MESSAGES | wording.MESSAGES
+CATALOGUE |= messages_queue.MESSAGES | messages_team.MESSAGES | messages_privacy.MESSAGES | wording.MESSAGES
 
 band_name = default_band_name  # a band with no checklist to ask (the queue's, the page helper ``band``)
 

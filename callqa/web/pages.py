@@ -1,5 +1,5 @@
 """Pages that show things: queue, call page and its audio, agent home, team heat-map, rule health, runs,
-disputes, exports.
+disputes, exports, the audit of personal data read in clear.
 
 Each handler is thin: parse the query, call one function of :mod:`scorecards.people.views` or
 :mod:`scorecards.people.exports` with the signed-in person's viewer, render a template. Access is decided there
@@ -71,24 +71,44 @@ def queue(request: Request, who: Who, since: str | None = None, until: str | Non
 
 
 @router.get("/calls/{call_id}")
-def call_page(request: Request, who: Who, call_id: str) -> Response:
-    page = views.call_page(web(request).store, who.viewer, call_id)
+def call_page(request: Request, who: Who, call_id: str, clear: bool = False) -> Response:
+    """The call page; ``clear=1`` (``pii:clear`` holders only, audited) shows it with the personal data in clear."""
+    ctx = web(request)
+    page = views.call_page(ctx.store, who.viewer, call_id)
+    page, privacy = views.call_page_privacy(ctx.store, who.viewer, page, clear=clear,
+                                            roles=ctx.settings.pii_clear_roles)
     open_disputes = {(d.scorecard_id, d.item_idx) for d in page.disputes if d.status == "open"}
     return render(request, "call.html", page=page, reviews=who.viewer.reviews, open_disputes=open_disputes,
-                  is_agent=who.viewer.role is UserRole.AGENT)
+                  is_agent=who.viewer.role is UserRole.AGENT, privacy=privacy)
 
 
 @router.get("/calls/{call_id}/audio")
-def call_audio(request: Request, who: Who, call_id: str) -> Response:
-    """The recording, with HTTP range requests (206 + Content-Range) so the player can seek."""
+def call_audio(request: Request, who: Who, call_id: str, clear: bool = False) -> Response:
+    """The recording, with HTTP range requests (206 + Content-Range) so the player can seek.
+
+    The spans the call's transcript hides are silenced (a cached WAV copy; the file itself is never changed).
+    ``clear=1`` serves the original to a ``pii:clear`` holder, audited once per hearing
+    (:func:`scorecards.people.views.should_audit_audio`) and kept out of the browser's cache.
+    """
     ctx = web(request)
-    path = views.audio_file(ctx.store, who.viewer, call_id)
-    try:
-        path = playback.playable(path, ctx.audio_cache)
-    except CallQAError as exc:
-        log.warning("call %s: cannot convert %s for the browser (%s); serving it as it is", call_id, path, exc)
+    found = views.call_audio(ctx.store, who.viewer, call_id)
+    if clear:
+        views.require_clear(who.viewer, ctx.settings.pii_clear_roles)
+    if found.hidden and not clear:
+        # No fallback to the file as it is: a recording that cannot be silenced is not served.
+        path = playback.silenced(found.path, ctx.audio_cache, found.hidden)
+    else:
+        path = found.path
+        try:
+            path = playback.playable(path, ctx.audio_cache)
+        except CallQAError as exc:
+            log.warning("call %s: cannot convert %s for the browser (%s); serving it as it is", call_id, path, exc)
+    if clear and found.hidden and views.should_audit_audio(ctx.store, who.viewer, call_id,
+                                                           request.headers.get("range")):
+        ctx.store.log_clear_access(who.viewer.user_id, call_id, "audio")  # before a byte of it is sent
     media = _AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+    cache = "no-store" if clear else "private, max-age=3600"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": cache})
 
 
 @router.get("/me")
@@ -234,3 +254,11 @@ def _remove(folder: Path) -> None:
     for f in folder.iterdir():
         f.unlink(missing_ok=True)
     folder.rmdir()
+
+
+@router.get("/admin/pii-access")
+def pii_access(request: Request, who: Who, page: int = 1) -> Response:
+    """Who heard or read which call's personal data in clear, newest first (admins only)."""
+    size = web(request).settings.pii_access_page_size
+    log_page = views.clear_access(web(request).store, who.viewer, page=max(page, 1), size=size)
+    return render(request, "pii_access.html", log=log_page)

@@ -7,12 +7,17 @@ routes, the audio endpoint, the exports and the dispute handling share one acces
 - ``supervisor`` sees the calls of the teams in ``teams``;
 - ``agent`` sees the calls of ``agent_id`` only.
 
+Personal data is hidden from everyone (placeholders in the text, silence in the recording) except the holders of
+the ``pii:clear`` permission (:data:`PII_CLEAR`), who may hear and read a call they see in clear, every time
+audited. Which roles hold it is a setting (the web app's ``pii_clear_roles``, default :data:`PII_CLEAR_ROLES`).
+
 A resource outside the viewer's scope is reported exactly like a missing one (:class:`NotFound`), so a
 guessed id tells an agent nothing about another agent's calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +28,9 @@ class UserRole(StrEnum):
     SUPERVISOR = "supervisor"
     AGENT = "agent"
 
+
+PII_CLEAR = "pii:clear"  # the permission's name, as error messages and the docs say it
+PII_CLEAR_ROLES: tuple[str, ...] = (UserRole.ADMIN.value,)  # who holds it unless configured otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,15 @@ class Viewer:
     def reviews(self) -> bool:
         """Whether they may confirm or overturn verdicts and answer disputes."""
         return self.role in (UserRole.ADMIN, UserRole.QA, UserRole.SUPERVISOR)
+
+    def has_pii_clear(self, roles: Collection[str] = PII_CLEAR_ROLES) -> bool:
+        """Whether they hold ``pii:clear`` (hear and read personal data in clear) when ``roles`` hold it."""
+        return self.role.value in roles
+
+    @property
+    def audits_pii(self) -> bool:
+        """Whether they may read the audit of clear reads (admins only: it says who heard which call)."""
+        return self.role is UserRole.ADMIN
 
     def call_filter(self, alias: str = "c") -> tuple[str, list[object]]:
         """A SQL condition on the ``calls`` table (aliased ``alias``) and its parameters.

@@ -17,6 +17,17 @@ from __future__ import annotations
 
 from scorecards.people.views_agent import agent_home
 from scorecards.people.views_call import DISPUTE_STATUSES, audio_file, call_page, disputes
+from scorecards.people.views_privacy import (
+    AccessPage,
+    AccessRow,
+    CallAudio,
+    CallPrivacy,
+    call_audio,
+    call_page_privacy,
+    clear_access,
+    require_clear,
+    should_audit_audio,
+)
 from scorecards.people.views_queue import review_queue
 from scorecards.people.views_team import SORTS, colour, rule_health, run_history, team_heatmap
 from scorecards.people.views_types import (
@@ -60,9 +71,13 @@ __all__ = [
     "REASON_KINDS",
     "SAMPLE_PER_AGENT_WEEK",
     "SORTS",
+    "AccessPage",
+    "AccessRow",
     "AgentCall",
     "AgentHome",
+    "CallAudio",
     "CallPage",
+    "CallPrivacy",
     "DisputeRow",
     "EmotionShares",
     "EvidenceSpan",
@@ -87,11 +102,16 @@ __all__ = [
     "WeekPoint",
     "agent_home",
     "audio_file",
+    "call_audio",
     "call_page",
+    "call_page_privacy",
+    "clear_access",
     "colour",
     "disputes",
+    "require_clear",
     "review_queue",
     "rule_health",
     "run_history",
+    "should_audit_audio",
     "team_heatmap",
 ]

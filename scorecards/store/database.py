@@ -18,6 +18,7 @@ from core.types import (
     CallFailure,
     CallMetadata,
     ModelInfo,
+    Redaction,
     Role,
     RoleDecision,
     RunSummary,
@@ -26,8 +27,10 @@ from core.types import (
     Utterance,
     Word,
 )
+from scorecards.store import privacy as privacy_rows
 from scorecards.store import summaries
 from scorecards.store.connection import Connection
+from scorecards.store.privacy import ClearAccess, PrivacyRecord
 from scorecards.store.records import CallRow, ChecklistRecord, MetricsRecord, StoredTranscript, StoredUtteranceEmotion
 from scorecards.store.rows import (
     _emotion_columns,
@@ -124,12 +127,15 @@ class Store(Connection):
         scorecards: Sequence[tuple[CallScorecard, ChecklistRecord]] = (),
         metrics: MetricsRecord | None = None,
         emotion: CallEmotion | None = None,
+        privacy: PrivacyRecord | None = None,
     ) -> str:
         """Store a transcribed call with its transcript, utterances, words, metrics, emotion and scorecards.
 
         All of it in one transaction: a crash never leaves half a call. Returns the transcript id. Older
-        transcripts of the call stay, no longer current. ``emotion`` (one entry per utterance) is stored per
-        utterance with its producer: the text model, the options' hash and the transcript's code version.
+        transcripts of the call stay, no longer current. ``privacy`` says how the transcript was redacted (its
+        placeholders' places, the clear text under ``both``); None stores it as made before redaction.
+        ``emotion`` (one entry per utterance) is stored per utterance with its producer: the text model, the
+        options' hash and the transcript's code version.
 
         Raises:
             StoreError: ``emotion`` does not describe this transcript's utterances.
@@ -142,6 +148,7 @@ class Store(Connection):
         with self.writing() as con:
             before = self._upsert_call(con, run_id, source, metadata, audio, transcript.language, "transcribed", None)
             con.execute("DELETE FROM utterance_emotions WHERE transcript_id = ?", [transcript_id])
+            privacy_rows.delete(con, transcript_id)
             con.execute("DELETE FROM words WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM utterances WHERE transcript_id = ?", [transcript_id])
             con.execute("DELETE FROM transcripts WHERE transcript_id = ?", [transcript_id])
@@ -158,6 +165,8 @@ class Store(Connection):
             )
             _insert_columns(con, "utterances", _utterance_columns(transcript_id, transcript.utterances))
             _insert_columns(con, "words", _word_columns(transcript_id, transcript.utterances))
+            if privacy is not None:
+                privacy_rows.save(con, transcript_id, privacy)
             if metrics is not None:
                 _save_metrics(con, transcript_id, metrics)
             if emotion is not None:
@@ -362,6 +371,34 @@ class Store(Connection):
             language=transcript.language, source=meta_row[8],
         )
         return StoredTranscript(tid, call, metadata, transcript, t[13])
+
+    # -- personal data ------------------------------------------------------------------------------
+
+    def redactions(self, transcript_id: str) -> tuple[Redaction, ...]:
+        """Where the transcript's placeholders are and when each span was said."""
+        with self.reading() as con:
+            return privacy_rows.redactions(con, transcript_id)
+
+    def privacy_mode(self, transcript_id: str) -> str | None:
+        """``redact``, ``both`` or ``off`` as the transcript was stored; None when stored before redaction."""
+        with self.reading() as con:
+            return privacy_rows.mode_of(con, transcript_id)
+
+    def clear_texts(self, transcript_id: str, user_id: str, call_id: str) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """The clear text kept under ``both``, each read recorded in the audit (call it only for ``pii:clear``)."""
+        with self.writing() as con:
+            privacy_rows.log_access(con, user_id, call_id, "transcript")
+            return privacy_rows.clear_texts(con, transcript_id)
+
+    def log_clear_access(self, user_id: str, call_id: str, what: str) -> None:
+        """Record that ``user_id`` heard or read ``call_id`` in clear."""
+        with self.writing() as con:
+            privacy_rows.log_access(con, user_id, call_id, what)
+
+    def clear_access_log(self, limit: int = 200, offset: int = 0) -> list[ClearAccess]:
+        """Every clear read, newest first."""
+        with self.reading() as con:
+            return privacy_rows.access_log(con, limit, offset)
 
     def failures(self, run_id: str) -> list[CallFailure]:
         with self.reading() as con:

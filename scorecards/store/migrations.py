@@ -416,3 +416,60 @@ def _008_emotion_definitions(con: Any) -> None:
 
 
 MIGRATIONS = (*MIGRATIONS, ("008_emotion_definitions", _008_emotion_definitions))
+
+
+def _009_redaction(con: Any) -> None:
+    # Personal data (pipeline/redact.py): where each placeholder of a stored transcript is, how each transcript was
+    # redacted, the clear text of `redaction.mode = "both"` apart from everything else, and who read it when.
+    con.execute(
+        """
+        CREATE TABLE redactions (
+            transcript_id TEXT NOT NULL,
+            utterance_idx INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            start_s DOUBLE NOT NULL,         -- the span's time: what the player silences
+            end_s DOUBLE NOT NULL,
+            char_start INTEGER NOT NULL,     -- the placeholder's place in the stored utterance text
+            char_end INTEGER NOT NULL,
+            kind TEXT NOT NULL,              -- PHONE | ID | CARD | EMAIL | ADDRESS | NAME | DATE | NUMBER
+            detector TEXT NOT NULL,
+            confidence DOUBLE NOT NULL
+        )
+        """
+    )
+    con.execute("CREATE INDEX redactions_transcript ON redactions (transcript_id)")
+    con.execute(
+        """
+        CREATE TABLE transcript_privacy (
+            transcript_id TEXT PRIMARY KEY,
+            mode TEXT NOT NULL,              -- redact | both | off
+            redactor TEXT NOT NULL,          -- the redactor's version ('' for off)
+            redacted_at TIMESTAMP NOT NULL,
+            origin TEXT NOT NULL             -- run:<id> or 'callqa redact'
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE clear_utterances (
+            transcript_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            words TEXT NOT NULL,             -- JSON list of the clear words' texts, in order
+            PRIMARY KEY (transcript_id, idx)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE clear_access (
+            accessed_at TIMESTAMP NOT NULL,
+            user_id TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            what TEXT NOT NULL               -- audio | transcript
+        )
+        """
+    )
+
+
+MIGRATIONS = (*MIGRATIONS, ("009_redaction", _009_redaction))

@@ -9,6 +9,7 @@ import pytest
 
 from core.scorecard import CallScorecard
 from core.transcript_io import read_transcript, transcript_hash
+from pipeline.redact import redact_transcript
 from rules.engine import score_call
 from rules.loader import CHECKLIST_DIR, load_checklist
 
@@ -16,12 +17,19 @@ HERE = Path(__file__).parents[1] / "rules"
 EXPECTED = json.loads((HERE / "real_call_en.expected.json").read_text(encoding="utf-8"))["items"]
 
 
-@pytest.fixture(scope="module")
-def card() -> CallScorecard:
+@pytest.fixture(scope="module", params=["clear", "redacted"])
+def card(request: pytest.FixtureRequest) -> CallScorecard:
+    """The call as transcribed, and as stored by default: its personal data replaced by placeholders (issue 14;
+    the verdicts must not change, and no quote the checklist relies on holds personal data)."""
     loaded = read_transcript(HERE / "real_call_en.json")
+    transcript = loaded.transcript
+    if request.param == "redacted":
+        redacted = redact_transcript(transcript, loaded.metadata)
+        assert {r.kind for r in redacted.redactions} == {"NAME", "PHONE"}
+        transcript = redacted.transcript
     checklist = load_checklist(CHECKLIST_DIR / "service_en.yaml")
-    return score_call(checklist, loaded.transcript, loaded.metadata, call_id=loaded.call_id,
-                           transcript_hash=transcript_hash(loaded.transcript))  # fmt: skip
+    return score_call(checklist, transcript, loaded.metadata, call_id=loaded.call_id,
+                      transcript_hash=transcript_hash(transcript))
 
 
 @pytest.mark.parametrize("item_id", sorted(EXPECTED))

@@ -66,6 +66,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("GET", "/disputes"): Expect(),
     ("GET", "/exports"): Expect(),
     ("GET", "/exports/download"): Expect(),
+    ("GET", "/admin/pii-access"): Expect(staff=True),
     ("POST", "/scorecards/{scorecard_id}/items/{item_idx}/review"):
         Expect(owned=("scorecard_id", "item_idx"), form=(("decision", "confirm"), ("comment", "ok"))),
     ("POST", "/scorecards/{scorecard_id}/items/{item_idx}/dispute"):

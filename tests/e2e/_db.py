@@ -32,10 +32,12 @@ from core.types import (
     Utterance,
     Word,
 )
+from pipeline.redact import REDACTOR_VERSION, redact_transcript
 from rules.engine import score_call
 from rules.loader import load_checklist
 from scorecards.people.accounts import add_user
 from scorecards.store.database import Store
+from scorecards.store.privacy import PrivacyRecord
 from scorecards.store.stored import checklist_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,8 +100,13 @@ def _references() -> dict[str, str]:
         return {Path(r["path"]).name: r["reference_text"] for r in csv.DictReader(f) if r["reference_text"]}
 
 
-def build(db: Path) -> dict[str, DemoCall]:
-    """Write the database at ``db`` and return its calls by agent id."""
+def build(db: Path, *, redacted: bool = True) -> dict[str, DemoCall]:
+    """Write the database at ``db`` and return its calls by agent id.
+
+    Args:
+        redacted: store each transcript redacted, as the nightly flow does by default (the real call's caller
+            gives her name and is read a number); False stores them in clear, as before redaction existed.
+    """
     import soundfile
 
     checklists = {"en": load_checklist(CHECKLIST), "zh": load_checklist(CHECKLIST_ZH)}
@@ -121,10 +128,15 @@ def build(db: Path) -> dict[str, DemoCall]:
         checklist = checklists[transcript.language]
         meta = CallMetadata(agent_id=agent, team=team, started_at=started, language=transcript.language,
                             source="manifest")
+        privacy = None
+        if redacted:
+            done = redact_transcript(transcript, meta)
+            transcript = done.transcript
+            privacy = PrivacyRecord("redact", REDACTOR_VERSION, done.redactions, None, "run:e2e-run-1")
         card = score_call(checklist, transcript, meta, call_id=call_id, transcript_hash=transcript_hash(transcript))
         store.save_call("e2e-run-1", SourceFile(str(path), call_id, path.stat().st_size, path.stat().st_mtime), meta,
                         AudioInfo("pcm", path.suffix.lstrip("."), 8000, 1, transcript.duration), transcript, "o",
-                        scorecards=[(card, checklist_record(checklist))])
+                        scorecards=[(card, checklist_record(checklist))], privacy=privacy)
         calls[agent] = DemoCall(call_id, agent, team, path)
     now = dt.datetime(2025, 2, 20, 2, 0)
     broken = CallFailure("/calls/broken.wav", "decode", "not an audio file")

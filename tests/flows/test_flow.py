@@ -147,6 +147,47 @@ def test_an_invalid_checklist_stops_the_run_before_any_call(tmp_path: Path) -> N
     assert not db.exists() or Store(db).list_calls() == []
 
 
+def _stored_text_holding(db: Path, needles: list[str]) -> list[str]:
+    """Every (table.column) of text in the database that holds one of ``needles`` (case-insensitive)."""
+    import duckdb
+
+    found = []
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                              "WHERE data_type = 'VARCHAR'").fetchall()
+        for table, column in columns:
+            for needle in needles:
+                n = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains(lower("{column}"), ?)',
+                                [needle]).fetchone()
+                if n and n[0]:
+                    found.append(f"{table}.{column}: {needle}")
+    return found
+
+
+def _pages_and_exports(db: Path, tmp_path: Path, call_id: str) -> str:
+    """What an admin sees of the demo: the call page, queue, team page, and CSV and Parquet exports."""
+    import datetime as dt
+
+    from fastapi.testclient import TestClient
+
+    from callqa.web.app import create_app
+    from scorecards.people import exports
+    from scorecards.people.access import UserRole, Viewer
+    from scorecards.people.accounts import add_user
+    from tests.e2e._client import login
+
+    add_user(Store(db), "auditor", UserRole.ADMIN, password="correct-horse-battery")
+    client = login(TestClient(create_app(db, secret="demo")), "auditor")
+    seen = [client.get(page).text for page in (f"/calls/{call_id}", "/queue?status=all", "/team", "/runs")]
+    admin = Viewer("admin", UserRole.ADMIN)
+    for kind, fmt in (("verdicts", "csv"), ("scorecards", "csv"), ("verdicts", "parquet")):
+        dest = tmp_path / f"{kind}.{fmt}"
+        export = exports.export_verdicts if kind == "verdicts" else exports.export_scorecards
+        export(Store(db), admin, since=dt.date(2000, 1, 1), until=dt.date(2100, 1, 1), fmt=fmt, dest=dest)
+        seen.append(dest.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(seen)
+
+
 def test_demo_stores_roles_and_scores_and_keeps_personal_data_out_of_logs(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     # The default path: no Prefect server configured, the run starts a temporary one of its own.
@@ -161,9 +202,17 @@ def test_demo_stores_roles_and_scores_and_keeps_personal_data_out_of_logs(tmp_pa
     first = real.transcript.utterances[0]
     assert first.role.value == "agent" and "thank you for calling" in first.text.lower()
     text = " ".join(u.text for u in real.transcript.utterances)
-    # The caller's name is stored (redaction is a later feature) but never written to a log line.
-    assert "Violet" in text
-    assert "Violet" not in res.stderr and "King" not in res.stderr
+    # Redacted by default (issue 14): the caller's name, its spelling and the number read out are placeholders,
+    # and no table, log line, page or export holds them.
+    assert "[NAME]" in text and "[PHONE]" in text
+    secrets = ["Violet", "violet", "King", "K-I-N-G", "I-O-L-E-T", "888-333", "888 333", "333 2222", "3332222"]
+    assert [s for s in secrets if s in text] == []
+    assert [s for s in secrets if s in res.stderr or s in res.stdout] == []
+    assert _stored_text_holding(db, ["violet", "k-i-n-g", "i-o-l-e-t", "888-333", "888333", "3332222"]) == []
+    raw = db.read_bytes()
+    assert [s for s in secrets if s.encode() in raw] == []
+    shown = _pages_and_exports(db, tmp_path, real.call.call_id)
+    assert "[NAME]" in shown and [s for s in secrets if s in shown] == []
     cards = store.current_scorecards(real.call.call_id)
     assert [c.checklist_id for c in cards] == ["service_en"]
     assert cards[0].item("greeting").verdict.value == "pass"

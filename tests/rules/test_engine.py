@@ -331,3 +331,28 @@ def test_uncertain_when_turns_a_fail_into_uncertain_and_leaves_passes_alone(tmp_
     clear = call(utt("customer", 0, 2, "my parcel is late", words=words(0, "my parcel is late")),
                  utt("agent", 3, 5, "it comes tomorrow", words=words(3, "it comes tomorrow")))
     assert item_of(score_call(ck, clear))[0] is Verdict.FAIL
+
+
+def test_an_entity_predicate_finds_the_placeholder_redaction_left_never_the_word(tmp_path: Path) -> None:
+    """A checklist tests that a phone number or an ID was given without ever needing its value (issue 14)."""
+    from pipeline.redact import redact_transcript
+
+    c = checklist(tmp_path, "{says: {role: customer, entity: [phone, id]}}")
+    said = redact_transcript(call(utt("agent", 0.0, 2.0, "can I have your phone number please"),
+                                  utt("customer", 2.5, 5.0, "sure it's 138 1234 5678")))
+    assert [u.text for u in said.transcript.utterances] == ["can I have your phone number please", "sure it's [PHONE]"]
+    verdict, evidence = item_of(score_call(c, said.transcript))
+    assert verdict is Verdict.PASS
+    assert (evidence[0].text, evidence[0].pattern, evidence[0].role) == ("[PHONE]", "[PHONE]", "customer")
+    # the word "phone" (or "ID") said aloud is not a placeholder
+    verdict, _ = item_of(score_call(c, call(utt("customer", 0.0, 2.0, "my phone id is broken"))))
+    assert verdict is Verdict.FAIL
+
+
+def test_an_entity_predicate_is_matched_exactly_and_named_in_the_error(tmp_path: Path) -> None:
+    from rules.diagnostics import ChecklistError
+
+    with pytest.raises(ChecklistError, match="'entity' is matched exactly"):
+        checklist(tmp_path, "{says: {role: customer, match: fuzzy, entity: [phone]}}")
+    with pytest.raises(ChecklistError, match="entity"):
+        checklist(tmp_path, "{says: {role: customer, entity: [passport]}}")

@@ -1,0 +1,343 @@
+"""Customers' names in a transcript: given ("my name is …", "我叫…", "我姓…"), spelled ("K-I-N-G"), described
+("木子李"), used by the agent ("Mr. Johnson", "王先生"), or known from the call's metadata.
+
+Names in free speech are the hard part of personal data: there is no checksum, and a recogniser capitalises
+company names too. So a name is taken only where the wording introduces one or the agent has just asked for
+it; every name found is then hidden wherever else it is said in the call. An agent introducing themselves
+("this is Travis") is not a customer's name and is left for the self-identification items to score.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import TypeVar
+
+T = TypeVar("T")
+Make = Callable[[int, int, int, str, float], T]
+
+# The most common Chinese surnames (they cover the great majority of people), compound ones first.
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_COMPOUND = _wordset("欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 令狐 宇文 长孙 夏侯 轩辕 端木 南宫 司徒 申屠 "
+                     "万俟 闻人")
+_SINGLE = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪"
+    "范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜"
+    "倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲"
+    "房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商"
+    "刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池乐查麻"
+)
+# Common words that open with a surname character and are not names (高兴, 方便, 王者, 张开 …).
+_NOT_NAMES = _wordset(
+    "高兴 方便 方面 方法 方式 方案 方向 王者 张开 李子 明白 明天 明年 明显 文件 文字 时间 时候 "
+    "关于 关系 关注 安全 安排 安装 成功 成本 常见 常规 路上 江湖 金额 白天 石头 钱包 全部 全额 "
+    "全面 应该 应用 和平 宁可 单位 单独 简单 简直 车辆 车子 车型 项目 连接 连续 管理 解决 解释 "
+    "费用 宫殿 卫生 米饭 宗旨 师傅 商品 商家 商量 沙发 荣幸 乐意 池子 查询 查看 查到 查一 华为 "
+    "黄金 平安 中国 房子 房间 游戏 尚未 向您 和您 于是 万一 齐全 戴上 包括 包裹 包装 甘心 余额 "
+    "叶子 程序 苏宁 康复 施工 温度 严重 季度 童鞋 梅花 凌晨 毕竟 涂改 盛情 曲线 骆驼 蓝色 游客 "
+    "辛苦 管道 柴油 阳光 时代 农业 司机 卓越 古代 吉利 简介 车主 项链 连锁 麦当劳 景区 党员 "
+    "费心 冷静 席位 卫星 全家 应急 边上 师兄 和好 商场 沙子 荣誉 明确 乐观 麻烦 江苏 路由 马上 "
+    "周末 周一 周二 周三 周四 周五 周六 周日 周年 周围 孙子 胡说 何时 何况 高速 高铁 郑重 谢谢 "
+    "许多 许可 韩国 曾经 董事 杜绝 余下 程度 苏州 任何 任务 沈阳 钟头 陆续 范围 金融 石家庄 "
+    "夏天 付款 付费 付钱 白色 江西 段时间 顾客 毛病 万元 严格 武汉 常常 文明 安心 颜色 申请 "
+    "关机 关闭 左边 符合 舒服 纪念 毕业 单子 成都 谷歌 路过 房东 "
+)
+# Chinese surnames described by their parts, as callers do to spell them (木子李, 弓长张, 耳东陈 …).
+_DESCRIBED = re.compile(r"(?:弓长|立早|木子|口天|耳东|双木|古月|草头|三横|言午|禾口|人可|文刀|关耳|走肖|双口|千里|子小|"
+                        r"日月|三点水|立人|单人|双人|宝盖|提手)[\u4e00-\u9fff]"
+                        # a character by its radical: "女字旁的婷", "三点水的江", "草字头的萍"
+                        r"|[\u4e00-\u9fff]{1,3}(?:字旁|偏旁|字头|字底|字框|点水)的[\u4e00-\u9fff]")
+_HAN = r"[\u4e00-\u9fff]"
+# Characters that end a Chinese name: particles, pronouns, verbs that follow a name in speech.
+_BREAK = frozenset("的了吗呢吧啊呀哦嘛是在和跟与我你您他她它们这那有没不也就都还要想说叫姓先女老师经理"
+                   "总来去到给让请对就办打电话手机号码好")
+_TITLES_ZH = "先生|女士|小姐|老师|阿姨|叔叔|大哥|大姐|同学|经理|总|师傅|老板"
+_FILLER_ZH = r"(?:那个|就是|呃|嗯|额|，)*"
+_GIVEN_ZH = re.compile(
+    r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|姓名(?:是)?|叫我|全名(?:是)?|"
+    r"(?:机主|户主|他|她|本人|联系人|收件人|收货人|持卡人|投保人|被保险人|老公|老婆|爱人|孩子)(?:叫|是))"
+    rf"\s*{_FILLER_ZH}(?P<name>{_HAN}{{1,4}})")
+_SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
+_I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
+# A character described by a word it is in: "雨是下雨的雨", "方向的方".
+_CHAR_OF_WORD = re.compile(rf"(?P<word>{_HAN}{{1,2}})的(?P<char>{_HAN})")
+_TITLED_ZH = re.compile(rf"(?P<name>{_HAN}{{1,3}}?)(?={_TITLES_ZH})")
+_ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|您的姓名|你的姓名|叫什么名字|您的名字|全名|姓名是|机主姓名|持卡人姓名|"
+                           r"(?:开户人|户名|收货人|收件人|联系人|持卡人|投保人|被保险?人|机主|户主)(?:是|叫|姓名)")
+# A Latin-letter name after a Chinese lead ("名字是 Zhang Wei").
+_GIVEN_ZH_LATIN = re.compile(
+    r"(?:我叫|名字(?:是|叫)|姓名(?:是)?|拼音(?:是)?)\s*(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})")
+
+_CAP = r"[A-Z][a-zA-Z'\-]+"
+_GIVEN_EN = re.compile(
+    r"\b(?:my\s+(?:full\s+|first\s+|last\s+|sur|middle\s+|maiden\s+)?name(?:'s|\s+is)|"
+    r"(?:first|last|full|sur|middle|maiden)\s*name(?:'s|\s+is)|name's|name\s+is|call\s+me|"
+    r"name\s+(?:on|for|under)\s+(?:the\s+)?\w+\s+is|"
+    r"under\s+the\s+name(?:\s+of)?|spelled|it's\s+spelled)\s+"
+    r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+){0,2})",
+    re.IGNORECASE)
+# "first name Wei, last name Zhang": without "is", only a capitalised word is taken.
+_NAMED_EN = re.compile(rf"\b(?:first|last|sur|middle|maiden)\s*name\s+(?P<name>{_CAP}(?:\s+{_CAP})?)", re.IGNORECASE)
+_INTRO_EN = re.compile(rf"\b(?:(?:that's|it's|this\s+is)\s+me,?|this\s+is|it's|it\s+is|i'm|i\s+am|speaking)\s+"
+                       rf"(?P<name>{_CAP}(?:\s+{_CAP}){{0,2}})")
+# "Mr. Johnson", and in lower case as recognisers also write it ("mr okafor"); "miss" only capitalised (a verb).
+_TITLED_EN = re.compile(
+    rf"\b(?:(?i:mr|mrs|ms|mister|mx)\.?|Dr\.?|Miss|Madam)\s+(?P<name>[A-Za-z][A-Za-z'\-]+(?:\s+{_CAP})?)")
+# Letters one by one: "K-I-N-G", "s m i t h", "N as in Nancy, G, U, Y, E, N".
+_LETTER = r"[A-Za-z](?:\s+(?i:as\s+in|for)\s+[A-Za-z][a-z]+)?"
+_SPELLED = re.compile(rf"(?<![A-Za-z'])(?:{_LETTER}(?:\s*[-.,]\s*|\s+)){{2,}}{_LETTER}(?![A-Za-z'])")
+# The agent addressing the customer by name: "no problem Keisha, let me check".
+_VOCATIVE_EN = re.compile(
+    r"\b(?:thanks|thank\s+you|no\s+problem|okay|ok|sure|hi|hello|sorry|alright|all\s+right|great|perfect|"
+    rf"absolutely|of\s+course|welcome|morning|afternoon|evening)\s*,?\s+(?P<name>{_CAP})(?=\s*[,.!?]|\s*$)",
+    re.IGNORECASE)
+_ASKS_NAME_EN = re.compile(
+    r"your\s+(?:full\s+|first\s+|last\s+)?name|who\s+am\s+i\s+speaking|who\s+(?:do\s+i|i'm)\s+(?:have|speaking)|"
+    r"spell\s+(?:that|it|your)|name\s+on\s+the\s+\w+|your\s+surname|"
+    r"(?:can|may|could)\s+i\s+(?:have|get|take)\s+(?:the\s+)?[\w']+(?:\s+[\w']+)?\s+name|"
+    r"(?:what's|what\s+is)\s+the\s+[\w']+\s+name|a\s+name\s+for|ask\s+for|who\s+(?:should|do)\s+(?:we|i)\s+ask",
+    re.IGNORECASE)
+# Words a name slot can hold that are not names ("my name is not on it", "this is Amazon", "it's Monday").
+# Words of a service call that a short reply holds besides a name ("it's the same as on the policy").
+_SERVICE_WORDS = _wordset("""uh um er erm hmm mm mhm uh-huh yep yup nope okay ok yeah it's that's i'm i've i'd we're
+    you're they're there's what's let's don't can't won't isn't ask asked same policy account number order card phone
+    email address payment bill booking reservation ticket name first last surname spelled spell spelling letter
+    letters just like think know need want got get okay sure thanks thank hello hi hey please sorry fine good great
+    right yes correct exactly still actually really maybe probably customer service help calling called""")
+# First names that are also everyday words, never taken from lower-case text ("this is will be fine").
+_COMMON_FIRST_NAMES = _wordset("""will may june april august mark bill grant hope joy faith art ray rose dawn summer
+    don guy max sue jack frank earl an lou cherry major sunday else long young page jean carol ivy pat penny sky
+    star chance chase crystal dusty gay glen lane lee rich rob ruby sandy sterling trinity dale drew gene gil
+    harmony holly iris jewel king lily lyn miles misty noble pearl price rod roman sonny spring sunny ward""")
+_NOT_NAME_EN = _wordset(
+    """a an the and or but so is was be not no yes yeah okay ok sure just really still here there calling call
+    trying looking having going gonna wanna about from with for on in at to of my your his her our their this that it
+    sorry fine good great well right correct calling back new again also actually basically very too pretty
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+    september october november december today tomorrow yesterday morning afternoon evening
+    customer service support sales billing account department manager agent representative team company bank
+    hello hi hey thanks thank please mister miss mr mrs ms mx dr sir madam ma'am i'm i we you he she they me us them
+    what when where why how who which one two three four five six seven eight nine ten
+    interested wondering asking afraid glad happy sure able unable worried confused calling concerned"""
+)
+
+
+def name_findings(turns: Sequence[tuple[str, bool]], known: Sequence[str], make: Make[T]) -> list[T]:
+    """Names in ``turns`` (each ``(text, said_by_agent)``) as ``make(turn, start, end, detector, confidence)``.
+
+    Args:
+        known: names from the metadata (e.g. the customer's name from the CRM), hidden wherever said.
+    """
+    spans: list[tuple[int, int, int, str, float]] = []
+    for i, (text, agent) in enumerate(turns):
+        # Asked by the other party in one of the last three turns ("机主姓名?" … "蒋" … "嗯" … "蒋春燕").
+        asked = any(_asked_for_name(q) and q_agent != agent for q, q_agent in turns[max(0, i - 3): i])
+        spans += [(i, *s) for s in _names_zh(text, agent, asked)]
+        spans += [(i, *s) for s in _names_en(text, agent, asked)]
+    names = {n for n in known if n.strip()}
+    for i, s, e, det, _ in spans:
+        names.update(_name_parts(turns[i][0][s:e], det))
+    found = {turns[i][0][s:e] for i, s, e, _, _ in spans}
+    spans += _recurrences(turns, names)
+    spans += _described_characters(turns, names | found)
+    return [make(i, s, e, det, conf) for i, s, e, det, conf in spans]
+
+
+def _asked_for_name(text: str) -> bool:
+    return bool(_ASKS_NAME_ZH.search(text) or _ASKS_NAME_EN.search(text))
+
+
+def _zh_name(text: str, start: int, max_len: int) -> int:
+    """The end of a Chinese name that starts at ``start`` with a known surname (``start`` when there is none)."""
+    if any(text.startswith(c, start) for c in _COMPOUND):
+        end = start + 2
+        max_len += 1
+    elif start < len(text) and text[start] in _SINGLE:
+        end = start + 1
+    else:
+        return start
+    while end < len(text) and end - start < max_len and re.match(_HAN, text[end]) and text[end] not in _BREAK:
+        end += 1
+    if text[start:end] in _NOT_NAMES or text[start: start + 2] in _NOT_NAMES:
+        return start
+    return end
+
+
+def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, float]]:
+    out: list[tuple[int, int, str, float]] = []
+    if not agent:
+        for m in _GIVEN_ZH.finditer(text):
+            end = _zh_name(text, m.start("name"), 3)
+            if end > m.start("name"):
+                out.append((m.start("name"), end, "zh-given-name", 0.9))
+        for m in _SURNAME_ZH.finditer(text):
+            end = _zh_name(text, m.start("name"), 1)
+            if end > m.start("name"):
+                out.append((m.start("name"), end, "zh-surname", 0.9))
+        for m in _I_AM_ZH.finditer(text):
+            end = _zh_name(text, m.start("name"), 3)
+            if end - m.start("name") >= 2:
+                out.append((m.start("name"), end, "zh-i-am", 0.75))
+        for m in _DESCRIBED.finditer(text):
+            if "不是" in text[max(0, m.start() - 3): m.start()]:
+                continue  # "不是弓长张": the surname it is not
+            out.append((m.start(), m.end(), "zh-described-surname", 0.9))
+            # "林小雨，双木林": the name the description is about, said at the start
+            head = re.match(rf"\s*{_FILLER_ZH}", text)
+            start = head.end() if head else 0
+            if text.startswith(m.group(0)[-1], start):
+                end = _zh_name(text, start, 3)
+                if end > start:
+                    out.append((start, end, "zh-described-name", 0.85))
+        if asked and not _GIVEN_ZH.search(text) and not _SURNAME_ZH.search(text):
+            bare = re.fullmatch(rf"\s*({_HAN})[。，.!?？！\s]*", text)
+            if bare and bare.group(1) in _SINGLE:  # the surname alone
+                out.append((bare.start(1), bare.end(1), "zh-answered-name", 0.7))
+            for m in re.finditer(_HAN + "+", text):
+                end = _zh_name(text, m.start(), 3)
+                if end - m.start() >= 2:
+                    out.append((m.start(), end, "zh-answered-name", 0.7))
+                    break
+    for m in _TITLED_ZH.finditer(text):
+        # The shortest name before the title that starts with a surname: "王先生", "王小明女士", not "您好王".
+        for s in range(max(0, m.end() - 3), m.end()):
+            end = _zh_name(text[: m.end()], s, 3)
+            if end == m.end():
+                out.append((s, end, "zh-titled-name", 0.85))
+                break
+    return out
+
+
+def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, float]]:
+    out: list[tuple[int, int, str, float]] = []
+    for m in _TITLED_EN.finditer(text):
+        out.append(_words_span(m, 0.9, "titled-name", strict=False))
+    for m in _SPELLED.finditer(text):  # the customer spelling, or the agent reading a spelling back
+        letters = re.sub(r"[^A-Za-z]", "", m.group(0))
+        separated = re.search(r"[-.]", m.group(0)) is not None
+        if separated or letters.isupper() or len(letters) >= 4 or asked:
+            out.append((m.start(), m.end(), "spelled-name", 0.85))
+    if agent:
+        for m in _VOCATIVE_EN.finditer(text):
+            if m.group("name")[0].isupper() and m.group("name").lower() not in _NOT_NAME_EN:
+                out.append((m.start("name"), m.end("name"), "addressed-name", 0.7))
+        return [s for s in out if s[1] > s[0]]
+    for m in _GIVEN_ZH_LATIN.finditer(text):
+        out.append(_words_span(m, 0.85, "given-name"))
+    for m in _GIVEN_EN.finditer(text):
+        out.append(_words_span(m, 0.9, "given-name", strict=False))
+    for m in _NAMED_EN.finditer(text):
+        out.append(_words_span(m, 0.85, "given-name"))
+    for m in _INTRO_EN.finditer(text):
+        out.append(_words_span(m, 0.75, "introduced-name"))
+    for m in _INTRO_LOWER_EN.finditer(text):
+        if _is_first_name(m.group("first")):
+            end = m.end("last") if m.group("last") and _is_surname(m.group("last")) else m.end("first")
+            out.append((m.start("first"), end, "introduced-name", 0.7))
+    if asked:
+        out += _answered_en(text)
+    return [s for s in out if s[1] > s[0]]
+
+
+def _answered_en(text: str) -> list[tuple[int, int, str, float]]:
+    """A name given in answer to "may I have your name?": capitalised words, or in a short reply (as recognisers
+    write one in lower case) every word that cannot be anything else ("uh gonzalez. maria gonzalez.")."""
+    words = list(re.finditer(r"[A-Za-z][A-Za-z'\-]*", text))
+    short = len(words) <= 6
+    out = []
+    for w in words:
+        token = w.group(0)
+        if _not_a_name(token) or len(token) < 2:
+            continue
+        if token[0].isupper() or short:
+            out.append((w.start(), w.end(), "answered-name", 0.7))
+    return out
+
+
+# "this is tom brennan" in lower case: taken only when the word is a known first name (US census lists).
+_INTRO_LOWER_EN = re.compile(r"\b(?:this\s+is|it's|i'm|i\s+am|ask\s+for|speaking\s+with)\s+(?P<first>[a-z][a-z'\-]+)"
+                             r"(?:\s+(?P<last>[a-z][a-z'\-]+))?")
+
+
+@functools.cache
+def _census(name: str) -> frozenset[str]:
+    """A name list of the ``names`` package (US census 1990): ``dist.male.first``, ``dist.female.first`` or
+    ``dist.all.last``."""
+    text = resources.files("names").joinpath(name).read_text(encoding="ascii")
+    return frozenset(line.split()[0].lower() for line in text.splitlines() if line.strip())
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    """Words a reply holds besides a name: scikit-learn's English stop words and this module's service words."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | _NOT_NAME_EN | _SERVICE_WORDS
+
+
+def _not_a_name(word: str) -> bool:
+    return word.lower() in _common_words()
+
+
+def _is_first_name(word: str) -> bool:
+    w = word.lower()
+    return not _not_a_name(w) and w not in _COMMON_FIRST_NAMES and (
+        w in _census("dist.male.first") or w in _census("dist.female.first"))
+
+
+def _is_surname(word: str) -> bool:
+    return not _not_a_name(word) and word.lower() in _census("dist.all.last")
+
+
+def _words_span(m: re.Match[str], confidence: float, detector: str,
+                strict: bool = True) -> tuple[int, int, str, float]:
+    """The name group of ``m`` cut at the first word that cannot be part of a name."""
+    start = end = m.start("name")
+    for w in re.finditer(r"[A-Za-z][a-zA-Z'\-]*", m.group("name")):
+        word = w.group(0)
+        if word.lower() in _NOT_NAME_EN or (not word[0].isupper() and (strict or end > start)):
+            break
+        end = m.start("name") + w.end()
+    return start, end, detector, confidence
+
+
+def _name_parts(name: str, detector: str) -> set[str]:
+    """What to look for elsewhere in the call once a name is found: each word of it, a spelled name joined."""
+    if detector == "spelled-name":
+        joined = re.sub(r"[^A-Za-z]", "", name)
+        return {joined.capitalize()} if len(joined) >= 3 else set()
+    if re.search(_HAN, name):
+        return {name} if len(name) >= 2 else set()
+    return {w for w in name.split() if len(w) >= 2 and w.lower() not in _NOT_NAME_EN}
+
+
+def _described_characters(turns: Sequence[tuple[str, bool]],
+                          names: set[str]) -> list[tuple[int, int, int, str, float]]:
+    """Characters of a found name described by a word they are in ("方向的方", "雨是下雨的雨")."""
+    chars = {c for n in names for c in n if re.match(_HAN, c)}
+    if not chars:
+        return []
+    return [(i, m.start(), m.end(), "zh-described-character", 0.8)
+            for i, (text, _) in enumerate(turns) for m in _CHAR_OF_WORD.finditer(text)
+            if m.group("char") in chars and m.group("char") in m.group("word")]
+
+
+def _recurrences(turns: Sequence[tuple[str, bool]], names: set[str]) -> list[tuple[int, int, int, str, float]]:
+    if not names:
+        return []
+    latin = sorted((n for n in names if not re.search(_HAN, n)), key=len, reverse=True)
+    han = sorted((n for n in names if re.search(_HAN, n)), key=len, reverse=True)
+    patterns = []
+    if latin:
+        patterns.append(re.compile(r"\b(?:" + "|".join(map(re.escape, latin)) + r")\b", re.IGNORECASE))
+    if han:
+        patterns.append(re.compile("|".join(map(re.escape, han))))
+    return [(i, m.start(), m.end(), "name-recurrence", 0.8)
+            for i, (text, _) in enumerate(turns) for p in patterns for m in p.finditer(text)]

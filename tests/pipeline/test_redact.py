@@ -1,0 +1,167 @@
+"""The redaction stage on the real call's recogniser output and on Mandarin tokens: exact placeholders, times and
+words; invariants (idempotent, text and words agree, nothing hidden survives) on generated text."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.pii import PLACEHOLDER, PiiKind
+from core.types import CallMetadata, Role, Transcript, Utterance, Word
+from pipeline.pii import detect
+from pipeline.pii_numbers import digit_runs
+from pipeline.redact import redact_transcript, redact_utterance
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _real_call() -> Transcript:
+    """The real 4½-minute call as faster-whisper wrote it, with its word times (tests/data/real_call_whisper.json),
+    each segment given the role of the hand-labelled turn it overlaps most (tests/data/real_call_roles.json)."""
+    raw = json.loads((DATA / "real_call_whisper.json").read_text())
+    turns = json.loads((DATA / "real_call_roles.json").read_text())
+    utts = []
+    for seg in raw["segments"]:
+        words = tuple(Word(a, b, t, p) for a, b, t, p in seg["words"])
+        best = max(turns, key=lambda t: min(t["end"], seg["end"]) - max(t["start"], seg["start"]))
+        role = Role(best["role"])
+        utts.append(Utterance(seg["start"], seg["end"], "".join(w.text for w in words).strip(), role=role,
+                              speaker="spk0" if role is Role.AGENT else "spk1", words=words))
+    return Transcript(tuple(utts), raw["duration"], "en")
+
+
+def test_the_real_call_loses_the_customers_name_and_the_number_and_keeps_the_rest():
+    call = _real_call()
+    redacted = redact_transcript(call)
+    got = [(r.utterance, r.kind, r.detector, r.start, r.end, redacted.transcript.utterances[r.utterance].text)
+           for r in redacted.redactions]
+    assert got == [
+        (1, "NAME", "given-name", 7.26, 7.84,
+         "Hello, my name is [NAME], and I bought a car not too long ago and a light is coming on"),
+        (4, "NAME", "given-name", 27.05, 27.95, "Yes, my name is [NAME]"),
+        (5, "NAME", "spelled-name", 28.39, 30.63, "the [NAME]"),
+        (6, "NAME", "given-name", 32.43, 34.27, "My last name is [NAME]"),
+        (41, "PHONE", "phone-context", 251.58, 252.06, "[PHONE]"),
+    ]
+    stored = json.dumps([[u.text, [w.text for w in u.words]] for u in redacted.transcript.utterances])
+    for secret in ("Violet", "King", "I-O-L-E-T", "K-I-N-G", "33322222"):
+        assert secret not in stored
+    untouched = [i for i in range(len(call.utterances)) if i not in {r.utterance for r in redacted.redactions}]
+    assert all(redacted.transcript.utterances[i] == call.utterances[i] for i in untouched)
+    assert redact_transcript(redacted.transcript) == type(redacted)(redacted.transcript, ())  # idempotent
+
+
+def test_each_placeholder_sits_where_its_redaction_says_and_its_word_covers_the_hidden_words():
+    redacted = redact_transcript(_real_call())
+    for r in redacted.redactions:
+        u = redacted.transcript.utterances[r.utterance]
+        assert PLACEHOLDER.fullmatch(u.text[r.char_start: r.char_end])
+        assert u.text[r.char_start + 1: r.char_end - 1] == r.kind
+        word = next(w for w in u.words if f"[{r.kind}]" in w.text)
+        assert (word.start, word.end) == (r.start, r.end)
+        assert "".join(w.text for w in u.words).strip() == u.text
+
+
+def test_mandarin_tokens_keep_what_lies_outside_the_number_and_the_name():
+    u = Utterance(0.0, 5.0, "好的，是13812345678。我叫王小明", role=Role.CUSTOMER, words=(
+        Word(0.0, 1.0, "好的", 0.9), Word(1.0, 1.5, "，是1381", 0.8), Word(1.5, 2.0, "2345678。", 0.7),
+        Word(2.0, 3.0, "我叫", 0.9), Word(3.0, 4.0, "王小明", 0.9)))
+    out, placed = redact_utterance(u, detect([u]))
+    assert out.text == "好的，是[PHONE]。我叫[NAME]"
+    assert [(w.start, w.end, w.text, w.probability) for w in out.words] == [
+        (0.0, 1.0, "好的", 0.9), (1.0, 2.0, "，是[PHONE]。", 0.7), (2.0, 3.0, "我叫", 0.9), (3.0, 4.0, "[NAME]", 0.9)]
+    assert [(r.kind, r.detector, r.start, r.end, r.char_start, r.char_end) for r in placed] == [
+        ("PHONE", "cn-mobile", 1.0, 2.0, 4, 11), ("NAME", "zh-given-name", 3.0, 4.0, 14, 20)]
+
+
+def test_a_number_said_over_two_turns_is_hidden_in_both_and_the_customers_known_name_everywhere():
+    turns = (
+        Utterance(0.0, 2.0, "请问您的手机号", role=Role.AGENT, speaker="ch0"),
+        Utterance(2.5, 4.0, "幺三八，一二三四", role=Role.CUSTOMER, speaker="ch1"),
+        Utterance(4.1, 4.5, "嗯", role=Role.AGENT, speaker="ch0"),
+        Utterance(4.6, 6.0, "五六七八", role=Role.CUSTOMER, speaker="ch1"),
+        Utterance(6.5, 8.0, "好的张伟先生，已经登记了", role=Role.AGENT, speaker="ch0"),
+    )
+    out = redact_transcript(Transcript(turns, 8.0, "zh"), CallMetadata(customer_name="张伟"))
+    assert [u.text for u in out.transcript.utterances] == [
+        "请问您的手机号", "[PHONE]", "嗯", "[PHONE]", "好的[NAME]先生，已经登记了"]
+    assert [(r.utterance, r.kind, r.detector) for r in out.redactions] == [
+        (1, "PHONE", "cn-mobile+split"), (3, "PHONE", "cn-mobile+split"), (4, "NAME", "zh-titled-name")]
+    # without words the time is estimated from the characters, inside the utterance
+    assert all(turns[r.utterance].start <= r.start < r.end <= turns[r.utterance].end for r in out.redactions)
+
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("138 1234 5678", ["13812345678"]),
+    ("幺三八，一二三四，五六七八", ["13812345678"]),
+    ("eight eight eight, three three three, two two two two", ["8883332222"]),
+    ("double five oh one two", ["55012"]),
+    ("one eight hundred five five five one two one two", ["18005551212"]),
+    ("一一零一零五一九四九一二三一零零二叉", ["11010519491231002X"]),
+    ("(212) 555-0147", ["2125550147"]),
+    ("请稍等一下，一样的，三四个", []),  # 一 and 三四 inside words
+    ("两千九百九十九元", []),  # an amount by place value, not digits
+    ("oh, I see", []),
+    ("see https://t.co/4YBn633EOk", []),  # a link's letters and digits
+])
+def test_digit_runs_read_numbers_however_they_are_said(text, digits):
+    assert [r.digits for r in digit_runs(text)] == digits
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("my ID is 11010519491231002X", PiiKind.ID),
+    ("身份证号 500103198308309223", PiiKind.ID),  # a region python-stdnum does not list
+    ("the card is 4111 1111 1111 1111", PiiKind.CARD),
+    ("我的手机是13812345678", PiiKind.PHONE),
+    ("call me on +44 20 7183 8750", PiiKind.PHONE),
+    ("my account number is 88 1204 5573", PiiKind.NUMBER),  # a valid US phone shape, said as an account
+    ("the last four are 7 7 3 6", PiiKind.NUMBER),
+    ("my email is john dot smith at gmail dot com", PiiKind.EMAIL),
+    ("邮箱是 wang xiao ming 艾特 qq 点 com", PiiKind.EMAIL),
+    ("I live at 221 Baker Street apartment 4", PiiKind.ADDRESS),
+    ("寄到北京市朝阳区建国路88号3号楼502室", PiiKind.ADDRESS),
+    ("I was born on March 5th 1980", PiiKind.DATE),
+])
+def test_each_kind_is_found(text, kind):
+    found = detect([Utterance(0.0, 3.0, text, role=Role.CUSTOMER)])
+    assert [f.kind for f in found] == [kind]
+
+
+@pytest.mark.parametrize("text", [
+    "it's listed at $25 to $35", "一共两千九百九十九元，两个", "a 2017 Fusion", "明天下午三点送到",
+    "press 1 for billing",
+    "I ordered 3 boxes on August 10th", "这个方法很方便，我很高兴", "Thank you for calling Big Jim's Auto",
+    "the 12,500 yuan plan", "请稍等一下",
+])
+def test_near_misses_are_left_alone(text):
+    assert detect([Utterance(0.0, 3.0, text, role=Role.CUSTOMER)]) == []
+
+
+_PIECES = [*"0123456789 ,.-abcXYZ一二三幺两号路我叫王李先生", " five ", " oh ", " my name is ", " Smith", "[NAME]"]
+_SAYABLE = st.lists(st.sampled_from(_PIECES), max_size=25).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SAYABLE, min_size=1, max_size=4))
+def test_redaction_is_idempotent_keeps_words_and_text_in_step_and_hides_every_span(texts):
+    utts = []
+    for i, text in enumerate(texts):
+        tokens = re.findall(r"\s*\S+", text)
+        step = 1.0 / max(len(tokens), 1)
+        words = tuple(Word(i + j * step, i + (j + 1) * step, tok, 0.9) for j, tok in enumerate(tokens))
+        utts.append(Utterance(float(i), i + 1.0, "".join(w.text for w in words).strip(), role=Role.CUSTOMER,
+                              speaker="ch1", words=words))
+    call = Transcript(tuple(utts), len(texts) + 1.0, "zh")
+    once = redact_transcript(call)
+    assert redact_transcript(once.transcript).transcript == once.transcript
+    for before, after in zip(call.utterances, once.transcript.utterances, strict=True):
+        assert "".join(w.text for w in after.words).strip() == after.text
+        assert all(before.start <= w.start <= w.end <= before.end for w in after.words)
+    for r in once.redactions:
+        text = once.transcript.utterances[r.utterance].text
+        assert text[r.char_start: r.char_end] == f"[{r.kind}]"
