@@ -25,6 +25,10 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option(
         help="Always mark the session cookie Secure (behind an https proxy); default: when the request is https.",
     )] = False,
+    pii_clear_role: Annotated[list[str] | None, typer.Option(
+        help="A role that may hear recordings and read transcripts with personal data in clear, every access "
+        "audited (repeatable; default: admin).",
+    )] = None,
 ) -> None:
     """Serve the web app: review queue, call pages with playback, agent self-view, team heat-map.
 
@@ -36,6 +40,7 @@ def serve(
     from callqa.web.app import create_app
     from callqa.web.context import WebSettings
     from core.errors import CallQAError
+    from scorecards.people.access import PII_CLEAR_ROLES
 
     if not db.exists():
         typer.echo(f"callqa: {db}: no database here; run `callqa demo` or `callqa run PATH` first, or pass --db",
@@ -45,9 +50,11 @@ def serve(
         typer.echo("callqa: --sample-per-week must be ≥ 0, --anger and --min-agreement between 0 and 1, "
                    "--session-hours above 0", err=True)
         raise typer.Exit(1)
-    settings = WebSettings(session_max_age_s=int(session_hours * 3600), secure_cookies=True if secure_cookies else None,
-                           sample_per_agent_week=sample_per_week, anger_threshold=anger, min_agreement=min_agreement)
     try:
+        settings = WebSettings(session_max_age_s=int(session_hours * 3600),
+                               secure_cookies=True if secure_cookies else None, sample_per_agent_week=sample_per_week,
+                               anger_threshold=anger, min_agreement=min_agreement,
+                               pii_clear_roles=tuple(pii_clear_role) if pii_clear_role else PII_CLEAR_ROLES)
         app = create_app(db, settings=settings)
     except CallQAError as exc:
         typer.echo(f"callqa: {exc}", err=True)

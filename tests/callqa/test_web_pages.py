@@ -36,8 +36,10 @@ def test_audio_supports_range_requests(site: tuple[TestClient, Path, dict[str, D
     login(client, "sup")
     chris = calls["ChrisL"]
     whole = client.get(f"/calls/{chris.call_id}/audio")
-    data = chris.path.read_bytes()
-    assert whole.status_code == 200 and whole.content == data
+    # The caller's name and the number read out are silenced (tests/callqa/test_web_privacy.py): the served copy
+    # has the recording's format and length, and ranges of it are served as of any file.
+    data = whole.content
+    assert whole.status_code == 200 and len(data) == chris.path.stat().st_size and data != chris.path.read_bytes()
     assert whole.headers["accept-ranges"] == "bytes" and whole.headers["content-type"] == "audio/wav"
     part = client.get(f"/calls/{chris.call_id}/audio", headers={"Range": "bytes=1000-1999"})
     assert part.status_code == 206 and part.content == data[1000:2000]

@@ -217,3 +217,56 @@ def test_demo_stores_roles_and_scores_and_keeps_personal_data_out_of_logs(tmp_pa
     assert [c.checklist_id for c in cards] == ["service_en"]
     assert cards[0].item("greeting").verdict.value == "pass"
     assert store.integrity_problems() == []
+
+
+SYNTH = Path(__file__).resolve().parents[1] / "data" / "synth"
+
+
+def test_rendered_calls_are_redacted_and_both_keeps_the_clear_text_apart(tmp_path: Path) -> None:
+    """Two rendered calls through Whisper: the caller's birth date (English) and a mobile number read digit by
+    digit (Mandarin) are placeholders; under mode "both" the clear text is kept in its own table."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("en_bank_stereo.wav", "zh_broadband_stereo.wav"):
+        shutil.copy(SYNTH / name, src / name)
+    config = tmp_path / "callqa.toml"
+    config.write_text('[redaction]\nmode = "both"\n', encoding="utf-8")
+    db = tmp_path / "db.duckdb"
+    res = callqa("run", str(src), "--db", str(db), "--config", str(config), "--no-progress")
+    assert res.returncode == 0, res.stderr[-2000:]
+    store = Store(db)
+    texts = {}
+    for c in store.list_calls():
+        stored = store.load_transcript(c.call_id)
+        texts[c.file_name] = " ".join(u.text for u in stored.transcript.utterances)
+        assert store.privacy_mode(stored.transcript_id) == "both"
+        clear = store.clear_texts(stored.transcript_id, "test", c.call_id)
+        texts[c.file_name + ":clear"] = " ".join(t for t, _ in clear.values())
+    # Whisper base hears the caller's "it's Peter Example, the fourth of May, nineteen eighty" as "…the red number
+    # before the May 19th": the answer to "date of birth?" is hidden, the clear table keeps it.
+    assert "[DATE]" in texts["en_bank_stereo.wav"] and "May 19th" not in texts["en_bank_stereo.wav"]
+    assert "May 19th" in texts["en_bank_stereo.wav:clear"]
+    assert "我的手机号是[PHONE]" in texts["zh_broadband_stereo.wav"] and "13800" not in texts["zh_broadband_stereo.wav"]
+    assert "13800" in texts["zh_broadband_stereo.wav:clear"]
+    with store.reading() as con:
+        assert con.execute("SELECT count(*) FROM clear_access WHERE user_id = 'test'").fetchone() == (2,)
+    assert "13800" not in res.stderr + res.stdout and "May 19th" not in res.stderr + res.stdout
+
+
+def test_redaction_off_is_an_explicit_opt_out_warned_at_every_run(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SYNTH / "en_bank_mono.wav", src / "en_bank_mono.wav")
+    config = tmp_path / "callqa.toml"
+    config.write_text('[redaction]\nmode = "off"\n', encoding="utf-8")
+    db = tmp_path / "db.duckdb"
+    res = callqa("run", str(src), "--db", str(db), "--config", str(config), "--no-progress")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'mode = "off"' in res.stderr and "in clear" in res.stderr
+    stored = Store(db).load_transcript(Store(db).list_calls()[0].call_id)
+    assert "May 19th" in " ".join(u.text for u in stored.transcript.utterances)
+    assert Store(db).privacy_mode(stored.transcript_id) == "off" and Store(db).redactions(stored.transcript_id) == ()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[redaction]\nmode = "none"\n', encoding="utf-8")
+    res = callqa("run", str(src), "--db", str(db), "--config", str(bad), "--no-progress")
+    assert res.returncode != 0 and "[redaction] mode: 'none' is not one of redact, both, off" in res.stderr
