@@ -46,13 +46,13 @@ _ASKED = r"(?=\s*(?:number|no\b|#|id\b|code\b)|\s*(?:is\s*)?$)"
 _CUES = {
     "secret": re.compile(r"last\s+(?:four|4|five|5|six|6|three|3)|end(?:ing|s)?\s+(?:in|with)|\bending\b|\bpin\b|"
                          r"pass\s*code|security\s+code|verification\s+code|\bcvv\b|(?<!zip )(?<!post )\bcode\b|"
-                         r"(?:\d|four|five|six)[\s-]*digit|后(?:四|4|六|6|三|3)位|尾号|验证码|密码", re.IGNORECASE),
+                         r"(?:\d|four|five|six)[\s-]*digit|后(?:四|4|六|6|三|3)位|尾号|验证码?|密码", re.IGNORECASE),
     "id": re.compile(r"(?<!member )(?<!customer )(?<!user )(?<!account )(?<!order )\bID\b|identity|identification|"
                      r"passport|\bsocial\b|\bSSN\b|national\s+insurance|driver'?s\s+licen[cs]e|身份证|护照|证件号",
                      re.IGNORECASE),
     "zip": re.compile(r"\bzip\b|postal|post\s*code|postcode|邮编|邮政编码", re.IGNORECASE),
     "account": re.compile(r"account|member(?:ship)?|rewards?|loyalty|customer\s+(?:number|no|id)|policy|"
-                          r"meter\s+(?:number|id|serial)|"
+                          r"meter\s+(?:number|id|serial)|card(?=\s*(?:number|no\b|#))|"
                           rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|serial){_ASKED}|"
                           r"订单|会员|保单|账户|账号|客户号|快递单|运单|工单|单号|编号|卡号|户号", re.IGNORECASE),
     "phone": re.compile(r"phone|\bcell\b|mobile|call\s*back|callback|reach\s+you|\bcall\b|\bdial|extension|\bline\b|"
@@ -95,6 +95,11 @@ _NUM_WORD = r"(?i:\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|elev
             r"sixty|seventy|eighty|ninety|hundred)"
 _STREET = r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|terrace|circle|" \
           r"parkway|pkwy|highway|hwy|crescent|close|square)"
+_US_STATE = (r"(?i:alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|georgia|hawaii|"
+             r"idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|"
+             r"mississippi|missouri|montana|nebraska|nevada|new\s+hampshire|new\s+jersey|new\s+mexico|new\s+york|"
+             r"north\s+carolina|north\s+dakota|ohio|oklahoma|oregon|pennsylvania|rhode\s+island|south\s+carolina|"
+             r"south\s+dakota|tennessee|texas|utah|vermont|virginia|washington|west\s+virginia|wisconsin|wyoming)")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _ADDRESS_EN = re.compile(
     rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way)\s)(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
@@ -103,17 +108,18 @@ _ADDRESS_EN = re.compile(
     rf"(?:,?\s+[A-Z][a-z]+(?:,?\s+[A-Z][a-z]+){{0,2}}(?=,?\s+(?:[A-Z]{{2}}\b|\d{{5}}|{_UK_POSTCODE})))?"
     r"(?:,?\s+[A-Z]{2}\b)?"
     r"(?:(?:,?\s+[a-z]+){1,3}(?=,?\s+\d{5}\b))?"  # a city and state in lower case, known by the zip after them
+    rf"(?:,?\s+[A-Za-z]+(?:\s+[A-Za-z]+)?,?\s+{_US_STATE}\b)?"  # "…, Dayton, Ohio"
     rf"(?:,?\s*(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}))?")
 _POSTCODE_UK = re.compile(rf"\b{_UK_POSTCODE}\b")
 _ZH_NUM = "0-9零〇一二三四五六七八九十百幺两"
-_ZH_PLACE = r"[^\s，。,.!?？！；;：:、在是到住我家的您你他她址和跟给寄送过去来哪什么几吗呢吧]"
+_ZH_PLACE = r"[^\s，。,.!?？！；;：:、在是到住我家的您你他她址和跟给寄送过去来哪什么几吗呢吧要诉说问找想让被把对]"
 _ZH_UNIT = rf"(?:[{_ZH_NUM}A-Za-z\-]+(?:号院|院|号楼|栋|幢|座|单元|楼|层|室|号|户))"
 _ADDRESS_ZH = re.compile(
     rf"(?:{_ZH_PLACE}{{2,7}}?(?:省|自治区))?(?:{_ZH_PLACE}{{2,7}}?市)?(?:{_ZH_PLACE}{{1,7}}?(?:区|县))?"
     rf"(?:{_ZH_PLACE}{{1,8}}?(?:镇|乡|街道|村))?"
     rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?[{_ZH_NUM}]+(?:号院|号|弄)"
     rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑))"
-    rf"(?:(?:\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼)))?\s?{_ZH_UNIT})*"
+    rf"(?:(?:[，,]?\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼)))?[，,]?\s?{_ZH_UNIT})*"
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}}(?![0-9零〇一二三四五六七八九幺]))?"
     # a city and district with the road, the number said later ("成都市锦江区春熙路")
     rf"|{_ZH_PLACE}{{2,7}}?市{_ZH_PLACE}{{1,7}}?(?:区|县){_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷)"
@@ -254,7 +260,8 @@ def _continuation(turns: Sequence[_Turn], runs: dict[int, list[DigitRun]], t: _T
 
 
 # What the other party may say while a number is read out without interrupting it.
-_BACKCHANNEL = re.compile(r"\W*(?:(?:mm-?hm+|uh-?huh|mhm|yeah|yep|yes|okay|ok|right|sure|go\s+on|got\s+it|and|then|"
+_BACKCHANNEL = re.compile(r"\W*(?:(?:m+[\s-]*h?m+|uh[\s-]*huh|mhm|yeah|yep|yes|okay|ok|right|sure|go\s+on|got\s+it|"
+                          r"and|then|"
                           r"嗯+|好的?|对|是的?|您说|请说|然后呢?|接着说|还有呢?)[\s,.!，。！…]*)+", re.IGNORECASE)
 
 
@@ -274,6 +281,11 @@ def _cue(segments: Sequence[str]) -> str | None:
             return "secret"
         found = [(m.start(), name, bool(_NAMES_NUMBER.match(segment, m.end()))) for name, cue in _CUES.items()
                  for m in cue.finditer(segment)]
+        if found and nearest > 0:
+            # a "number" no cue word names is asked for as a phone: "what's the number on the account"
+            named_ends = {m.end() for cue in _CUES.values() for m in cue.finditer(segment)}
+            found += [(m.start(), "phone", True) for m in _NUMBER_WORD.finditer(segment)
+                      if not any(0 <= m.start() - e <= 9 for e in named_ends)]
         if found:
             if nearest == 0:
                 return max(found)[1]

@@ -50,7 +50,8 @@ _NOT_NAMES = _wordset(
     "关机 关闭 左边 符合 舒服 纪念 毕业 单子 成都 谷歌 路过 房东 "
 )
 # Chinese surnames described by their parts, as callers do to spell them (木子李, 弓长张, 耳东陈 …).
-_DESCRIBED = re.compile(r"(?:弓长|立早|木子|口天|耳东|双木|古月|草头|三横|言午|禾口|人可|文刀|关耳|走肖|双口|千里|子小|"
+_DESCRIBED = re.compile(r"(?:弓长|立早|木子|木易|口天|耳东|双木|古月|草头|三横|言午|禾口|人可|文刀|关耳|走肖|双口|"
+                        r"千里|子小|"
                         r"日月|三点水|立人|单人|双人|宝盖|提手)[\u4e00-\u9fff]"
                         # a character by its radical: "女字旁的婷", "三点水的江", "草字头的萍"
                         r"|[\u4e00-\u9fff]{1,3}(?:字旁|偏旁|字头|字底|字框|点水)的[\u4e00-\u9fff]")
@@ -67,9 +68,9 @@ _GIVEN_ZH = re.compile(
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
 _I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
 # A character described by a word it is in: "雨是下雨的雨", "方向的方".
-_CHAR_OF_WORD = re.compile(rf"(?P<word>{_HAN}{{1,2}})的(?P<char>{_HAN})")
+_CHAR_OF_WORD = re.compile(rf"(?P<word>{_HAN}{{1,3}})的(?P<char>{_HAN})")
 _TITLED_ZH = re.compile(rf"(?P<name>{_HAN}{{1,3}}?)(?={_TITLES_ZH})")
-_ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|您的姓名|你的姓名|叫什么名字|您的名字|全名|姓名是|机主姓名|持卡人姓名|"
+_ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|姓名|叫什么名字|您的名字|名字是|全名|"
                            r"(?:开户人|户名|收货人|收件人|联系人|持卡人|投保人|被保险?人|机主|户主)(?:是|叫|姓名)")
 # A Latin-letter name after a Chinese lead ("名字是 Zhang Wei").
 _GIVEN_ZH_LATIN = re.compile(
@@ -84,7 +85,8 @@ _GIVEN_EN = re.compile(
     r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+){0,2})",
     re.IGNORECASE)
 # "first name Wei, last name Zhang": without "is", only a capitalised word is taken.
-_NAMED_EN = re.compile(rf"\b(?:first|last|sur|middle|maiden)\s*name\s+(?P<name>{_CAP}(?:\s+{_CAP})?)", re.IGNORECASE)
+_NAMED_EN = re.compile(r"\b(?:first|last|sur|middle|maiden)\s*name\s+(?P<name>[A-Za-z][A-Za-z'\-]+"
+                       r"(?:\s+[A-Za-z][A-Za-z'\-]+)?)", re.IGNORECASE)
 _INTRO_EN = re.compile(rf"\b(?:(?:that's|it's|this\s+is)\s+me,?|this\s+is|it's|it\s+is|i'm|i\s+am|speaking)\s+"
                        rf"(?P<name>{_CAP}(?:\s+{_CAP}){{0,2}})")
 # "Mr. Johnson", and in lower case as recognisers also write it ("mr okafor"); "miss" only capitalised (a verb).
@@ -102,7 +104,8 @@ _ASKS_NAME_EN = re.compile(
     r"your\s+(?:full\s+|first\s+|last\s+)?name|who\s+am\s+i\s+speaking|who\s+(?:do\s+i|i'm)\s+(?:have|speaking)|"
     r"spell\s+(?:that|it|your)|name\s+on\s+the\s+\w+|your\s+surname|"
     r"(?:can|may|could)\s+i\s+(?:have|get|take)\s+(?:the\s+)?[\w']+(?:\s+[\w']+)?\s+name|"
-    r"(?:what's|what\s+is)\s+the\s+[\w']+\s+name|a\s+name\s+for|ask\s+for|who\s+(?:should|do)\s+(?:we|i)\s+ask",
+    r"(?:what's|what\s+is)\s+the\s+[\w']+\s+name|a\s+name\s+for|ask\s+for|who\s+(?:should|do)\s+(?:we|i)\s+ask|"
+    r"\bname(?:\s+please)?\s*[?.]?\s*$",  # a request that ends on "name": "and the account holder name"
     re.IGNORECASE)
 # Words a name slot can hold that are not names ("my name is not on it", "this is Amazon", "it's Monday").
 # Words of a service call that a short reply holds besides a name ("it's the same as on the policy").
@@ -233,8 +236,10 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         out.append(_words_span(m, 0.85, "given-name"))
     for m in _GIVEN_EN.finditer(text):
         out.append(_words_span(m, 0.9, "given-name", strict=False))
-    for m in _NAMED_EN.finditer(text):
-        out.append(_words_span(m, 0.85, "given-name"))
+    for m in _NAMED_EN.finditer(text):  # capitalised, or in lower case when not a common word ("first name linh")
+        words = [w for w in re.finditer(r"[A-Za-z][A-Za-z'\-]*", m.group("name")) if not _not_a_name(w.group(0))]
+        if words and words[0].start() == 0:
+            out.append((m.start("name"), m.start("name") + words[0].end(), "given-name", 0.85))
     for m in _INTRO_EN.finditer(text):
         out.append(_words_span(m, 0.75, "introduced-name"))
     for m in _INTRO_LOWER_EN.finditer(text):
@@ -254,8 +259,8 @@ def _answered_en(text: str) -> list[tuple[int, int, str, float]]:
     out = []
     for w in words:
         token = w.group(0)
-        if _not_a_name(token) or len(token) < 2:
-            continue
+        if _not_a_name(token) or len(token) < 2 or (token.isupper() and len(token) <= 4):
+            continue  # a common word, or an acronym ("ID", "PIN")
         if token[0].isupper() or short:
             out.append((w.start(), w.end(), "answered-name", 0.7))
     return out
