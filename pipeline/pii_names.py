@@ -63,14 +63,19 @@ _TITLES_ZH = "先生|女士|小姐|老师|阿姨|叔叔|大哥|大姐|同学|经
 _FILLER_ZH = r"(?:那个|就是|呃|嗯|额|，)*"
 _GIVEN_ZH = re.compile(
     r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|姓名(?:是)?|叫我|全名(?:是)?|"
-    r"(?:机主|户主|他|她|本人|联系人|收件人|收货人|持卡人|投保人|被保险人|老公|老婆|爱人|孩子)(?:叫|是))"
+    r"(?:机主|户主|他|她|本人|老公|老婆|爱人|孩子)(?:叫|是))"
     rf"\s*{_FILLER_ZH}(?P<name>{_HAN}{{1,4}})")
+# The name an account or a form holds, read by either party: "户名是王建国", "借款人是吴敏吧", "联系人写的是…".
+_HOLDER_ZH = re.compile(
+    r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|乘机人|乘车人|住客|租客|患者|"
+    rf"车主|申请人|学生)(?:姓名)?(?:写的)?(?:是|叫|为)\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,4}})")
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
 _I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
 # A character described by a word it is in: "雨是下雨的雨", "方向的方".
 _CHAR_OF_WORD = re.compile(rf"(?P<word>{_HAN}{{1,3}})的(?P<char>{_HAN})")
 _TITLED_ZH = re.compile(rf"(?P<name>{_HAN}{{1,3}}?)(?={_TITLES_ZH})")
-_ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|姓名|叫什么名字|您的名字|名字是|全名|"
+_ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|姓名|叫什么名字|您的名字|名字是|全名|户名|"
+                           r"(?:收件人|联系人|收货人|寄件人|乘机人|持卡人|车主|借款人)(?:呢|[？?])|"
                            r"(?:开户人|户名|收货人|收件人|联系人|持卡人|投保人|被保险?人|机主|户主)(?:是|叫|姓名)")
 # A Latin-letter name after a Chinese lead ("名字是 Zhang Wei").
 _GIVEN_ZH_LATIN = re.compile(
@@ -84,6 +89,9 @@ _GIVEN_EN = re.compile(
     r"under\s+the\s+name(?:\s+of)?|spelled|it's\s+spelled)\s+"
     r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+){0,2})",
     re.IGNORECASE)
+_SELF_INTRO_EN = re.compile(r"\bmy\s+name\b|\bname\s+is\b|\bname's\b", re.IGNORECASE)
+# "booked under Kowalski", "I've got that under Ingrid Lindqvist": a name a booking or account is held under.
+_UNDER_EN = re.compile(rf"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>{_CAP}(?:\s+{_CAP})?)")
 # "first name Wei, last name Zhang": without "is", only a capitalised word is taken.
 _NAMED_EN = re.compile(r"\b(?:first|last|sur|middle|maiden)\s*name\s+(?P<name>[A-Za-z][A-Za-z'\-]+"
                        r"(?:\s+[A-Za-z][A-Za-z'\-]+)?)", re.IGNORECASE)
@@ -154,7 +162,11 @@ def name_findings(turns: Sequence[tuple[str, bool]], known: Sequence[str], make:
 
 
 def _asked_for_name(text: str) -> bool:
-    return bool(_ASKS_NAME_ZH.search(text) or _ASKS_NAME_EN.search(text))
+    """The turn asks for a name: a known question, or any request naming "name" that is not a self-introduction
+    ("and the name as it appears on the card?", "can i confirm the name and email on your account")."""
+    if _ASKS_NAME_ZH.search(text) or _ASKS_NAME_EN.search(text):
+        return True
+    return bool(re.search(r"\bname\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
 
 
 def _zh_name(text: str, start: int, max_len: int) -> int:
@@ -192,12 +204,11 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             if "不是" in text[max(0, m.start() - 3): m.start()]:
                 continue  # "不是弓长张": the surname it is not
             out.append((m.start(), m.end(), "zh-described-surname", 0.9))
-            # "林小雨，双木林": the name the description is about, said at the start
-            head = re.match(rf"\s*{_FILLER_ZH}", text)
-            start = head.end() if head else 0
-            if text.startswith(m.group(0)[-1], start):
+            # "林小雨，双木林", "我本人，张伟，弓长张": the name the description is about, in the same turn
+            for cand in re.finditer(rf"(?:^|(?<=[\s，,。、]))\s*{_FILLER_ZH}(?={re.escape(m.group(0)[-1])})", text):
+                start = cand.end()
                 end = _zh_name(text, start, 3)
-                if end > start:
+                if end - start >= 2 and start != m.end() - 1:
                     out.append((start, end, "zh-described-name", 0.85))
         if asked and not _GIVEN_ZH.search(text) and not _SURNAME_ZH.search(text):
             bare = re.fullmatch(rf"\s*({_HAN})[。，.!?？！\s]*", text)
@@ -208,6 +219,10 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
                 if end - m.start() >= 2:
                     out.append((m.start(), end, "zh-answered-name", 0.7))
                     break
+    for m in _HOLDER_ZH.finditer(text):
+        end = _zh_name(text, m.start("name"), 3)
+        if end - m.start("name") >= 2:
+            out.append((m.start("name"), end, "zh-holder-name", 0.85))
     for m in _TITLED_ZH.finditer(text):
         # The shortest name before the title that starts with a surname: "王先生", "王小明女士", not "您好王".
         for s in range(max(0, m.end() - 3), m.end()):
@@ -227,6 +242,8 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         separated = re.search(r"[-.]", m.group(0)) is not None
         if separated or letters.isupper() or len(letters) >= 4 or asked:
             out.append((m.start(), m.end(), "spelled-name", 0.85))
+    for m in _UNDER_EN.finditer(text):
+        out.append(_words_span(m, 0.8, "held-under-name"))
     if agent:
         for m in _VOCATIVE_EN.finditer(text):
             if m.group("name")[0].isupper() and m.group("name").lower() not in _NOT_NAME_EN:
