@@ -128,7 +128,7 @@ _ADDRESS_ZH = re.compile(
 # Asking where: "what's the address", "where should we mail it", "送到哪里", "具体几号楼", "postcode?".
 _ASKS_ADDRESS = re.compile(
     r"address|where\s+(?:should|shall|do|are|is|to)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
-    r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|哪里|邮编", re.IGNORECASE)
+    r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编", re.IGNORECASE)
 # What opens an answer before the address itself ("uh it's …", "嗯 就是 …").
 _ANSWER_OPENING = re.compile(
     r"\W*(?:(?:uh|um|it's|its|it\s+is|to|at|yes|yeah|okay|so|嗯|呃|就是|是|在|到|寄到|送到)\W+)*", re.IGNORECASE)
@@ -310,7 +310,7 @@ def _classify(run: DigitRun, lead: str, context: Sequence[str]) -> tuple[PiiKind
         return PiiKind.ID, 0.7, "cn-resident-id-shape"
     if 13 <= n <= 19 and luhn.is_valid(d):
         return PiiKind.CARD, 0.97, "luhn"
-    if re.fullmatch(r"\d{3}-\d{2}-\d{4}", run.said):
+    if re.fullmatch(r"\d{3}([-\s])\d{2}\1\d{4}", run.said):
         return PiiKind.ID, 0.85, "ssn-shape"  # a US social security number as written
     cue = _cue([lead, *context])
     near = _cue([lead, *context[:1]])

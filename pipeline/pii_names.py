@@ -47,7 +47,7 @@ _NOT_NAMES = _wordset(
     "周末 周一 周二 周三 周四 周五 周六 周日 周年 周围 孙子 胡说 何时 何况 高速 高铁 郑重 谢谢 "
     "许多 许可 韩国 曾经 董事 杜绝 余下 程度 苏州 任何 任务 沈阳 钟头 陆续 范围 金融 石家庄 "
     "夏天 付款 付费 付钱 白色 江西 段时间 顾客 毛病 万元 严格 武汉 常常 文明 安心 颜色 申请 "
-    "关机 关闭 左边 符合 舒服 纪念 毕业 单子 成都 谷歌 路过 房东 "
+    "关机 关闭 左边 符合 舒服 纪念 毕业 单子 单元 成都 谷歌 路过 房东 "
 )
 # Chinese surnames described by their parts, as callers do to spell them (木子李, 弓长张, 耳东陈 …).
 _DESCRIBED = re.compile(r"(?:弓长|立早|木子|木易|口天|耳东|双木|古月|草头|三横|言午|禾口|人可|文刀|关耳|走肖|双口|"
@@ -68,7 +68,7 @@ _GIVEN_ZH = re.compile(
 # The name an account or a form holds, read by either party: "户名是王建国", "借款人是吴敏吧", "联系人写的是…".
 _HOLDER_ZH = re.compile(
     r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|乘机人|乘车人|住客|租客|患者|"
-    rf"车主|申请人|学生)(?:姓名)?(?:写的)?(?:是|叫|为)\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,4}})")
+    rf"车主|申请人|学生|登记|预留)(?:人)?(?:姓名)?(?:写|登记)?的?(?:是|叫|为)\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,4}})")
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
 _I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
 # A character described by a word it is in: "雨是下雨的雨", "方向的方".
@@ -89,6 +89,10 @@ _GIVEN_EN = re.compile(
     r"under\s+the\s+name(?:\s+of)?|spelled|it's\s+spelled)\s+"
     r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+){0,2})",
     re.IGNORECASE)
+# A relative named in passing: "the account's under my wife, Priya Raman", "My husband, Tom Reyes, is …".
+_RELATIVE_EN = re.compile(
+    r"\b(?i:wife|husband|son|daughter|mother|mum|mom|father|dad|partner|brother|sister|grandmother|grandfather|"
+    rf"grandma|grandpa|aunt|uncle|niece|nephew|fianc[ée]e?),?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
 _SELF_INTRO_EN = re.compile(r"\bmy\s+name\b|\bname\s+is\b|\bname's\b", re.IGNORECASE)
 # "booked under Kowalski", "I've got that under Ingrid Lindqvist": a name a booking or account is held under.
 _UNDER_EN = re.compile(rf"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>{_CAP}(?:\s+{_CAP})?)")
@@ -148,8 +152,7 @@ def name_findings(turns: Sequence[tuple[str, bool]], known: Sequence[str], make:
     """
     spans: list[tuple[int, int, int, str, float]] = []
     for i, (text, agent) in enumerate(turns):
-        # Asked by the other party in one of the last three turns ("机主姓名?" … "蒋" … "嗯" … "蒋春燕").
-        asked = any(_asked_for_name(q) and q_agent != agent for q, q_agent in turns[max(0, i - 3): i])
+        asked = _asked_before(turns, i)
         spans += [(i, *s) for s in _names_zh(text, agent, asked)]
         spans += [(i, *s) for s in _names_en(text, agent, asked)]
     names = {n for n in known if n.strip()}
@@ -159,6 +162,20 @@ def name_findings(turns: Sequence[tuple[str, bool]], known: Sequence[str], make:
     spans += _recurrences(turns, names)
     spans += _described_characters(turns, names | found)
     return [make(i, s, e, det, conf) for i, s, e, det, conf in spans]
+
+
+def _asked_before(turns: Sequence[tuple[str, bool]], i: int) -> bool:
+    """The other party's last real question, within three turns, asks for a name ("机主姓名?" … "蒋" … "嗯" …
+    "蒋春燕"); a later question about something else ("哪个房号?") ends it."""
+    for text, agent in reversed(turns[max(0, i - 3): i]):
+        if agent == turns[i][1] or _BACKCHANNEL_TURN.fullmatch(text):
+            continue
+        return _asked_for_name(text)
+    return False
+
+
+_BACKCHANNEL_TURN = re.compile(
+    r"\W*(?:m+[\s-]*h?m+|uh[\s-]*huh|okay|ok|yeah|yes|right|go\s+on|嗯+|好的?|对|您说|请说)\W*", re.IGNORECASE)
 
 
 def _asked_for_name(text: str) -> bool:
@@ -244,6 +261,8 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             out.append((m.start(), m.end(), "spelled-name", 0.85))
     for m in _UNDER_EN.finditer(text):
         out.append(_words_span(m, 0.8, "held-under-name"))
+    for m in _RELATIVE_EN.finditer(text):
+        out.append(_words_span(m, 0.8, "relative-name"))
     if agent:
         for m in _VOCATIVE_EN.finditer(text):
             if m.group("name")[0].isupper() and m.group("name").lower() not in _NOT_NAME_EN:
@@ -333,7 +352,7 @@ def _words_span(m: re.Match[str], confidence: float, detector: str,
 def _name_parts(name: str, detector: str) -> set[str]:
     """What to look for elsewhere in the call once a name is found: each word of it, a spelled name joined."""
     if detector == "spelled-name":
-        joined = re.sub(r"[^A-Za-z]", "", name)
+        joined = re.sub(r"[^A-Za-z]", "", re.sub(r"\s+(?:as\s+in|for)\s+[A-Za-z]+", "", name, flags=re.IGNORECASE))
         return {joined.capitalize()} if len(joined) >= 3 else set()
     if re.search(_HAN, name):
         return {name} if len(name) >= 2 else set()
