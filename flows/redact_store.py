@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from core.pii import PLACEHOLDER
 from core.types import Redaction
-from pipeline.redact import REDACTOR_VERSION, RedactedTranscript, hidden_values, masked, redact_transcript
+from pipeline.redact import REDACTOR_VERSION, RedactedTranscript, masked, redact_with_values
 from scorecards.store import privacy
 from scorecards.store.database import Store
 from scorecards.store.stored import load_calls
@@ -44,7 +44,7 @@ def redact_store(store: Store, *, keep_clear: bool = False,
     done = spans = 0
     for i in range(0, len(todo), BATCH):
         for call in load_calls(store, todo[i: i + BATCH], normalized=False):
-            redacted = redact_transcript(call.transcript)
+            redacted, values = redact_with_values(call.transcript)
             with store.writing() as con:
                 before = privacy.redactions(con, call.transcript_id)  # an older redactor's, kept
                 record = privacy.PrivacyRecord("both" if keep_clear else "redact", REDACTOR_VERSION,
@@ -52,7 +52,7 @@ def redact_store(store: Store, *, keep_clear: bool = False,
                                                "callqa redact")
                 changed = sorted({r.utterance for r in redacted.redactions})
                 privacy.rewrite(con, call.transcript_id, call.call_id, redacted.transcript, changed, record,
-                                hidden_values(call.transcript))
+                                values)
             done += 1
             spans += len(redacted.redactions)
             if progress:

@@ -47,8 +47,28 @@ def redact_transcript(transcript: Transcript, metadata: CallMetadata | None = No
 
     Idempotent: placeholders are never found again, so redacting a redacted transcript changes nothing.
     """
+    return _redacted(transcript, _findings(transcript, metadata)[1])
+
+
+def redact_with_values(transcript: Transcript,
+                       metadata: CallMetadata | None = None) -> tuple[RedactedTranscript, list[tuple[str, str]]]:
+    """The redacted transcript, and (clear text, placeholder) for each span it hid, longest first: to hide the
+    same values where older rows quote them (a stored scorecard's evidence). Held in memory only; never store
+    the values."""
+    utterances, found = _findings(transcript, metadata)
+    pairs = {utterances[f.utterance].text[f.start: f.end].strip(): f.kind.placeholder for f in found}
+    values = sorted(((k, v) for k, v in pairs.items() if len(k) >= 2), key=lambda kv: -len(kv[0]))
+    return _redacted(transcript, found), values
+
+
+def _findings(transcript: Transcript, metadata: CallMetadata | None) -> tuple[list[Utterance], list[Finding]]:
+    """The utterances as the detectors read them (placeholders blanked) and what they find there."""
     names = [metadata.customer_name] if metadata and metadata.customer_name else []
-    found = detect([masked(u) for u in transcript.utterances], names)
+    utterances = [masked(u) for u in transcript.utterances]
+    return utterances, detect(utterances, names)
+
+
+def _redacted(transcript: Transcript, found: Sequence[Finding]) -> RedactedTranscript:
     by_utterance: dict[int, list[Finding]] = {}
     for f in found:
         by_utterance.setdefault(f.utterance, []).append(f)
@@ -64,16 +84,6 @@ def masked(u: Utterance) -> Utterance:
     """The utterance with existing placeholders blanked (same length), so no detector reads them as words; the
     blank is a block character, which joins nothing (a space would join the digits on either side)."""
     return replace(u, text=PLACEHOLDER.sub(lambda m: "█" * len(m.group(0)), u.text)) if "[" in u.text else u
-
-
-def hidden_values(transcript: Transcript, metadata: CallMetadata | None = None) -> list[tuple[str, str]]:
-    """(clear text, placeholder) for each span redaction would hide, longest first: to hide the same values where
-    older rows quote them (a stored scorecard's evidence). Held in memory only; never store it."""
-    names = [metadata.customer_name] if metadata and metadata.customer_name else []
-    utterances = [masked(u) for u in transcript.utterances]
-    found = detect(utterances, names)
-    pairs = {utterances[f.utterance].text[f.start: f.end].strip(): f.kind.placeholder for f in found}
-    return sorted(((k, v) for k, v in pairs.items() if len(k) >= 2), key=lambda kv: -len(kv[0]))
 
 
 def word_offsets(u: Utterance) -> list[tuple[int, int] | None]:

@@ -20,6 +20,7 @@ import pytest
 from core.errors import ConfigError
 from flows.cluster import Placement, parse_cluster
 from scorecards.store.database import Store
+from tests.flows._run import callqa
 
 CLIPS = Path(__file__).resolve().parents[2] / "data" / "clips"
 SHORT = ("jfk.flac", "aishell_BAC009S0724W0121.wav", "funasr_asr_example.wav", "librispeech_1995-1837-0001.wav")
@@ -64,22 +65,17 @@ def test_a_bad_cluster_in_the_config_stops_the_run_before_anything_is_stored(tmp
     config = tmp_path / "callqa.toml"
     config.write_text('[cluster]\naddress = "dask-sched:8786"\n')
     db = tmp_path / "db.duckdb"
-    res = _callqa("run", str(CLIPS / "jfk.flac"), "--db", str(db), "--config", str(config), "--no-progress")
+    res = callqa("run", str(CLIPS / "jfk.flac"), "--db", str(db), "--config", str(config), "--no-progress")
     assert res.returncode == 1
     assert "[cluster] address 'dask-sched:8786'" in res.stderr and "tcp://" in res.stderr
     assert not db.exists()
 
 
 def test_a_bad_cluster_option_stops_schedule_before_a_server_starts(tmp_path: Path) -> None:
-    res = _callqa("schedule", "--cron", "0 2 * * *", "--source", str(tmp_path), "--db", str(tmp_path / "db.duckdb"),
+    res = callqa("schedule", "--cron", "0 2 * * *", "--source", str(tmp_path), "--db", str(tmp_path / "db.duckdb"),
                   "--cluster", "sched:8786", timeout=60)
     assert res.returncode == 1
     assert "--cluster 'sched:8786'" in res.stderr and "local:N" in res.stderr
-
-
-def _callqa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callqa.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def _batch(dest: Path, names: tuple[str, ...] = SHORT) -> Path:
@@ -109,7 +105,7 @@ def _once_each(db: Path, n: int) -> None:
                           "GROUP BY ALL HAVING count(*) > 1").fetchall()
         assert dup == []
     assert store.integrity_problems() == []
-    check = _callqa("check-db", "--db", str(db))
+    check = callqa("check-db", "--db", str(db))
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -118,7 +114,7 @@ def in_process(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> di
     """The short clips run by today's in-process thread pool: what the cluster runs must equal."""
     base = tmp_path_factory.mktemp("in_process")
     db = base / "db.duckdb"
-    res = _callqa("run", str(_batch(base / "in")), "--db", str(db), "--no-progress")
+    res = callqa("run", str(_batch(base / "in")), "--db", str(db), "--no-progress")
     assert res.returncode == 0, res.stderr
     return _stored(db)
 
@@ -191,7 +187,7 @@ def test_a_run_on_a_cluster_started_by_the_operator(tmp_path: Path, in_process: 
                               stdout=logs[1], stderr=logs[1])
     try:
         db = tmp_path / "db.duckdb"
-        res = _callqa("run", str(_batch(tmp_path / "in", SHORT[:1])), "--db", str(db), "--no-progress",
+        res = callqa("run", str(_batch(tmp_path / "in", SHORT[:1])), "--db", str(db), "--no-progress",
                       "--json-report", "--cluster", address)
         assert res.returncode == 0, res.stderr + (tmp_path / "worker.log").read_text()
         report = json.loads(res.stdout)

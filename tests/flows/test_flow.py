@@ -18,16 +18,12 @@ import numpy as np
 import pytest
 
 from scorecards.store.database import Store
+from tests.flows._run import callqa, text_columns_holding
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CLIPS = DATA / "clips"
-
-
-def callqa(*args: str, timeout: float = 600, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callqa.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, **kw)  # type: ignore[call-overload]
 
 
 def _copy_clip(name: str, dest: Path) -> Path:
@@ -147,23 +143,6 @@ def test_an_invalid_checklist_stops_the_run_before_any_call(tmp_path: Path) -> N
     assert not db.exists() or Store(db).list_calls() == []
 
 
-def _stored_text_holding(db: Path, needles: list[str]) -> list[str]:
-    """Every (table.column) of text in the database that holds one of ``needles`` (case-insensitive)."""
-    import duckdb
-
-    found = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        columns = con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                              "WHERE data_type = 'VARCHAR'").fetchall()
-        for table, column in columns:
-            for needle in needles:
-                n = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains(lower("{column}"), ?)',
-                                [needle]).fetchone()
-                if n and n[0]:
-                    found.append(f"{table}.{column}: {needle}")
-    return found
-
-
 def _pages_and_exports(db: Path, tmp_path: Path, call_id: str) -> str:
     """What an admin sees of the demo: the call page, queue, team page, and CSV and Parquet exports."""
     import datetime as dt
@@ -208,7 +187,7 @@ def test_demo_stores_roles_and_scores_and_keeps_personal_data_out_of_logs(tmp_pa
     secrets = ["Violet", "violet", "King", "K-I-N-G", "I-O-L-E-T", "888-333", "888 333", "333 2222", "3332222"]
     assert [s for s in secrets if s in text] == []
     assert [s for s in secrets if s in res.stderr or s in res.stdout] == []
-    assert _stored_text_holding(db, ["violet", "k-i-n-g", "i-o-l-e-t", "888-333", "888333", "3332222"]) == []
+    assert text_columns_holding(db, ["violet", "k-i-n-g", "i-o-l-e-t", "888-333", "888333", "3332222"]) == []
     raw = db.read_bytes()
     assert [s for s in secrets if s.encode() in raw] == []
     shown = _pages_and_exports(db, tmp_path, real.call.call_id)

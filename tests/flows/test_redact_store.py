@@ -23,29 +23,14 @@ from rules.loader import load_checklist
 from scorecards.store.database import Store
 from scorecards.store.stored import checklist_record
 from tests.e2e._db import CHECKLIST, build, real_call_transcript
+from tests.flows._run import callqa, text_columns_holding
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ["violet", "i-o-l-e-t", "k-i-n-g", "33322222"]
 
 
 def _callqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callqa.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=600)
-
-
-def _holding(db: Path, needles: list[str]) -> list[str]:
-    """Text columns of any table that hold one of ``needles`` (lower case)."""
-    found = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        cols = con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                           "WHERE data_type = 'VARCHAR'").fetchall()
-        for table, column in cols:
-            for needle in needles:
-                n = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains(lower("{column}"), ?)',
-                                [needle]).fetchone()
-                if n and n[0]:
-                    found.append(f"{table}.{column}:{needle}")
-    return found
+    return callqa(*args, cwd=ROOT)
 
 
 def _counts(db: Path) -> tuple[int, int, int]:
@@ -59,14 +44,14 @@ def _counts(db: Path) -> tuple[int, int, int]:
 def test_a_store_in_clear_is_redacted_everywhere_and_a_rerun_changes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "clear.duckdb"
     build(db, redacted=False)
-    assert _holding(db, ["violet"])  # the transcript, its words and the scorecards' quotes hold the name
+    assert text_columns_holding(db, ["violet"])  # the transcript, its words and the scorecards' quotes hold the name
     check = _callqa("check-db", "--db", str(db))
     assert check.returncode == 0 and "4 transcript(s) stored in clear" in check.stderr, check.stderr
 
     res = _callqa("redact", "--db", str(db), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert "4 transcript(s) redacted" in res.stdout
-    assert _holding(db, SECRETS) == []
+    assert text_columns_holding(db, SECRETS) == []
     transcripts, marked, spans = _counts(db)
     assert (transcripts, marked) == (4, 4) and spans > 0
     store = Store(db)
@@ -100,7 +85,7 @@ def test_keep_clear_keeps_the_clear_text_apart(tmp_path: Path) -> None:
         modes = {r[0] for r in con.execute("SELECT mode FROM transcript_privacy").fetchall()}
         kept = con.execute("SELECT text FROM clear_utterances WHERE contains(text, 'Violet')").fetchall()
     assert modes == {"both"} and kept
-    assert [t for t in _holding(db, ["violet"]) if not t.startswith("clear_utterances.")] == []
+    assert [t for t in text_columns_holding(db, ["violet"]) if not t.startswith("clear_utterances.")] == []
 
 
 def _written(pid: int) -> int:
@@ -155,7 +140,7 @@ def test_a_redaction_killed_with_sigkill_resumes_and_stores_each_transcript_once
         texts = con.execute("SELECT count(DISTINCT text) FROM utterances WHERE idx = 1").fetchone()
     assert per == (n, n) and numbers == [("[PHONE]",)] and texts == (1,)
     assert spans == n * (spans // n)  # the same spans in every copy
-    assert _holding(db, [*SECRETS, "13812345678"]) == []
+    assert text_columns_holding(db, [*SECRETS, "13812345678"]) == []
     check = _callqa("check-db", "--db", str(db))
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(json.dumps(leftover(Store(db)))) == [0, []]
