@@ -45,16 +45,22 @@ class Finding:
 _ASKED = r"(?=\s*(?:number|no\b|#|id\b|code\b)|\s*(?:is\s*)?$)"
 _CUES = {
     "secret": re.compile(r"last\s+(?:four|4|five|5|six|6|three|3)|end(?:ing|s)?\s+(?:in|with)|\bending\b|\bpin\b|"
-                         r"pass\s*code|security\s+code|verification\s+code|\bcvv\b|(?<!zip )(?<!post )\bcode\b|"
+                         r"pass\s*code|security\s+code|verification\s+code|\bcvv\b|"
+                         r"(?<!zip )(?<!post )(?<!error )(?<!fault )(?<!promo )(?<!discount )(?<!product )(?<!status )"
+                         r"(?<!voucher )(?<!coupon )(?<!model )\bcode\b|"
                          r"(?:\d|four|five|six)[\s-]*digit|后(?:四|4|六|6|三|3)位|尾号|验证码?|密码", re.IGNORECASE),
-    "id": re.compile(r"(?<!member )(?<!customer )(?<!user )(?<!account )(?<!order )\bID\b|identity|identification|"
+    "id": re.compile(r"(?<!member )(?<!customer )(?<!user )(?<!account )(?<!order )(?<!patient )(?<!student )"
+                     r"(?<!employee )(?<!staff )\bID\b|identity|identification|"
                      r"passport|\bsocial\b|\bSSN\b|national\s+insurance|driver'?s\s+licen[cs]e|身份证|护照|证件号",
                      re.IGNORECASE),
     "zip": re.compile(r"\bzip\b|postal|post\s*code|postcode|邮编|邮政编码", re.IGNORECASE),
     "account": re.compile(r"account|member(?:ship)?|rewards?|loyalty|customer\s+(?:number|no|id)|policy|"
                           r"meter\s+(?:number|id|serial)|card(?=\s*(?:number|no\b|#))|"
+                          r"(?:hospital|patient|nhs|student|employee|staff|badge|passenger|loan|contract|"
+                          rf"application|registration|licen[cs]e\s+plate|vehicle){_ASKED}|"
                           rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|serial){_ASKED}|"
-                          r"订单|会员|保单|账户|账号|客户号|快递单|运单|工单|单号|编号|卡号|户号", re.IGNORECASE),
+                          r"订单|会员|保单|账户|账号|客户号|快递单|运单|工单|单号|编号|卡号|户号|学号|工号|病历号|住院号|就诊卡|"
+                          r"医保卡|合同号|车牌|学籍", re.IGNORECASE),
     "phone": re.compile(r"phone|\bcell\b|mobile|call\s*back|callback|reach\s+you|\bcall\b|\bdial|extension|\bline\b|"
                         r"电话|手机|座机|分机|联系方式|回电", re.IGNORECASE),
 }
@@ -69,7 +75,8 @@ _CURRENCY = re.compile(r"[$¥￥€£]\s*$|(?:^\s*(?:元|块|毛|美元|dollars?
 
 # Where a date is a verification answer: a date of birth, or an answer to a security question.
 _BIRTH_CONTEXT = re.compile(r"born|birth|birthday|\bd\.?o\.?b\b|security\s+question|出生|生日|生辰|[年月日号]生的?|"
-                            r"安全问题|"
+                            r"安全问题|哪(?:天|一天|年)开(?:的)?户|开户(?:日期|时间)|哪(?:天|一天|年)办的卡|"
+                            r"when\s+(?:did\s+you|was\s+the\s+account)\s+open|account\s+open(?:ed|ing)\s+date|"
                             r"为了(?:您的)?(?:账户)?安全|安全(?:起见|验证)|核实(?:一下)?(?:您的)?身份|身份(?:核实|验证)",
                             re.IGNORECASE)
 _CURRENCY = re.compile(r"[$¥￥€£]\s*$|(?:^\s*(?:元|块|毛|美元|dollars?|bucks|yuan|rmb|percent|%|pounds?|euros?))",
@@ -105,6 +112,7 @@ _ADDRESS_EN = re.compile(
     rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way)\s)(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
     r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d+)"
     r"(?:,?\s*(?i:apartment|apt|suite|unit|flat|room|#)\.?\s*(?i:number\s+)?[\w-]+(?:\s[a-zA-Z]\b)?)?"
+    rf"(?:,?\s+(?:[A-Za-z]+,?\s+){{0,2}}(?i:{_UK_POSTCODE})\b)?"  # a town and postcode, as written in lower case
     rf"(?:,?\s+[A-Z][a-z]+(?:,?\s+[A-Z][a-z]+){{0,2}}(?=,?\s+(?:[A-Z]{{2}}\b|\d{{5}}|{_UK_POSTCODE})))?"
     r"(?:,?\s+[A-Z]{2}\b)?"
     r"(?:(?:,?\s+[a-z]+){1,3}(?=,?\s+\d{5}\b))?"  # a city and state in lower case, known by the zip after them
@@ -118,13 +126,14 @@ _ADDRESS_ZH = re.compile(
     rf"(?:{_ZH_PLACE}{{2,7}}?(?:省|自治区))?(?:{_ZH_PLACE}{{2,7}}?市)?(?:{_ZH_PLACE}{{1,7}}?(?:区|县))?"
     rf"(?:{_ZH_PLACE}{{1,8}}?(?:镇|乡|街道|村))?"
     rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?[{_ZH_NUM}]+(?:号院|号|弄)"
-    rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑))"
+    rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|园(?=[{_ZH_NUM}]+区|[{_ZH_NUM}]+号)))"
     rf"(?:(?:[，,]?\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼)))?[，,]?\s?{_ZH_UNIT})*"
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}}(?![0-9零〇一二三四五六七八九幺]))?"
     # a city and district with the road, the number said later ("成都市锦江区春熙路")
     rf"|{_ZH_PLACE}{{2,7}}?市{_ZH_PLACE}{{1,7}}?(?:区|县){_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷)"
     # the number, building and flat said on their own ("27号 2栋 1803")
-    rf"|(?<![{_ZH_NUM}])[{_ZH_NUM}]+号(?:\s?{_ZH_UNIT})+(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}})?")
+    rf"|(?<![{_ZH_NUM}])(?:[{_ZH_NUM}]+号(?!\s?[{_ZH_NUM}]+号)(?:\s?{_ZH_UNIT})+|[{_ZH_NUM}A-Za-z]+(?:号楼|栋|幢|座|号院)(?:\s?{_ZH_UNIT})+)"
+    rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}})?")
 # Asking where: "what's the address", "where should we mail it", "送到哪里", "具体几号楼", "postcode?".
 _ASKS_ADDRESS = re.compile(
     r"address|where\s+(?:should|shall|do|are|is|to)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
@@ -190,10 +199,11 @@ def detect(utterances: Sequence[Utterance], names: Sequence[str] = ()) -> list[F
         found += _emails(turns, t)
         found += _addresses(t, before)
         found += _dates(t, before)
+    found += _address_continued(turns, found)
     found += _numbers(turns, taken=found)
     found += name_findings([(t.text, t.role is Role.AGENT) for t in turns], names,
                            lambda i, s, e, det, conf: Finding(i, s, e, PiiKind.NAME, det, conf))
-    return _merge(found)
+    return _merge(found, [t.text for t in turns])
 
 
 def _context_before(turns: Sequence[_Turn], idx: int) -> list[str]:
@@ -234,6 +244,26 @@ def _numbers(turns: Sequence[_Turn], taken: Sequence[Finding]) -> list[Finding]:
             for idx, r in parts:
                 used.add((idx, r.start))
                 out.append(Finding(idx, r.start, r.end, kind, detector, confidence))
+    return out + _number_recurrences(turns, runs, used, out)
+
+
+def _number_recurrences(turns: Sequence[_Turn], runs: dict[int, list[DigitRun]], used: set[tuple[int, int]],
+                        found: Sequence[Finding]) -> list[Finding]:
+    """A number found once, said again elsewhere in the call without a cue (misheard "卡为号3306" beside "尾号3306"),
+    or its last digits read back: hidden there too, as the kind it was found as."""
+    said: dict[str, PiiKind] = {}
+    for f in found:
+        for r in runs[f.utterance]:
+            if r.start == f.start:
+                said.setdefault(r.digits, f.kind)
+    out = []
+    for t in turns:
+        for r in runs[t.idx]:
+            if (t.idx, r.start) in used or len(r.digits) < 4:
+                continue
+            kind = said.get(r.digits) or next((k for d, k in said.items() if d.endswith(r.digits)), None)
+            if kind is not None:
+                out.append(Finding(t.idx, r.start, r.end, kind, "number-recurrence", 0.8))
     return out
 
 
@@ -261,8 +291,9 @@ def _continuation(turns: Sequence[_Turn], runs: dict[int, list[DigitRun]], t: _T
 
 # What the other party may say while a number is read out without interrupting it.
 _BACKCHANNEL = re.compile(r"\W*(?:(?:m+[\s-]*h?m+|uh[\s-]*huh|mhm|yeah|yep|yes|okay|ok|right|sure|go\s+on|got\s+it|"
-                          r"and|then|"
-                          r"嗯+|好的?|对|是的?|您说|请说|然后呢?|接着说|还有呢?)[\s,.!，。！…]*)+", re.IGNORECASE)
+                          r"go\s+ahead|continue|carry\s+on|keep\s+going|and|then|and\s+the\s+rest|"
+                          r"嗯+|好的?|对|是的?|您说|你说|请说|继续|然后呢?|接着说|还有呢?)[\s,.!，。！…]*)+",
+                          re.IGNORECASE)
 
 
 def _cue(segments: Sequence[str]) -> str | None:
@@ -306,7 +337,7 @@ def _classify(run: DigitRun, lead: str, context: Sequence[str]) -> tuple[PiiKind
         return None, 0.0, ""
     if n == 18 and _resident_id(d):
         return PiiKind.ID, 0.99, "cn-resident-id"
-    if d.endswith("X"):
+    if d.endswith("X") and n >= 15:
         return PiiKind.ID, 0.7, "cn-resident-id-shape"
     if 13 <= n <= 19 and luhn.is_valid(d):
         return PiiKind.CARD, 0.97, "luhn"
@@ -443,15 +474,37 @@ def _address_answer(t: _Turn, before: Sequence[str]) -> list[Finding]:
     if _CUES["zip"].search(before[0]):
         for m in _POSTCODE_SPOKEN.finditer(t.text):
             out.append(Finding(t.idx, m.start(), m.end(), PiiKind.ADDRESS, "postcode-answer", 0.8))
+    return out + _address_clause(t, "address-answer")
+
+
+def _address_clause(t: _Turn, detector: str) -> list[Finding]:
+    """The place that opens ``t`` (after "uh, it's …"), to the end of its clause, when it holds one."""
     head = _ANSWER_OPENING.match(t.text)
     start = head.end() if head else 0
     stop = _ADDRESS_END.search(t.text, start)
     end = len(t.text[: stop.start() if stop else len(t.text)].rstrip(" .,!?。，！？吧啊呀哈"))
     body = t.text[start:end]
-    if body and (_ZH_ADMIN.search(body) or re.search(r"号|单元|楼", body) or (
+    if body and (_ZH_ADMIN.search(body) or re.search(r"号|单元|楼", body) or _POSTCODE_UK.search(body) or (
             re.search(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine)\b", body, re.IGNORECASE)
             and re.search(rf"\b{_STREET}\b|\b(?:box|apartment|apt|unit|flat)\b", body, re.IGNORECASE))):
-        out.append(Finding(t.idx, start, end, PiiKind.ADDRESS, "address-answer", 0.75))
+        return [Finding(t.idx, start, end, PiiKind.ADDRESS, detector, 0.75)]
+    return []
+
+
+def _address_continued(turns: Sequence[_Turn], found: Sequence[Finding]) -> list[Finding]:
+    """The rest of an address a speaker goes on with in their next turn, the other party saying "mm-hm" between
+    ("27 Orchard Way," … "Norwich, NR4 7TJ"; "我家在北京市朝阳区" … "望京西园三区312号楼")."""
+    out = []
+    for f in found:
+        t = turns[f.utterance]
+        if f.kind is not PiiKind.ADDRESS or t.text[f.end:].strip(" ,，.。、…-"):
+            continue
+        for nxt in turns[t.idx + 1: t.idx + 4]:
+            if nxt.speaker == t.speaker and nxt.role == t.role:
+                out += _address_clause(nxt, "address+split")
+                break
+            if not _BACKCHANNEL.fullmatch(nxt.text):
+                break
     return out
 
 
@@ -476,10 +529,10 @@ def _dates(t: _Turn, before: Sequence[str]) -> list[Finding]:
     return out
 
 
-def _merge(found: Sequence[Finding]) -> list[Finding]:
+def _merge(found: Sequence[Finding], texts: Sequence[str]) -> list[Finding]:
     """Findings made disjoint: each character goes to the covering finding of the kind a reader most needs hidden
-    (then the surest), and runs of characters won by one finding become one span ("地址是…号，邮箱是 …" stays an
-    address and an email, not one email)."""
+    (then the surest), and runs of characters won by one kind, or by one kind with only spaces between ("maria
+    lopez" found word by word), become one span ("地址是…号，邮箱是 …" stays an address and an email)."""
     out: list[Finding] = []
     by_utterance: dict[int, list[Finding]] = {}
     for f in found:
@@ -499,7 +552,8 @@ def _merge(found: Sequence[Finding]) -> list[Finding]:
             while stop < end and owner[stop] is won:
                 stop += 1
             if won is not None:
-                if runs and runs[-1][1] == pos and runs[-1][2].kind == won.kind:
+                text_between = texts[idx][runs[-1][1]: pos] if runs else "x"
+                if runs and not text_between.strip() and runs[-1][2].kind == won.kind:
                     first, _, g = runs[-1]
                     runs[-1] = (first, stop, g if g.confidence >= won.confidence else won)
                 else:

@@ -50,7 +50,10 @@ _NOT_NAMES = _wordset(
     "关机 关闭 左边 符合 舒服 纪念 毕业 单子 单元 成都 谷歌 路过 房东 "
 )
 # Chinese surnames described by their parts, as callers do to spell them (木子李, 弓长张, 耳东陈 …).
-_DESCRIBED = re.compile(r"(?:弓长|立早|木子|木易|口天|耳东|双木|古月|草头|三横|言午|禾口|人可|文刀|关耳|走肖|双口|"
+_STROKES = r"(?:[一二三四五两][横竖撇捺点])*[一二三四五两][横竖撇捺](?:[一二三四五两][横竖撇捺点])*"
+_DESCRIBED = re.compile(rf"{_STROKES}的?[\u4e00-\u9fff]|"  # by its strokes: "三横一竖王"
+                        # by its parts: "弓长张", "木子李"
+                        r"(?:弓长|立早|木子|木易|口天|耳东|双木|古月|草头|言午|禾口|人可|文刀|关耳|走肖|双口|"
                         r"千里|子小|"
                         r"日月|三点水|立人|单人|双人|宝盖|提手)[\u4e00-\u9fff]"
                         # a character by its radical: "女字旁的婷", "三点水的江", "草字头的萍"
@@ -179,11 +182,40 @@ _BACKCHANNEL_TURN = re.compile(
 
 
 def _asked_for_name(text: str) -> bool:
-    """The turn asks for a name: a known question, or any request naming "name" that is not a self-introduction
-    ("and the name as it appears on the card?", "can i confirm the name and email on your account")."""
+    """The turn asks for a name: a known question, any request naming "name" that is not a self-introduction
+    ("and the name as it appears on the card?", "can i confirm the name and email on your account"), or a question
+    that checks one ("is that Mrs. Okafor?", "您是黄女士吧？"): the reply may give the full name."""
     if _ASKS_NAME_ZH.search(text) or _ASKS_NAME_EN.search(text):
         return True
+    if _confirmed_en(text) or any(_TITLED_EN.search(q) or _titled_zh(q) for q in _QUESTION.findall(text)):
+        return True
     return bool(re.search(r"\bname\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
+
+
+# A question sentence: up to "?" or a closing 吗/吧 ("Is that Mrs. Okafor?", "请问是那个方女士吗").
+_QUESTION = re.compile(r"(?:\b(?i:mr|mrs|ms|dr)\.|[^.!?。！？])*(?:[?？]|[吧吗](?=[。！]?\s*$))")
+# What may stand before a surname and its title ("找周女士", "那个方女士"); other characters make a word with it
+# ("工程经理", "语文老师").
+_BEFORE_TITLED = _BREAK | frozenset("找个给跟叫问请位那这让向与被把帮谢喊嗯哦哎喂见")
+# The agent checking who is on the line: "is this ricardo", "am I speaking with Joan Hartley?".
+_CONFIRM_EN = re.compile(r"\b(?:is\s+(?:this|that|it)|am\s+i\s+(?:speaking|talking)\s+(?:to|with)|"
+                         r"(?:do|have)\s+i\s+(?:have|got))\s+"
+                         r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+)?)", re.IGNORECASE)
+
+
+def _confirmed_en(text: str) -> list[tuple[int, int, str, float]]:
+    """Names in the agent's check of who is speaking, taken only when the census knows them ("is this the right
+    number?", "is that Visa?" are not names)."""
+    out = []
+    for m in _CONFIRM_EN.finditer(text):
+        words = list(re.finditer(r"[A-Za-z][a-zA-Z'\-]*", m.group("name")))
+        if not _is_first_name(words[0].group(0)) and not _is_surname(words[0].group(0)):
+            continue
+        end = words[0].end()
+        if len(words) > 1 and _is_surname(words[1].group(0)):
+            end = words[1].end()
+        out.append((m.start("name"), m.start("name") + end, "confirmed-name", 0.75))
+    return out
 
 
 def _zh_name(text: str, start: int, max_len: int) -> int:
@@ -204,6 +236,17 @@ def _zh_name(text: str, start: int, max_len: int) -> int:
 
 def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, float]]:
     out: list[tuple[int, int, str, float]] = []
+    # A surname described by its parts, by the customer or read back by the agent ("是双木林吧？").
+    for m in _DESCRIBED.finditer(text):
+        if "不是" in text[max(0, m.start() - 3): m.start()]:
+            continue  # "不是弓长张": the surname it is not
+        out.append((m.start(), m.end(), "zh-described-surname", 0.9))
+        # "林小雨，双木林", "我本人，张伟，弓长张": the name the description is about, in the same turn
+        for cand in re.finditer(rf"(?:^|(?<=[\s，,。、]))\s*{_FILLER_ZH}(?={re.escape(m.group(0)[-1])})", text):
+            start = cand.end()
+            end = _zh_name(text, start, 3)
+            if end - start >= 2 and start != m.end() - 1:
+                out.append((start, end, "zh-described-name", 0.85))
     if not agent:
         for m in _GIVEN_ZH.finditer(text):
             end = _zh_name(text, m.start("name"), 3)
@@ -217,16 +260,6 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             end = _zh_name(text, m.start("name"), 3)
             if end - m.start("name") >= 2:
                 out.append((m.start("name"), end, "zh-i-am", 0.75))
-        for m in _DESCRIBED.finditer(text):
-            if "不是" in text[max(0, m.start() - 3): m.start()]:
-                continue  # "不是弓长张": the surname it is not
-            out.append((m.start(), m.end(), "zh-described-surname", 0.9))
-            # "林小雨，双木林", "我本人，张伟，弓长张": the name the description is about, in the same turn
-            for cand in re.finditer(rf"(?:^|(?<=[\s，,。、]))\s*{_FILLER_ZH}(?={re.escape(m.group(0)[-1])})", text):
-                start = cand.end()
-                end = _zh_name(text, start, 3)
-                if end - start >= 2 and start != m.end() - 1:
-                    out.append((start, end, "zh-described-name", 0.85))
         if asked and not _GIVEN_ZH.search(text) and not _SURNAME_ZH.search(text):
             bare = re.fullmatch(rf"\s*({_HAN})[。，.!?？！\s]*", text)
             if bare and bare.group(1) in _SINGLE:  # the surname alone
@@ -240,13 +273,35 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         end = _zh_name(text, m.start("name"), 3)
         if end - m.start("name") >= 2:
             out.append((m.start("name"), end, "zh-holder-name", 0.85))
+    out += _titled_zh(text)
+    if not agent:
+        out += _surname_led(text, out)
+    return out
+
+
+def _titled_zh(text: str) -> list[tuple[int, int, str, float]]:
+    """Names before a title: the shortest that starts with a surname ("王先生", "王小明女士", not "您好王"); a
+    surname alone only where no word runs into it ("工程经理" is no 程经理)."""
+    out = []
     for m in _TITLED_ZH.finditer(text):
-        # The shortest name before the title that starts with a surname: "王先生", "王小明女士", not "您好王".
         for s in range(max(0, m.end() - 3), m.end()):
             end = _zh_name(text[: m.end()], s, 3)
             if end == m.end():
+                if end - s == 1 and s > 0 and re.match(_HAN, text[s - 1]) and text[s - 1] not in _BEFORE_TITLED:
+                    break
                 out.append((s, end, "zh-titled-name", 0.85))
                 break
+    return out
+
+
+def _surname_led(text: str, found: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """A clause of two or three characters opening with a surname just given in the same turn: the full name
+    ("我姓方，方向的方，方晓彤")."""
+    surnames = {text[s:e] for s, e, _, _ in found if e - s == 1}
+    out = []
+    for m in re.finditer(rf"(?:^|(?<=[\s，,。、]))({_HAN}{{2,3}})(?=[\s，,。、！!？?]|$)", text):
+        if m.group(1)[0] in surnames and _zh_name(text, m.start(1), 3) == m.end(1):
+            out.append((m.start(1), m.end(1), "zh-surname-led-name", 0.8))
     return out
 
 
@@ -263,7 +318,12 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         out.append(_words_span(m, 0.8, "held-under-name"))
     for m in _RELATIVE_EN.finditer(text):
         out.append(_words_span(m, 0.8, "relative-name"))
+    for m in _RELATIVE_LOWER_EN.finditer(text):  # "calling for my mum joan hartley"
+        if _is_first_name(m.group("first")):
+            end = m.end("last") if m.group("last") and _is_surname(m.group("last")) else m.end("first")
+            out.append((m.start("first"), end, "relative-name", 0.7))
     if agent:
+        out += _confirmed_en(text)
         for m in _VOCATIVE_EN.finditer(text):
             if m.group("name")[0].isupper() and m.group("name").lower() not in _NOT_NAME_EN:
                 out.append((m.start("name"), m.end("name"), "addressed-name", 0.7))
@@ -303,8 +363,10 @@ def _answered_en(text: str) -> list[tuple[int, int, str, float]]:
 
 
 # "this is tom brennan" in lower case: taken only when the word is a known first name (US census lists).
-_INTRO_LOWER_EN = re.compile(r"\b(?:this\s+is|it's|i'm|i\s+am|ask\s+for|speaking\s+with)\s+(?P<first>[a-z][a-z'\-]+)"
-                             r"(?:\s+(?P<last>[a-z][a-z'\-]+))?")
+_LOWER_NAME = r"(?P<first>[a-z][a-z'\-]+)(?:\s+(?P<last>[a-z][a-z'\-]+))?"
+_INTRO_LOWER_EN = re.compile(rf"\b(?:this\s+is|it's|i'm|i\s+am|ask\s+for|speaking\s+with)\s+{_LOWER_NAME}")
+_RELATIVE_LOWER_EN = re.compile(r"\b(?:wife|husband|son|daughter|mother|mum|mom|father|dad|partner|brother|sister|"
+                                rf"grandmother|grandfather|grandma|grandpa|aunt|uncle|niece|nephew),?\s+{_LOWER_NAME}")
 
 
 @functools.cache
@@ -324,7 +386,8 @@ def _common_words() -> frozenset[str]:
 
 
 def _not_a_name(word: str) -> bool:
-    return word.lower() in _common_words()
+    w = word.lower()
+    return w in _common_words() or (w.endswith("'s") and w[:-2] in _common_words())  # "my number's …"
 
 
 def _is_first_name(word: str) -> bool:
@@ -380,5 +443,12 @@ def _recurrences(turns: Sequence[tuple[str, bool]], names: set[str]) -> list[tup
         patterns.append(re.compile(r"\b(?:" + "|".join(map(re.escape, latin)) + r")\b", re.IGNORECASE))
     if han:
         patterns.append(re.compile("|".join(map(re.escape, han))))
-    return [(i, m.start(), m.end(), "name-recurrence", 0.8)
-            for i, (text, _) in enumerate(turns) for p in patterns for m in p.finditer(text)]
+    out = []
+    for i, (text, _) in enumerate(turns):
+        for p in patterns:
+            for m in p.finditer(text):
+                # the rest of the full name beside it: "Hi, Hannah Beckett, I called …" once "Hannah" is known
+                after = re.match(rf"\s+({_CAP})\b", text[m.end():])
+                end = m.end() + after.end() if after and not _not_a_name(after.group(1)) else m.end()
+                out.append((i, m.start(), end, "name-recurrence", 0.8))
+    return out

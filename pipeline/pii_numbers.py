@@ -138,13 +138,12 @@ def _isolated_chinese(text: str, run: list[_Tok]) -> bool:
     return bool(_HAN.match(before) or _HAN.match(after))
 
 
-def _inside_code(text: str, run: list[_Tok]) -> bool:
+def _inside_code(text: str, start: int, end: int, short_written: bool) -> bool:
     """Digits written against Latin letters ("z2", "B92N2", a link's "4YBn633EOk"): part of a code or a URL, not a
     number said aloud; long ones are still taken ("ID12345678")."""
-    before = text[run[0].start - 1] if run[0].start else ""
-    after = text[run[-1].end] if run[-1].end < len(text) else ""
-    touching = bool(re.match(r"[A-Za-z]", before) or re.match(r"[A-Za-z]", after))
-    return touching and run[0].written and run[-1].written and sum(len(t.digits) for t in run) < 7
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    return short_written and bool(re.match(r"[A-Za-z]", before) or re.match(r"[A-Za-z]", after))
 
 
 def digit_runs(text: str) -> list[DigitRun]:
@@ -152,20 +151,22 @@ def digit_runs(text: str) -> list[DigitRun]:
 
     A run ends at anything but a joiner (space, dash, dot, comma): a place word (百, hundred … and), a letter,
     a Han character that is not a digit. An ``X`` (or 叉) straight after 17 digits is an ID card's check
-    character and belongs to the run.
+    character and belongs to the run, and so is a capital ``X`` (or 叉) straight after the last digits of an ID
+    read in parts or of its last four ("…441X").
     """
     out: list[DigitRun] = []
     for raw in _runs_of_tokens(text, _tokens(text)):
         run = _trim(text, raw)
-        if not run or _isolated_chinese(text, run) or _inside_code(text, run):
+        if not run or _isolated_chinese(text, run):
             continue
         start, end = run[0].start, run[-1].end
         digits = "".join(t.digits for t in run)
-        if len(digits) == 17:
-            check = re.match(r"[\s\-]*(?:[xX]|叉)", text[end:])
-            if check:
-                end += check.end()
-                digits += "X"
+        check = re.match(r"[\s\-]*(?:[xX]|叉)" if len(digits) == 17 else r"(?:X|叉)(?![A-Za-z])", text[end:])
+        if check and len(digits) >= 3:
+            end += check.end()  # the end of an ID read in parts, or its last four ("…441X", "零二一X")
+            digits += "X"
+        if _inside_code(text, start, end, run[0].written and run[-1].written and len(digits) < 7):
+            continue
         head = text[max(0, start - 6): start].lower()
         plus = bool(re.search(r"(?:\+|\bplus\s*)$", head))
         span = text[start:end]

@@ -142,6 +142,37 @@ def test_near_misses_are_left_alone(text):
     assert detect([Utterance(0.0, 3.0, text, role=Role.CUSTOMER)]) == []
 
 
+@pytest.mark.parametrize(("turns", "expected"), [
+    # an ID read in short pieces over turns, the agent saying "go ahead" between
+    ([("c", "my social is 078 05"), ("a", "go ahead"), ("c", "1120")], [(0, "078 05", "ID"), (2, "1120", "ID")]),
+    ([("c", "身份证号110105 19491231"), ("a", "嗯"), ("c", "002X")], [(0, "110105 19491231", "ID"), (2, "002X", "ID")]),
+    ([("a", "请报一下身份证后四位"), ("c", "三一二X")], [(1, "三一二X", "NUMBER")]),
+    # a number found once is hidden where it is said again without a cue
+    ([("c", "卡尾号是5521"), ("a", "好的，5521这张卡对吗")], [(0, "5521", "NUMBER"), (1, "5521", "NUMBER")]),
+    ([("c", "my patient number is 5567 221 349")], [(0, "5567 221 349", "NUMBER")]),
+    # an address finished in the speaker's next turn
+    ([("c", "寄到上海市浦东新区"), ("a", "嗯"), ("c", "张江镇科苑路88号5号楼1201")],
+     [(0, "上海市浦东新区", "ADDRESS"), (2, "张江镇科苑路88号5号楼1201", "ADDRESS")]),
+    ([("c", "Ship it to 14 Mill Road,"), ("a", "Mm-hm."), ("c", "Cambridge, CB1 2AB.")],
+     [(0, "14 Mill Road", "ADDRESS"), (2, "Cambridge, CB1 2AB", "ADDRESS")]),
+    # the agent checking who is on the line; the reply gives the full name
+    ([("a", "and am I speaking with maria lopez"), ("c", "yes maria lopez")],
+     [(0, "maria lopez", "NAME"), (1, "maria lopez", "NAME")]),
+    ([("a", "请问是刘女士吧？"), ("c", "对，刘佳琪。")], [(0, "刘", "NAME"), (1, "刘佳琪", "NAME")]),
+    ([("c", "我姓王，三横一竖王，王子涵。")], [(0, "王", "NAME"), (0, "三横一竖王", "NAME"), (0, "王子涵", "NAME")]),
+    ([("a", "是耳东陈吗？"), ("c", "对的")], [(0, "耳东陈", "NAME")]),
+    ([("c", "i'm calling for my dad walter brooks")], [(0, "walter brooks", "NAME")]),
+    # near-misses: an occupation before a title, an error code
+    ([("a", "我们的工程经理明天上门，语文老师也说了")], []),
+    ([("a", "that's error code 4012, so hold the button")], []),
+])
+def test_personal_data_said_over_turns_is_found(turns, expected):
+    utts = [Utterance(i * 5.0, i * 5.0 + 4.0, text, role=Role.AGENT if who == "a" else Role.CUSTOMER, speaker=who)
+            for i, (who, text) in enumerate(turns)]
+    found = detect(utts)
+    assert [(f.utterance, utts[f.utterance].text[f.start:f.end], f.kind.value) for f in found] == expected
+
+
 _PIECES = [*"0123456789 ,.-abcXYZ一二三幺两号路我叫王李先生", " five ", " oh ", " my name is ", " Smith", "[NAME]"]
 _SAYABLE = st.lists(st.sampled_from(_PIECES), max_size=25).map("".join)
 
