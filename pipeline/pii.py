@@ -23,7 +23,7 @@ from stdnum.cn import ric
 
 from core.pii import KIND_PRIORITY, PiiKind
 from core.types import Role, Utterance
-from pipeline.pii_names import name_findings
+from pipeline.pii_names import common_word, name_findings
 from pipeline.pii_numbers import DigitRun, digit_runs, leading_run, trailing_run
 
 
@@ -53,16 +53,18 @@ _CUES = {
                      r"(?<!employee )(?<!staff )\bID\b|identity|identification|"
                      r"passport|\bsocial\b|\bSSN\b|national\s+insurance|driver'?s\s+licen[cs]e|身份证|护照|证件号",
                      re.IGNORECASE),
+    "staff": re.compile(r"\b(?:my|agent|operator|staff|employee)\s+(?:agent\s+|operator\s+|staff\s+|employee\s+)?"
+                        r"(?:number|no\b|id\b)|工号", re.IGNORECASE),
     "zip": re.compile(r"\bzip\b|postal|post\s*code|postcode|邮编|邮政编码", re.IGNORECASE),
     "account": re.compile(r"account|member(?:ship)?|rewards?|loyalty|customer\s+(?:number|no|id)|policy|"
                           r"meter\s+(?:number|id|serial)|card(?=\s*(?:number|no\b|#))|"
                           r"(?:hospital|patient|nhs|student|employee|staff|badge|passenger|loan|contract|"
                           rf"application|registration|licen[cs]e\s+plate|vehicle){_ASKED}|"
-                          rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|serial){_ASKED}|"
+                          rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|serial|flyer|flier){_ASKED}|"
                           r"订单|会员|保单|账户|账号|客户号|快递单|运单|工单|单号|编号|卡号|户号|学号|工号|病历号|住院号|就诊卡|"
                           r"医保卡|合同号|车牌|学籍", re.IGNORECASE),
     "phone": re.compile(r"phone|\bcell\b|mobile|call\s*back|callback|reach\s+you|\bcall\b|\bdial|extension|\bline\b|"
-                        r"电话|手机|座机|分机|联系方式|回电", re.IGNORECASE),
+                        r"电话|手机|座机|分机|联系方式|回电|打(?:我|这个|到|给我)|办公室", re.IGNORECASE),
 }
 # Said of a phone, whatever else the sentence names ("the phone number on my account").
 _PHONE_NUMBER = re.compile(r"(?:phone|cell|mobile|contact|callback|home|work)\s+number|area\s+code|"
@@ -75,7 +77,7 @@ _CURRENCY = re.compile(r"[$¥￥€£]\s*$|(?:^\s*(?:元|块|毛|美元|dollars?
 
 # Where a date is a verification answer: a date of birth, or an answer to a security question.
 _BIRTH_CONTEXT = re.compile(r"born|birth|birthday|\bd\.?o\.?b\b|security\s+question|出生|生日|生辰|[年月日号]生的?|"
-                            r"安全问题|哪(?:天|一天|年)开(?:的)?户|开户(?:日期|时间)|哪(?:天|一天|年)办的卡|"
+                            r"安全问题|(?:哪天|哪一天|哪年|什么时候|何时)[^，。？?]{0,4}(?:开(?:的)?户|办的卡)|开户(?:日期|时间)|"
                             r"when\s+(?:did\s+you|was\s+the\s+account)\s+open|account\s+open(?:ed|ing)\s+date|"
                             r"为了(?:您的)?(?:账户)?安全|安全(?:起见|验证)|核实(?:一下)?(?:您的)?身份|身份(?:核实|验证)",
                             re.IGNORECASE)
@@ -92,8 +94,12 @@ _EMAIL_DOMAIN = re.compile(
     re.IGNORECASE)
 # An address begun at the end of a turn and finished in the next ("the email is jenny" … "dot wu at icloud …").
 _EMAIL_BEGUN = re.compile(
-    r"(?:e-?mail(?:\s+address)?(?:\s+is|'s)?|邮箱(?:地址)?(?:是)?)\s*(?P<local>[A-Za-z0-9._\s]{1,30}?)[\s,.，。]*$",
+    r"(?:e-?mail(?:\s+address)?(?:\s+is|'s)?|邮箱(?:地址)?(?:是)?)\s*(?P<local>(?:[A-Za-z0-9._\s]|点){1,40}?)[\s,.，。]*$",
     re.IGNORECASE)
+# Local parts that name a mailbox, not a person.
+_MAILBOX_WORDS = frozenset(re.findall(r"\w+", """info support sales admin contact service services help office
+    mail email hello team billing accounts account noreply reply enquiries enquiry customer customers orders order
+    jobs careers press news newsletter webmaster postmaster student students staff"""))
 # Words that open what is said before an address's "at": the local part starts after them.
 _EMAIL_STOP = re.compile(r"is|it's|its|email|e-mail|address|to|my|me|send|the|and|yes|yeah|sure|okay|ok|uh|um|"
                          r"是|邮箱|发到|地址|到|的|就|嗯|对", re.IGNORECASE)
@@ -108,6 +114,10 @@ _US_STATE = (r"(?i:alabama|alaska|arizona|arkansas|california|colorado|connectic
              r"north\s+carolina|north\s+dakota|ohio|oklahoma|oregon|pennsylvania|rhode\s+island|south\s+carolina|"
              r"south\s+dakota|tennessee|texas|utah|vermont|virginia|washington|west\s+virginia|wisconsin|wyoming)")
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
+_DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+_DIGIT_WORDS5 = rf"(?i:{_DIGIT_WORD}(?:\s+{_DIGIT_WORD}){{4}})\b"  # a ZIP code in words: "four three two one five"
+# A UK National Insurance number: two letters, six digits, a letter ("JT 48 27 19 C"), as written or spelled.
+_NI_NUMBER = re.compile(r"\b[A-CEGHJ-PR-TW-Z]\s?[A-CEGHJ-NPR-TW-Z]\s?(?:\d\s?){6}[A-D]\b", re.IGNORECASE)
 _ADDRESS_EN = re.compile(
     rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way)\s)(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
     r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d+)"
@@ -117,7 +127,7 @@ _ADDRESS_EN = re.compile(
     r"(?:,?\s+[A-Z]{2}\b)?"
     r"(?:(?:,?\s+[a-z]+){1,3}(?=,?\s+\d{5}\b))?"  # a city and state in lower case, known by the zip after them
     rf"(?:,?\s+[A-Za-z]+(?:\s+[A-Za-z]+)?,?\s+{_US_STATE}\b)?"  # "…, Dayton, Ohio"
-    rf"(?:,?\s*(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}))?")
+    rf"(?:,?\s*(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}|{_DIGIT_WORDS5}))?")
 _POSTCODE_UK = re.compile(rf"\b{_UK_POSTCODE}\b")
 _ZH_NUM = "0-9零〇一二三四五六七八九十百幺两"
 _ZH_PLACE = r"[^\s，。,.!?？！；;：:、在是到住我家的您你他她址和跟给寄送过去来哪什么几吗呢吧要诉说问找想让被把对]"
@@ -125,9 +135,9 @@ _ZH_UNIT = rf"(?:[{_ZH_NUM}A-Za-z\-]+(?:号院|院|号楼|栋|幢|座|单元|楼
 _ADDRESS_ZH = re.compile(
     rf"(?:{_ZH_PLACE}{{2,7}}?(?:省|自治区))?(?:{_ZH_PLACE}{{2,7}}?市)?(?:{_ZH_PLACE}{{1,7}}?(?:区|县))?"
     rf"(?:{_ZH_PLACE}{{1,8}}?(?:镇|乡|街道|村))?"
-    rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?[{_ZH_NUM}]+(?:号院|号|弄)"
+    rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?(?:\s?(?:嗯|呃|那个)\s?)?[{_ZH_NUM}]+(?:号院|号|弄)"
     rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|园(?=[{_ZH_NUM}]+区|[{_ZH_NUM}]+号)))"
-    rf"(?:(?:[，,]?\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼)))?[，,]?\s?{_ZH_UNIT})*"
+    rf"(?:(?:[，,]?\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼|楼|层)))?[，,]?\s?{_ZH_UNIT})*"
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}}(?![0-9零〇一二三四五六七八九幺]))?"
     # a city and district with the road, the number said later ("成都市锦江区春熙路")
     rf"|{_ZH_PLACE}{{2,7}}?市{_ZH_PLACE}{{1,7}}?(?:区|县){_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷)"
@@ -137,7 +147,10 @@ _ADDRESS_ZH = re.compile(
 # Asking where: "what's the address", "where should we mail it", "送到哪里", "具体几号楼", "postcode?".
 _ASKS_ADDRESS = re.compile(
     r"address|where\s+(?:should|shall|do|are|is|to)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
-    r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编", re.IGNORECASE)
+    r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编|城市|哪个(?:省|市|区|县)",
+    re.IGNORECASE)
+# Asking only for the town: the short reply is the place ("哪个城市？" … "武汉", "which city?" … "Boise").
+_ASKS_TOWN = re.compile(r"\b(?:city|town)\b|城市|哪个(?:省|市|区|县)", re.IGNORECASE)
 # What opens an answer before the address itself ("uh it's …", "嗯 就是 …").
 _ANSWER_OPENING = re.compile(
     r"\W*(?:(?:uh|um|it's|its|it\s+is|to|at|yes|yeah|okay|so|嗯|呃|就是|是|在|到|寄到|送到)\W+)*", re.IGNORECASE)
@@ -199,9 +212,15 @@ def detect(utterances: Sequence[Utterance], names: Sequence[str] = ()) -> list[F
         found += _emails(turns, t)
         found += _addresses(t, before)
         found += _dates(t, before)
+        found += [Finding(t.idx, m.start(), m.end(), PiiKind.ID, "uk-national-insurance", 0.9)
+                  for m in _NI_NUMBER.finditer(t.text)]
     found += _address_continued(turns, found)
     found += _numbers(turns, taken=found)
-    found += name_findings([(t.text, t.role is Role.AGENT) for t in turns], names,
+    # the words of a written address's local part are often the person's names ("lindiwe.mbeki@…" … "lindiwe")
+    in_emails = [w for f in found if f.detector == "email"
+                 for w in re.split(r"[._\-+\d]+", turns[f.utterance].text[f.start:f.end].split("@")[0])
+                 if len(w) >= 3 and w.isalpha() and w.lower() not in _MAILBOX_WORDS]
+    found += name_findings([(t.text, t.role is Role.AGENT) for t in turns], [*names, *in_emails],
                            lambda i, s, e, det, conf: Finding(i, s, e, PiiKind.NAME, det, conf))
     return _merge(found, [t.text for t in turns])
 
@@ -299,19 +318,21 @@ _BACKCHANNEL = re.compile(r"\W*(?:(?:m+[\s-]*h?m+|uh[\s-]*huh|mhm|yeah|yep|yes|o
 def _cue(segments: Sequence[str]) -> str | None:
     """The kind of number the nearest segment that names one asks for (segments nearest first, see ``_CUES``).
 
-    Within one segment an explicit "phone number" wins, then a secret (a code is named with where it was sent:
-    "a six digit code to your phone"). Then, in the speaker's own lead-in, the cue said last ("account number is
-    … and the line that's dead is 212 …"); in a question, the first, which names what is asked ("the zip code on
-    the account", "the social to pull up the claim"), preferring one that is followed by "number" or "code"
-    ("to open the account I'll need your social security number"). A bare "number" is a phone.
+    Within one segment a secret wins (a code is named with where it was sent: "a six digit code to your phone").
+    Then, in the speaker's own lead-in, the cue said last ("the phone number on my account is out of date.
+    Account number four oh nine …"); in a question an explicit "phone number", else the first cue, which names
+    what is asked ("the zip code on the account", "the social to pull up the claim"), preferring one that is
+    followed by "number" or "code" or names a number itself ("to open the account I'll need your SSN"). A bare
+    "number" is a phone.
     """
     for nearest, segment in enumerate(segments):
-        if _PHONE_NUMBER.search(segment):
-            return "phone"
         if _CUES["secret"].search(segment):
             return "secret"
-        found = [(m.start(), name, bool(_NAMES_NUMBER.match(segment, m.end()))) for name, cue in _CUES.items()
-                 for m in cue.finditer(segment)]
+        phone_number = [(m.start(), "phone", True) for m in _PHONE_NUMBER.finditer(segment)]
+        if phone_number and nearest > 0:
+            return "phone"
+        found = phone_number + [(m.start(), name, bool(_NAMES_NUMBER.match(segment, m.end()) or name == "id"))
+                                for name, cue in _CUES.items() for m in cue.finditer(segment)]
         if found and nearest > 0:
             # a "number" no cue word names is asked for as a phone: "what's the number on the account"
             named_ends = {m.end() for cue in _CUES.values() for m in cue.finditer(segment)}
@@ -345,6 +366,8 @@ def _classify(run: DigitRun, lead: str, context: Sequence[str]) -> tuple[PiiKind
         return PiiKind.ID, 0.85, "ssn-shape"  # a US social security number as written
     cue = _cue([lead, *context])
     near = _cue([lead, *context[:1]])
+    if cue == "staff" and n < 7:
+        return None, 0.0, ""  # "quote my agent number, 40217": the agent's, in the metadata anyway
     if cue == "id" and n >= 6:
         return PiiKind.ID, 0.85, "id-context"
     if cue == "zip" and 5 <= n <= 6:
@@ -424,7 +447,9 @@ def _email_begun_before(turns: Sequence[_Turn], t: _Turn) -> list[Finding]:
     for prev in reversed(turns[max(0, t.idx - 3): t.idx]):
         if prev.speaker == t.speaker:
             m = _EMAIL_BEGUN.search(prev.text)
-            if m and m.group("local").strip():
+            # "what's the best email for the enrolment pack" names no address
+            if m and m.group("local").strip() and not re.search(r"\b(?:for|the|to|on|of|and|is|a|an|please)\b",
+                                                                 m.group("local"), re.IGNORECASE):
                 return [Finding(prev.idx, m.start("local"), m.end("local"), PiiKind.EMAIL, "spoken-email+split", 0.8)]
             # letters spelled on their own after "can you spell your email?" ("l i u" … "m i n g 八八 at qq 点 com")
             spelled = re.fullmatch(r"\W*(?:(?:yeah|yes|it's|its|it\s+is|sure|okay|ok|so|嗯|是|好的?)\W+)*"
@@ -474,6 +499,11 @@ def _address_answer(t: _Turn, before: Sequence[str]) -> list[Finding]:
     if _CUES["zip"].search(before[0]):
         for m in _POSTCODE_SPOKEN.finditer(t.text):
             out.append(Finding(t.idx, m.start(), m.end(), PiiKind.ADDRESS, "postcode-answer", 0.8))
+    town = re.fullmatch(r"\W*(?:(?:uh|um|it's|its|in|嗯|呃|是|在)\W+)*(?P<town>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?|"
+                        r"[\u4e00-\u9fff]{2,6}?)(?:市|省)?[\s.。!！]*", t.text)
+    if town and _ASKS_TOWN.search(before[0]) and not common_word(town.group("town")) \
+            and not re.search(r"[不没知道的了吗呢吧啊是我你您他她这那还]", town.group("town")):
+        out.append(Finding(t.idx, town.start("town"), town.end("town"), PiiKind.ADDRESS, "town-answer", 0.7))
     return out + _address_clause(t, "address-answer")
 
 
@@ -484,7 +514,8 @@ def _address_clause(t: _Turn, detector: str) -> list[Finding]:
     stop = _ADDRESS_END.search(t.text, start)
     end = len(t.text[: stop.start() if stop else len(t.text)].rstrip(" .,!?。，！？吧啊呀哈"))
     body = t.text[start:end]
-    if body and (_ZH_ADMIN.search(body) or re.search(r"号|单元|楼", body) or _POSTCODE_UK.search(body) or (
+    if body and (_ZH_ADMIN.search(body) or re.search(r"号|单元|楼", body) or _POSTCODE_UK.search(body)
+                 or re.search(rf"\b{_US_STATE}\b,?\s+\d{{5}}\b", body) or (
             re.search(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine)\b", body, re.IGNORECASE)
             and re.search(rf"\b{_STREET}\b|\b(?:box|apartment|apt|unit|flat)\b", body, re.IGNORECASE))):
         return [Finding(t.idx, start, end, PiiKind.ADDRESS, detector, 0.75)]

@@ -65,13 +65,14 @@ _BREAK = frozenset("的了吗呢吧啊呀哦嘛是在和跟与我你您他她它
 _TITLES_ZH = "先生|女士|小姐|老师|阿姨|叔叔|大哥|大姐|同学|经理|总|师傅|老板"
 _FILLER_ZH = r"(?:那个|就是|呃|嗯|额|，)*"
 _GIVEN_ZH = re.compile(
-    r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|姓名(?:是)?|叫我|全名(?:是)?|"
+    r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|姓名(?:是)?|叫我|全名(?:是)?|(?:^|(?<=[，,\s]))叫(?!了|过|车|外卖|人|醒)|"
     r"(?:机主|户主|他|她|本人|老公|老婆|爱人|孩子)(?:叫|是))"
     rf"\s*{_FILLER_ZH}(?P<name>{_HAN}{{1,4}})")
 # The name an account or a form holds, read by either party: "户名是王建国", "借款人是吴敏吧", "联系人写的是…".
 _HOLDER_ZH = re.compile(
-    r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|乘机人|乘车人|住客|租客|患者|"
-    rf"车主|申请人|学生|登记|预留)(?:人)?(?:姓名)?(?:写|登记)?的?(?:是|叫|为)\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,4}})")
+    r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|参保人|被保人|乘机人|乘车人|"
+    r"住客|租客|患者|就诊人|业主|房主|学员|车主|申请人|学生|登记|预留)(?:人)?(?:姓名)?(?:写|登记)?的?(?P<verb>是|叫|为)?\s*"
+    rf"(?:我(?:爱人|老公|老婆|妈妈?|爸爸?|儿子|女儿|孩子)[，,\s]*)?{_FILLER_ZH}(?P<name>{_HAN}[\u4e00-\u9fff·]{{1,7}})")
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
 _I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
 # A character described by a word it is in: "雨是下雨的雨", "方向的方".
@@ -95,7 +96,8 @@ _GIVEN_EN = re.compile(
 # A relative named in passing: "the account's under my wife, Priya Raman", "My husband, Tom Reyes, is …".
 _RELATIVE_EN = re.compile(
     r"\b(?i:wife|husband|son|daughter|mother|mum|mom|father|dad|partner|brother|sister|grandmother|grandfather|"
-    rf"grandma|grandpa|aunt|uncle|niece|nephew|fianc[ée]e?),?\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
+    r"grandma|grandpa|aunt|uncle|niece|nephew|fianc[ée]e?)(?:'s\s+(?i:name|account))?(?:\s+is)?,?\s+"
+    rf"(?P<name>{_CAP}(?:\s+{_CAP})?)")  # "in my husband's name, Oluwaseun Bakare"
 _SELF_INTRO_EN = re.compile(r"\bmy\s+name\b|\bname\s+is\b|\bname's\b", re.IGNORECASE)
 # "booked under Kowalski", "I've got that under Ingrid Lindqvist": a name a booking or account is held under.
 _UNDER_EN = re.compile(rf"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>{_CAP}(?:\s+{_CAP})?)")
@@ -128,7 +130,8 @@ _SERVICE_WORDS = _wordset("""uh um er erm hmm mm mhm uh-huh yep yup nope okay ok
     you're they're there's what's let's don't can't won't isn't ask asked same policy account number order card phone
     email address payment bill booking reservation ticket name first last surname spelled spell spelling letter
     letters just like think know need want got get okay sure thanks thank hello hi hey please sorry fine good great
-    right yes correct exactly still actually really maybe probably customer service help calling called""")
+    right yes correct exactly still actually really maybe probably customer service help calling called
+    cell mobile landline home work use""")
 # First names that are also everyday words, never taken from lower-case text ("this is will be fine").
 _COMMON_FIRST_NAMES = _wordset("""will may june april august mark bill grant hope joy faith art ray rose dawn summer
     don guy max sue jack frank earl an lou cherry major sunday else long young page jean carol ivy pat penny sky
@@ -158,6 +161,10 @@ def name_findings(turns: Sequence[tuple[str, bool]], known: Sequence[str], make:
         asked = _asked_before(turns, i)
         spans += [(i, *s) for s in _names_zh(text, agent, asked)]
         spans += [(i, *s) for s in _names_en(text, agent, asked)]
+    # "请问是弓长张吗？" … "不是弓长张，是立早章": the guess the customer denies is not their name
+    denied = {m.group(1) for text, agent in turns if not agent
+              for m in re.finditer(rf"不是({_HAN}{{2,4}}?)(?=[，,。\s]|$)", text)}
+    spans = [sp for sp in spans if turns[sp[0]][0][sp[1]:sp[2]] not in denied]
     names = {n for n in known if n.strip()}
     for i, s, e, det, _ in spans:
         names.update(_name_parts(turns[i][0][s:e], det))
@@ -187,11 +194,18 @@ def _asked_for_name(text: str) -> bool:
     that checks one ("is that Mrs. Okafor?", "您是黄女士吧？"): the reply may give the full name."""
     if _ASKS_NAME_ZH.search(text) or _ASKS_NAME_EN.search(text):
         return True
-    if _confirmed_en(text) or any(_TITLED_EN.search(q) or _titled_zh(q) for q in _QUESTION.findall(text)):
+    checked = [start for q in _QUESTION.findall(text)
+               for start in [*(m.start() for m in _TITLED_EN.finditer(q)), *(s for s, _, _, _ in _titled_zh(q))]
+               if _IDENTITY_Q.search(q[:start])]
+    if _confirmed_en(text) or checked \
+            or any(_zh_name(text, m.start("name"), 3) == m.end("name") for m in _CONFIRM_ZH.finditer(text)):
         return True
     return bool(re.search(r"\bname\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
 
 
+# What comes just before a name the agent checks ("is that Mrs. Okafor?", "您是黄女士吧？", "是那个方女士吗").
+_IDENTITY_Q = re.compile(r"(?:\b(?:is\s+(?:this|that|it)|are\s+you|am\s+i\s+(?:speaking|talking)\s+(?:to|with)|"
+                         r"speaking\s+(?:to|with))\s+(?:the\s+)?|(?:您|你)?是(?:那个)?)$", re.IGNORECASE)
 # A question sentence: up to "?" or a closing 吗/吧 ("Is that Mrs. Okafor?", "请问是那个方女士吗").
 _QUESTION = re.compile(r"(?:\b(?i:mr|mrs|ms|dr)\.|[^.!?。！？])*(?:[?？]|[吧吗](?=[。！]?\s*$))")
 # What may stand before a surname and its title ("找周女士", "那个方女士"); other characters make a word with it
@@ -250,6 +264,7 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
     if not agent:
         for m in _GIVEN_ZH.finditer(text):
             end = _zh_name(text, m.start("name"), 3)
+            end = end if end > m.start("name") else _unlisted_name(text, m.start("name"))
             if end > m.start("name"):
                 out.append((m.start("name"), end, "zh-given-name", 0.9))
         for m in _SURNAME_ZH.finditer(text):
@@ -269,14 +284,42 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
                 if end - m.start() >= 2:
                     out.append((m.start(), end, "zh-answered-name", 0.7))
                     break
+            else:
+                whole = re.fullmatch(rf"\s*({_HAN}[\u4e00-\u9fff·]+)[。，.!?？！\s]*", text)
+                if whole and _unlisted_name(text, whole.start(1)) == whole.end(1):  # "扎西多吉"
+                    out.append((whole.start(1), whole.end(1), "zh-answered-name", 0.65))
     for m in _HOLDER_ZH.finditer(text):
         end = _zh_name(text, m.start("name"), 3)
+        if end - m.start("name") < 2 and m.group("verb"):
+            end = _unlisted_name(text, m.start("name"))
         if end - m.start("name") >= 2:
             out.append((m.start("name"), end, "zh-holder-name", 0.85))
     out += _titled_zh(text)
-    if not agent:
+    if agent:
+        for m in _CONFIRM_ZH.finditer(text):
+            end = _zh_name(text, m.start("name"), 3)
+            if end == m.end("name") and end - m.start("name") >= 2:
+                out.append((m.start("name"), end, "zh-confirmed-name", 0.8))
+    else:
         out += _surname_led(text, out)
     return out
+
+
+# The agent checking a full name: "马文博是吧？", "参保人是黄晓东本人吗？", "您是李娜吗？".
+_CONFIRM_ZH = re.compile(rf"(?:^|(?<=[\s，,。是]))(?P<name>{_HAN}{{2,4}}?)(?:本人)?(?:是吧|对吧|对吗|是吗|吗|吧)[？?]")
+
+
+# Characters no name of people without a Han surname (扎西多吉, 乌兰其其格, 阿依古丽·买买提) holds, that a reply does.
+_NOT_IN_NAME = _BREAK | frozenset("等知忘下没个些点份什么谁哪几啥怎")
+
+
+def _unlisted_name(text: str, start: int) -> int:
+    """The end of a name without a listed surname that fills its clause from ``start`` (2 to 8 characters, "·"
+    between parts), or ``start`` when the clause holds anything else."""
+    m = re.compile(r"[\u4e00-\u9fff·]{2,8}(?=[\s，,。.!?？！、]|$)").match(text, start)
+    if not m or any(c in _NOT_IN_NAME for c in m.group(0)) or m.group(0)[:2] in _NOT_NAMES:
+        return start
+    return m.end()
 
 
 def _titled_zh(text: str) -> list[tuple[int, int, str, float]]:
@@ -297,10 +340,15 @@ def _titled_zh(text: str) -> list[tuple[int, int, str, float]]:
 def _surname_led(text: str, found: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
     """A clause of two or three characters opening with a surname just given in the same turn: the full name
     ("我姓方，方向的方，方晓彤")."""
-    surnames = {text[s:e] for s, e, _, _ in found if e - s == 1}
+    surnames = {text[s:e] for s, e, _, _ in found if e - s <= 2 and _zh_name(text[:e], s, 1) == e}
+    surnames |= {text[e - 1] for s, e, det, _ in found if det == "zh-described-surname"}
     out = []
-    for m in re.finditer(rf"(?:^|(?<=[\s，,。、]))({_HAN}{{2,3}})(?=[\s，,。、！!？?]|$)", text):
-        if m.group(1)[0] in surnames and _zh_name(text, m.start(1), 3) == m.end(1):
+    for m in re.finditer(rf"(?:^|(?<=[\s，,。、]))({_HAN}{{1,4}})(?=[\s，,。、！!？?]|$)", text):
+        clause = m.group(1)
+        if clause in surnames and not any(s == m.start(1) for s, _, _, _ in found):
+            out.append((m.start(1), m.end(1), "zh-surname", 0.8))  # "赵，走肖赵，…"
+        elif any(clause.startswith(x) and len(clause) > len(x) for x in surnames) \
+                and _zh_name(text, m.start(1), 3) == m.end(1):
             out.append((m.start(1), m.end(1), "zh-surname-led-name", 0.8))
     return out
 
@@ -385,6 +433,11 @@ def _common_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS) | _NOT_NAME_EN | _SERVICE_WORDS
 
 
+def common_word(word: str) -> bool:
+    """An English word a reply holds besides a name (stop words and words of a service call)."""
+    return word.lower() in _common_words()
+
+
 def _not_a_name(word: str) -> bool:
     w = word.lower()
     return w in _common_words() or (w.endswith("'s") and w[:-2] in _common_words())  # "my number's …"
@@ -404,9 +457,12 @@ def _words_span(m: re.Match[str], confidence: float, detector: str,
                 strict: bool = True) -> tuple[int, int, str, float]:
     """The name group of ``m`` cut at the first word that cannot be part of a name."""
     start = end = m.start("name")
+    lower = not m.group("name")[:1].isupper()  # a name in lower case goes on in lower case ("fatima al-sayed")
     for w in re.finditer(r"[A-Za-z][a-zA-Z'\-]*", m.group("name")):
         word = w.group(0)
-        if word.lower() in _NOT_NAME_EN or (not word[0].isupper() and (strict or end > start)):
+        if word.lower() in _NOT_NAME_EN or (not word[0].isupper() and (strict or (end > start and not lower))):
+            break
+        if not word[0].isupper() and _not_a_name(word):
             break
         end = m.start("name") + w.end()
     return start, end, detector, confidence
@@ -433,6 +489,17 @@ def _described_characters(turns: Sequence[tuple[str, bool]],
             if m.group("char") in chars and m.group("char") in m.group("word")]
 
 
+def _first_name_before(text: str, start: int) -> int:
+    """Where a full name begins whose surname starts at ``start``: the word before it when that is a first name
+    (a census one, a capitalised word that is no common word, or one introduced: "that's me einar bjarnason")."""
+    m = re.search(r"(?:(?P<intro>\b(?:me|is|it's|i'm|am|yes|yeah)\W+))?\b(?P<word>[A-Za-z][a-z'\-]+)\s+$",
+                  text[:start], re.IGNORECASE)
+    if not m or _not_a_name(m.group("word")):
+        return start
+    word = m.group("word")
+    return m.start("word") if _is_first_name(word) or word[0].isupper() or m.group("intro") else start
+
+
 def _recurrences(turns: Sequence[tuple[str, bool]], names: set[str]) -> list[tuple[int, int, int, str, float]]:
     if not names:
         return []
@@ -450,5 +517,5 @@ def _recurrences(turns: Sequence[tuple[str, bool]], names: set[str]) -> list[tup
                 # the rest of the full name beside it: "Hi, Hannah Beckett, I called …" once "Hannah" is known
                 after = re.match(rf"\s+({_CAP})\b", text[m.end():])
                 end = m.end() + after.end() if after and not _not_a_name(after.group(1)) else m.end()
-                out.append((i, m.start(), end, "name-recurrence", 0.8))
+                out.append((i, _first_name_before(text, m.start()), end, "name-recurrence", 0.8))
     return out

@@ -190,8 +190,8 @@ def leading_run(text: str, runs: list[DigitRun]) -> DigitRun | None:
     if not runs:
         return None
     lead = text[: runs[0].start]
-    return runs[0] if re.fullmatch(r"[\s,.，。、:：\-]*(?:(?:uh|um|er|and|then|嗯|呃|然后|还有|是)[\s,，、]*)?", lead,
-                                   re.IGNORECASE) else None
+    opening = r"uh|um|er|and|then|and\s+then|the\s+rest\s+is|嗯|呃|然后是?|还有|是|后面是?|剩下的?是?|接着是?"
+    return runs[0] if re.fullmatch(rf"[\s,.，。、:：\-]*(?:(?:{opening})[\s,，、:：]*)?", lead, re.IGNORECASE) else None
 
 
 def trailing_run(text: str, runs: list[DigitRun]) -> DigitRun | None:

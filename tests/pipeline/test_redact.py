@@ -162,9 +162,36 @@ def test_near_misses_are_left_alone(text):
     ([("c", "我姓王，三横一竖王，王子涵。")], [(0, "王", "NAME"), (0, "三横一竖王", "NAME"), (0, "王子涵", "NAME")]),
     ([("a", "是耳东陈吗？"), ("c", "对的")], [(0, "耳东陈", "NAME")]),
     ([("c", "i'm calling for my dad walter brooks")], [(0, "walter brooks", "NAME")]),
-    # near-misses: an occupation before a title, an error code
+    # in the speaker's own words the cue said last wins, a phone number too; an SSN names a number by itself
+    ([("c", "the phone number on my account is old. Account number five five two one nine eight three four.")],
+     [(0, "five five two one nine eight three four", "NUMBER")]),
+    ([("a", "to set that up I'll need your SSN"), ("c", "two one nine, four four, seven seven one two")],
+     [(1, "two one nine, four four, seven seven one two", "ID")]),
+    ([("c", "my national insurance number is KL 12 34 56 B")], [(0, "KL 12 34 56 B", "ID")]),
+    ([("c", "订单号前面是5520"), ("a", "嗯"), ("c", "后面是31847")], [(0, "5520", "NUMBER"), (2, "31847", "NUMBER")]),
+    ([("c", "您打我办公室 82716345 就行")], [(0, "82716345", "PHONE")]),
+    # a ZIP code in words; a town given alone when the town was asked for
+    ([("c", "the address is nine elm court dayton ohio four five four zero two")],
+     [(0, "nine elm court dayton ohio four five four zero two", "ADDRESS")]),
+    ([("a", "Which city?"), ("c", "Boise.")], [(1, "Boise", "ADDRESS")]),
+    ([("a", "哪个城市？"), ("c", "成都")], [(1, "成都", "ADDRESS")]),
+    # names without a listed surname, a compound surname, a denied guess, a holder, a name in an email
+    ([("a", "请问乘机人姓名？"), ("c", "买买提江")], [(1, "买买提江", "NAME")]),
+    ([("a", "王建是吧？"), ("c", "对")], [(0, "王建", "NAME")]),
+    ([("a", "请问是木子李吗？"), ("c", "不是木子李，是立早章")], [(1, "立早章", "NAME")]),
+    ([("c", "我姓欧阳，欧阳娜娜")], [(0, "欧阳", "NAME"), (0, "欧阳娜娜", "NAME")]),
+    ([("c", "收件人李桂芳，电话待会儿发你")], [(0, "李桂芳", "NAME")]),
+    ([("c", "It's in my wife's name, Ngozi Eze.")], [(0, "Ngozi Eze", "NAME")]),
+    ([("c", "my email is tomasz.wojcik@post.pl"), ("a", "thanks, and is the order for you or for tomasz")],
+     [(0, "tomasz.wojcik@post.pl", "EMAIL"), (1, "tomasz", "NAME")]),
+    ([("a", "I have a note for a Mr. Halvorsen"), ("c", "yes that's me sven halvorsen")],
+     [(0, "Halvorsen", "NAME"), (1, "sven halvorsen", "NAME")]),
+    # near-misses: an occupation before a title, an error code, an agent's own number, an email asked "for" something
     ([("a", "我们的工程经理明天上门，语文老师也说了")], []),
     ([("a", "that's error code 4012, so hold the button")], []),
+    ([("a", "if anything goes wrong quote my agent number, 55123")], []),
+    ([("a", "what's the best email for the receipt"), ("c", "p a u l at gmail dot com")],
+     [(1, "p a u l at gmail dot com", "EMAIL")]),
 ])
 def test_personal_data_said_over_turns_is_found(turns, expected):
     utts = [Utterance(i * 5.0, i * 5.0 + 4.0, text, role=Role.AGENT if who == "a" else Role.CUSTOMER, speaker=who)
