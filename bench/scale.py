@@ -1,11 +1,13 @@
 """Benchmark: the nightly flow in process against Dask workers on the same real audio, in one run.
 
-    .venv/bin/python bench/scale.py [--json FILE] [--no-threads2]
+    .venv/bin/python bench/scale.py [--calls 4|8] [--json FILE] [--no-threads2]
 
 The batch (≈ 18.5 minutes): the real 8 kHz call in data/calls and three re-encodings of it (16 kHz PCM,
 8 kHz μ-law, MP3; each counts as a further call, as in bench/transcribe.py): four calls of equal length, so
-two workers get two each. Each configuration runs ``callqa run`` on it into a fresh database, the way an
-operator would, and the report's wall time (models, cluster start-up and storing included) is compared:
+two workers get two each. ``--calls 8`` adds four more encodings (≈ 37 minutes): a night's batch is hours
+long, and the longer batch shows how much of the shortfall is start-up that does not shrink with workers.
+Each configuration runs ``callqa run`` on it into a fresh database, the way an operator would, and the report's
+wall time (models, cluster start-up and storing included) is compared:
 
 * in process, ``--workers 1``: the baseline for one worker's overhead;
 * ``--cluster local:1`` and ``--cluster local:2``: a LocalCluster of one or two single-threaded worker
@@ -44,20 +46,29 @@ CONFIGS = [
 ]
 
 
-def batch(tmp: Path) -> Path:
+# Further encodings for --calls 8, each a distinct file (a copy would be the same recording, stored once).
+MORE = [
+    ("call_16k.flac", ["-ar", "16000", "-c:a", "flac"]),
+    ("call_8k_alaw.wav", ["-ar", "8000", "-c:a", "pcm_alaw"]),
+    ("call_22k_pcm.wav", ["-ar", "22050", "-c:a", "pcm_s16le"]),
+    ("call_16k.ogg", ["-ar", "16000", "-c:a", "libvorbis", "-q:a", "3"]),
+]
+
+
+def batch(tmp: Path, calls: int) -> Path:
     """The real call and its re-encodings in one folder."""
     if shutil.which("ffmpeg") is None:
         sys.exit("bench/scale.py needs the ffmpeg command for the re-encodings: apt-get install ffmpeg")
     folder = tmp / "calls"
     folder.mkdir()
     (folder / CALL.name).symlink_to(CALL)
-    for name, options in VERSIONS:
+    for name, options in [*VERSIONS, *MORE][: calls - 1]:
         subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(CALL), *options, str(folder / name)],
                        check=True)
     return folder
 
 
-def run(folder: Path, db: Path, options: list[str]) -> tuple[dict[str, object], float]:
+def run(folder: Path, db: Path, options: list[str], calls: int) -> tuple[dict[str, object], float]:
     """One ``callqa run`` of the batch into a fresh database: its JSON report and the peak memory (MiB) of
     the largest process of the run (the flow in process, else the busiest worker)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -73,7 +84,7 @@ def run(folder: Path, db: Path, options: list[str]) -> tuple[dict[str, object], 
         if proc.returncode != 0:
             sys.exit(f"callqa run {' '.join(options)} failed ({proc.returncode}):\n{err.read()[-2000:]}")
         report: dict[str, object] = json.loads(out.read())
-    if report["failed"] or report["done"] != 1 + len(VERSIONS):
+    if report["failed"] or report["done"] != calls:
         sys.exit(f"callqa run {' '.join(options)}: not every call was done: {report}")
     return report, peak
 
@@ -98,14 +109,15 @@ def _largest_rss(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--calls", type=int, choices=(4, 8), default=4, help="calls in the batch (default 4)")
     parser.add_argument("--no-threads2", action="store_true", help="skip the in-process run with two workers")
     args = parser.parse_args()
     configs = CONFIGS[:3] if args.no_threads2 else CONFIGS
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="callqa-scale-") as tmp:
-        folder = batch(Path(tmp))
+        folder = batch(Path(tmp), args.calls)
         for i, (name, options) in enumerate(configs):
-            report, peak = run(folder, Path(tmp) / f"run{i}.duckdb", options)
+            report, peak = run(folder, Path(tmp) / f"run{i}.duckdb", options, args.calls)
             wall, hours = float(report["wall_seconds"]), float(report["audio_hours"])  # type: ignore[arg-type]
             rows[name] = {"wall_s": wall, "audio_h": hours, "audio_h_per_h": hours / (wall / 3600),
                           "peak_process_mib": peak}
