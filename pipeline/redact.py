@@ -188,24 +188,25 @@ def _redact_words(words: Sequence[Word], offsets: Sequence[tuple[int, int] | Non
         return pos + shift
 
     out: list[Word] = []
-    group: tuple[int, int] | None = None  # (span index, where the merged word's text starts in ``text``)
+    # (the last span the previous word reaches into, where the merged word's text starts in ``text``)
+    group: tuple[int, int] | None = None
     for w, off in zip(words, offsets, strict=True):
-        hit = None if off is None else next(
-            (i for i, (s, _, _) in enumerate(placed) if _overlaps(off, s.start, s.end)), None)
-        if off is None or hit is None:
+        hits = [] if off is None else [i for i, (s, _, _) in enumerate(placed) if _overlaps(off, s.start, s.end)]
+        if off is None or not hits:
             token = w.text.strip()
             if off is None and token and (any(token in h for h in hidden) or re.search(r"\d", token)):
                 continue
             out.append(w)
             group = None
             continue
-        if group is not None and group[0] == hit:
+        if group is not None and group[0] == hits[0]:  # the word goes on with the span the previous one ended in
             prev = out.pop()
             lead = prev.text[: len(prev.text) - len(prev.text.lstrip())]
             out.append(Word(prev.start, max(prev.end, w.end), lead + text[group[1]: moved(off[1], True)],
                             min(prev.probability, w.probability)))
+            group = (hits[-1], group[1])
             continue
-        group = (hit, moved(off[0], False))
+        group = (hits[-1], moved(off[0], False))
         lead = w.text[: len(w.text) - len(w.text.lstrip())]
         out.append(Word(w.start, w.end, lead + text[group[1]: moved(off[1], True)], w.probability))
     return tuple(out)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.pii import PLACEHOLDER, PiiKind
@@ -206,6 +206,7 @@ _SAYABLE = st.lists(st.sampled_from(_PIECES), max_size=25).map("".join)
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_SAYABLE, min_size=1, max_size=4))
+@example(["0000000号000 0"])  # one word ending in a second span that the next word goes on with
 def test_redaction_is_idempotent_keeps_words_and_text_in_step_and_hides_every_span(texts):
     utts = []
     for i, text in enumerate(texts):
