@@ -311,12 +311,13 @@ _CONFIRM_ZH = re.compile(rf"(?:^|(?<=[\s，,。是]))(?P<name>{_HAN}{{2,4}}?)(?:
 
 # Characters no name of people without a Han surname (扎西多吉, 乌兰其其格, 阿依古丽·买买提) holds, that a reply does.
 _NOT_IN_NAME = _BREAK | frozenset("等知忘下没个些点份什么谁哪几啥怎")
+_CLAUSE_NAME = re.compile(r"[\u4e00-\u9fff·]{2,8}(?=[\s，,。.!?？！、]|$)")
 
 
 def _unlisted_name(text: str, start: int) -> int:
     """The end of a name without a listed surname that fills its clause from ``start`` (2 to 8 characters, "·"
     between parts), or ``start`` when the clause holds anything else."""
-    m = re.compile(r"[\u4e00-\u9fff·]{2,8}(?=[\s，,。.!?？！、]|$)").match(text, start)
+    m = _CLAUSE_NAME.match(text, start)
     if not m or any(c in _NOT_IN_NAME for c in m.group(0)) or m.group(0)[:2] in _NOT_NAMES:
         return start
     return m.end()
@@ -338,8 +339,8 @@ def _titled_zh(text: str) -> list[tuple[int, int, str, float]]:
 
 
 def _surname_led(text: str, found: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
-    """A clause of two or three characters opening with a surname just given in the same turn: the full name
-    ("我姓方，方向的方，方晓彤")."""
+    """Clauses of a surname just given in the same turn: the full name it opens ("我姓方，方向的方，方晓彤",
+    "欧阳，… 欧阳立婷"), or the surname said alone beside its description ("赵，走肖赵，…")."""
     surnames = {text[s:e] for s, e, _, _ in found if e - s <= 2 and _zh_name(text[:e], s, 1) == e}
     surnames |= {text[e - 1] for s, e, det, _ in found if det == "zh-described-surname"}
     out = []
