@@ -55,8 +55,7 @@ _CUES = {
                      r"(?<!employee )(?<!staff )\bID\b|identity|identification|"
                      r"passport|\bsocial\b|\bSSN\b|national\s+insurance|driver'?s\s+licen[cs]e|身份证|护照|证件号",
                      re.IGNORECASE),
-    "staff": re.compile(r"\b(?:my|agent|operator|staff|employee)\s+(?:agent\s+|operator\s+|staff\s+|employee\s+)?"
-                        r"(?:number|no\b|id\b)|工号", re.IGNORECASE),
+    "staff": re.compile(r"\b(?:agent|operator|staff|employee)\s+(?:number|no\b|id\b)|工号", re.IGNORECASE),
     "zip": ZIP_CUE,
     "account": re.compile(r"account|member(?:ship)?|rewards?|loyalty|customer\s+(?:number|no|id)|policy|"
                           r"meter\s+(?:number|id|serial)|card(?=\s*(?:number|no\b|#))|"
@@ -180,8 +179,6 @@ def _continuation(turns: Sequence[Turn], runs: dict[int, list[DigitRun]], t: Tur
             break
         last = nxt
     return parts
-
-
 
 
 def _cue(segments: Sequence[str]) -> str | None:

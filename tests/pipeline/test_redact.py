@@ -190,6 +190,7 @@ def test_near_misses_are_left_alone(text):
     ([("a", "我们的工程经理明天上门，语文老师也说了")], []),
     ([("a", "that's error code 4012, so hold the button")], []),
     ([("a", "if anything goes wrong quote my agent number, 55123")], []),
+    ([("c", "my number is 88 12 04")], [(0, "88 12 04", "PHONE")]),  # "my number" is the customer's, not staff
     ([("a", "what's the best email for the receipt"), ("c", "p a u l at gmail dot com")],
      [(1, "p a u l at gmail dot com", "EMAIL")]),
 ])
