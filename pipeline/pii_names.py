@@ -203,17 +203,18 @@ def _asked_for_name(text: str) -> bool:
     return bool(re.search(r"\bname\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
 
 
+# The words of the agent checking who is on the line ("is this …", "am I speaking with …").
+_WHO_IS_IT = r"is\s+(?:this|that|it)|am\s+i\s+(?:speaking|talking)\s+(?:to|with)"
 # What comes just before a name the agent checks ("is that Mrs. Okafor?", "您是黄女士吧？", "是那个方女士吗").
-_IDENTITY_Q = re.compile(r"(?:\b(?:is\s+(?:this|that|it)|are\s+you|am\s+i\s+(?:speaking|talking)\s+(?:to|with)|"
-                         r"speaking\s+(?:to|with))\s+(?:the\s+)?|(?:您|你)?是(?:那个)?)$", re.IGNORECASE)
+_IDENTITY_Q = re.compile(rf"(?:\b(?:{_WHO_IS_IT}|are\s+you|speaking\s+(?:to|with))\s+(?:the\s+)?"
+                         r"|(?:您|你)?是(?:那个)?)$", re.IGNORECASE)
 # A question sentence: up to "?" or a closing 吗/吧 ("Is that Mrs. Okafor?", "请问是那个方女士吗").
 _QUESTION = re.compile(r"(?:\b(?i:mr|mrs|ms|dr)\.|[^.!?。！？])*(?:[?？]|[吧吗](?=[。！]?\s*$))")
 # What may stand before a surname and its title ("找周女士", "那个方女士"); other characters make a word with it
 # ("工程经理", "语文老师").
 _BEFORE_TITLED = _BREAK | frozenset("找个给跟叫问请位那这让向与被把帮谢喊嗯哦哎喂见")
 # The agent checking who is on the line: "is this ricardo", "am I speaking with Joan Hartley?".
-_CONFIRM_EN = re.compile(r"\b(?:is\s+(?:this|that|it)|am\s+i\s+(?:speaking|talking)\s+(?:to|with)|"
-                         r"(?:do|have)\s+i\s+(?:have|got))\s+"
+_CONFIRM_EN = re.compile(rf"\b(?:{_WHO_IS_IT}|(?:do|have)\s+i\s+(?:have|got))\s+"
                          r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+)?)", re.IGNORECASE)
 
 
