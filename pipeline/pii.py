@@ -23,10 +23,9 @@ from stdnum.cn import ric
 
 from core.pii import KIND_PRIORITY, PiiKind
 from core.types import Role, Utterance
-from pipeline.pii_names import name_findings
+from pipeline.pii_names import BACKCHANNEL, name_findings
 from pipeline.pii_numbers import DigitRun, digit_runs, leading_run, trailing_run
 from pipeline.pii_text import (
-    BACKCHANNEL,
     ZIP_CUE,
     Finding,
     Turn,
@@ -117,12 +116,12 @@ def _numbers(turns: Sequence[Turn], taken: Sequence[Finding]) -> list[Finding]:
             lead = t.text[: run.start]
             kind, confidence, detector = _classify(run, lead, context)
             parts = [(t.idx, run)]
-            more = _continuation(turns, runs, t) if run is trailing_run(t.text, runs[t.idx]) and confidence < 0.9 \
-                else []
+            more = _continuation(turns, runs, t) if run is trailing_run(t.text, runs[t.idx]) else []
             if more:
                 whole = "".join(r.digits for _, r in [*parts, *more])
                 merged = _classify(replace(run, digits=whole), lead, context)
-                if merged[0] is not None:
+                # a phone-shaped first half gives way only to a checksum over the whole ("3101041992" … "06280533")
+                if merged[0] is not None and (confidence < 0.9 or merged[1] > confidence):
                     kind, confidence, detector = merged[0], merged[1], merged[2] + "+split"
                     parts += more
             if confidence < 0.9 and run.tail is not None and len(parts) == 1:
@@ -135,8 +134,20 @@ def _numbers(turns: Sequence[Turn], taken: Sequence[Finding]) -> list[Finding]:
                 continue
             for idx, r in parts:
                 used.add((idx, r.start))
-                out.append(Finding(idx, r.start, r.end, kind, detector, confidence))
+                start = _letter_prefix(turns[idx].text, r.start) if kind in (PiiKind.NUMBER, PiiKind.ID) else r.start
+                out.append(Finding(idx, start, r.end, kind, detector, confidence))
     return out + _number_recurrences(turns, runs, used, out)
+
+
+# Letters read before a code's digits: "P as in Paul 4 4 7 …", "L I F dash 2 0 0 …".
+_LETTER_PREFIX = re.compile(r"(?:(?<![A-Za-z'])(?:[A-Z]|[A-Za-z]\s+(?i:as\s+in)\s+[A-Za-z]+|"
+                            r"[A-Za-z]\s+for\s+[A-Z][a-z]+)(?:\s*(?:-|(?i:dash|hyphen))?\s*))+$")
+
+
+def _letter_prefix(text: str, start: int) -> int:
+    """Where a policy or member number begins whose digits begin at ``start``: at the letters read before them."""
+    m = _LETTER_PREFIX.search(text[:start])
+    return m.start() if m else start
 
 
 def _number_recurrences(turns: Sequence[Turn], runs: dict[int, list[DigitRun]], used: set[tuple[int, int]],

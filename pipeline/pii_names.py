@@ -68,11 +68,16 @@ _GIVEN_ZH = re.compile(
     r"(?:我叫|我的名字(?:是|叫)|名字(?:是|叫)|姓名(?:是)?|叫我|全名(?:是)?|(?:^|(?<=[，,\s]))叫(?!了|过|车|外卖|人|醒)|"
     r"(?:机主|户主|他|她|本人|老公|老婆|爱人|孩子)(?:叫|是))"
     rf"\s*{_FILLER_ZH}(?P<name>{_HAN}{{1,4}})")
+_RELATIVES_ZH = (r"(?:爱人|老公|老婆|丈夫|妻子|妈妈?|爸爸?|母亲|父亲|儿子|女儿|孩子|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|"
+                 r"外婆|外公|姥姥|姥爷)")
 # The name an account or a form holds, read by either party: "户名是王建国", "借款人是吴敏吧", "联系人写的是…".
 _HOLDER_ZH = re.compile(
     r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|参保人|被保人|乘机人|乘车人|"
-    r"住客|租客|患者|就诊人|业主|房主|学员|车主|申请人|学生|登记|预留)(?:人)?(?:姓名)?(?:写|登记)?的?(?P<verb>是|叫|为)?\s*"
-    rf"(?:我(?:爱人|老公|老婆|妈妈?|爸爸?|儿子|女儿|孩子)[，,\s]*)?{_FILLER_ZH}(?P<name>{_HAN}[\u4e00-\u9fff·]{{1,7}})")
+    r"住客|租客|患者|就诊人|业主|房主|学员|车主|申请人|学生|登记|预留|受益人|入住人|取车人|提车人|领取人|预约人|监护人|"
+    rf"代理人|委托人|承租人|订房人|旅客|乘客|签收人|{_HAN}{{1,2}}人(?=叫|姓名|名字))(?:人)?(?:姓名|名字)?(?:写|登记)?的?"
+    rf"(?P<verb>是|叫|为)?\s*(?:我{_RELATIVES_ZH}[，,\s]*)?{_FILLER_ZH}(?P<name>{_HAN}[\u4e00-\u9fff·]{{1,7}})")
+# A relative named in passing: "改成我女儿孙若曦", "我老公张伟的卡".
+_RELATIVE_ZH = re.compile(rf"(?:我|他|她)的?{_RELATIVES_ZH}(?:叫|是)?[，,\s]*(?P<name>{_HAN})")
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
 _I_AM_ZH = re.compile(rf"我是\s*{_FILLER_ZH}(?P<name>{_HAN}{{2,3}})(?=[，。,.!?？！\s]|$|啊|呀|呢)")
 # A character described by a word it is in: "雨是下雨的雨", "方向的方".
@@ -99,6 +104,12 @@ _RELATIVE_EN = re.compile(
     r"grandma|grandpa|aunt|uncle|niece|nephew|fianc[ée]e?)(?:'s\s+(?i:name|account))?(?:\s+is)?,?\s+"
     rf"(?P<name>{_CAP}(?:\s+{_CAP})?)")  # "in my husband's name, Oluwaseun Bakare"
 _SELF_INTRO_EN = re.compile(r"\bmy\s+name\b|\bname\s+is\b|\bname's\b", re.IGNORECASE)
+# The name an account or booking is for, as either party reads it: "I see the account for Chidi Okonkwo".
+_HELD_FOR_EN = re.compile(r"\b(?i:account|booking|reservation|policy|file|record|profile|membership|claim)s?\s+"
+                          rf"(?i:for|of|belonging\s+to|in\s+the\s+name\s+of)\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
+# "this is aoife, aoife brennan-kelly": a word said again with another after it, in a self-introduction.
+_INTRO_REPEAT_EN = re.compile(r"\b(?:this\s+is|it's|i'm|i\s+am|speaking)\s+(?P<first>[A-Za-z][a-z'\-]+),?\s+"
+                              r"(?P<again>(?P=first))\s+(?P<last>[A-Za-z][a-z'\-]+)", re.IGNORECASE)
 # "booked under Kowalski", "I've got that under Ingrid Lindqvist": a name a booking or account is held under.
 _UNDER_EN = re.compile(rf"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>{_CAP}(?:\s+{_CAP})?)")
 # "first name Wei, last name Zhang": without "is", only a capitalised word is taken.
@@ -111,6 +122,8 @@ _TITLED_EN = re.compile(
     rf"\b(?:(?i:mr|mrs|ms|mister|mx)\.?|Dr\.?|Miss|Madam)\s+(?P<name>[A-Za-z][A-Za-z'\-]+(?:\s+{_CAP})?)")
 # Letters one by one: "K-I-N-G", "s m i t h", "N as in Nancy, G, U, Y, E, N".
 _LETTER = r"[A-Za-z](?:\s+(?i:as\s+in|for)\s+[A-Za-z][a-z]+)?"
+_CODE_DIGITS = re.compile(r"\s*(?:-|(?i:dash|hyphen))?\s*(?:\d|(?i:zero|oh|one|two|three|four|five|six|seven|eight|"
+                          r"nine)\b)")
 _SPELLED = re.compile(rf"(?<![A-Za-z'])(?:{_LETTER}(?:\s*[-.,]\s*|\s+)){{2,}}{_LETTER}(?![A-Za-z'])")
 # The agent addressing the customer by name: "no problem Keisha, let me check".
 _VOCATIVE_EN = re.compile(
@@ -131,7 +144,9 @@ _SERVICE_WORDS = _wordset("""uh um er erm hmm mm mhm uh-huh yep yup nope okay ok
     email address payment bill booking reservation ticket name first last surname spelled spell spelling letter
     letters just like think know need want got get okay sure thanks thank hello hi hey please sorry fine good great
     right yes correct exactly still actually really maybe probably customer service help calling called
-    cell mobile landline home work use""")
+    cell mobile landline home work use wife husband son daughter mother mum mom father dad partner brother sister
+    grandmother grandfather grandma grandpa aunt uncle niece nephew social security ssn pin passcode password zip
+    postcode reference member membership birth""")
 # First names that are also everyday words, never taken from lower-case text ("this is will be fine").
 _COMMON_FIRST_NAMES = _wordset("""will may june april august mark bill grant hope joy faith art ray rose dawn summer
     don guy max sue jack frank earl an lou cherry major sunday else long young page jean carol ivy pat penny sky
@@ -178,14 +193,17 @@ def _asked_before(turns: Sequence[tuple[str, bool]], i: int) -> bool:
     """The other party's last real question, within three turns, asks for a name ("机主姓名?" … "蒋" … "嗯" …
     "蒋春燕"); a later question about something else ("哪个房号?") ends it."""
     for text, agent in reversed(turns[max(0, i - 3): i]):
-        if agent == turns[i][1] or _BACKCHANNEL_TURN.fullmatch(text):
+        if agent == turns[i][1] or BACKCHANNEL.fullmatch(text):
             continue
         return _asked_for_name(text)
     return False
 
 
-_BACKCHANNEL_TURN = re.compile(
-    r"\W*(?:m+[\s-]*h?m+|uh[\s-]*huh|okay|ok|yeah|yes|right|go\s+on|嗯+|好的?|对|您说|请说)\W*", re.IGNORECASE)
+# What the other party may say while a number or a name is given without interrupting it.
+BACKCHANNEL = re.compile(r"\W*(?:(?:m+[\s-]*h?m+|uh[\s-]*huh|mhm|yeah|yep|yes|okay|ok|right|sure|go\s+on|got\s+it|"
+                         r"go\s+ahead|continue|carry\s+on|keep\s+going|and|then|and\s+the\s+rest|"
+                         r"嗯+|好的?|对|是的?|您说|你说|请说|[您你请]?继续|然后呢?|接着说|还有呢?)[\s,.!，。！…]*)+",
+                         re.IGNORECASE)
 
 
 def _asked_for_name(text: str) -> bool:
@@ -204,7 +222,7 @@ def _asked_for_name(text: str) -> bool:
 
 
 # The words of the agent checking who is on the line ("is this …", "am I speaking with …").
-_WHO_IS_IT = r"is\s+(?:this|that|it)|am\s+i\s+(?:speaking|talking)\s+(?:to|with)"
+_WHO_IS_IT = r"is\s+(?:this|that|it)|(?:am\s+i|i'm|i\s+am)\s+(?:speaking|talking)\s+(?:to|with)"
 # What comes just before a name the agent checks ("is that Mrs. Okafor?", "您是黄女士吧？", "是那个方女士吗").
 _IDENTITY_Q = re.compile(rf"(?:\b(?:{_WHO_IS_IT}|are\s+you|speaking\s+(?:to|with))\s+(?:the\s+)?"
                          r"|(?:您|你)?是(?:那个)?)$", re.IGNORECASE)
@@ -272,6 +290,11 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             end = _zh_name(text, m.start("name"), 1)
             if end > m.start("name"):
                 out.append((m.start("name"), end, "zh-surname", 0.9))
+        for m in _RELATIVE_ZH.finditer(text):
+            end = _zh_name(text, m.start("name"), 3)
+            ends_clause = end == len(text) or not re.match(_HAN, text[end]) or text[end] in _BREAK
+            if end - m.start("name") >= 2 and ends_clause:
+                out.append((m.start("name"), end, "zh-relative-name", 0.8))
         for m in _I_AM_ZH.finditer(text):
             end = _zh_name(text, m.start("name"), 3)
             if end - m.start("name") >= 2:
@@ -341,9 +364,12 @@ def _titled_zh(text: str) -> list[tuple[int, int, str, float]]:
 
 def _surname_led(text: str, found: Sequence[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
     """Clauses of a surname just given in the same turn: the full name it opens ("我姓方，方向的方，方晓彤",
-    "欧阳，… 欧阳立婷"), or the surname said alone beside its description ("赵，走肖赵，…")."""
+    "欧阳，… 欧阳立婷"), or the surname said alone beside its description or its full name ("赵，走肖赵，…",
+    "叶，树叶的叶，叶思彤")."""
     surnames = {text[s:e] for s, e, _, _ in found if e - s <= 2 and _zh_name(text[:e], s, 1) == e}
     surnames |= {text[e - 1] for s, e, det, _ in found if det == "zh-described-surname"}
+    # "叶，树叶的叶，叶思彤": the surname of a full name given in the turn, said alone before it
+    surnames |= {text[s: _zh_name(text[: s + 2], s, 1)] for s, e, _, _ in found if e - s >= 2} - {""}
     out = []
     for m in re.finditer(rf"(?:^|(?<=[\s，,。、]))({_HAN}{{1,4}})(?=[\s，,。、！!？?]|$)", text):
         clause = m.group(1)
@@ -360,6 +386,8 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
     for m in _TITLED_EN.finditer(text):
         out.append(_words_span(m, 0.9, "titled-name", strict=False))
     for m in _SPELLED.finditer(text):  # the customer spelling, or the agent reading a spelling back
+        if _CODE_DIGITS.match(text, m.end()):
+            continue  # the letters of a code: "L I F dash 2 0 0 4 …"
         letters = re.sub(r"[^A-Za-z]", "", m.group(0))
         separated = re.search(r"[-.]", m.group(0)) is not None
         if separated or letters.isupper() or len(letters) >= 4 or asked:
@@ -368,6 +396,12 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         out.append(_words_span(m, 0.8, "held-under-name"))
     for m in _RELATIVE_EN.finditer(text):
         out.append(_words_span(m, 0.8, "relative-name"))
+    for m in _HELD_FOR_EN.finditer(text):
+        span = _words_span(m, 0.75, "held-for-name")
+        held = text[span[0]: span[1]].split()
+        # two words that no common word is, or one the census lists ("the booking for Tuesday" is none)
+        if len(held) == 2 or (held and (_is_first_name(held[0]) or _is_surname(held[0]))):
+            out.append(span)
     for m in _RELATIVE_LOWER_EN.finditer(text):  # "calling for my mum joan hartley"
         if _is_first_name(m.group("first")):
             end = m.end("last") if m.group("last") and _is_surname(m.group("last")) else m.end("first")
@@ -388,6 +422,10 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             out.append((m.start("name"), m.start("name") + words[0].end(), "given-name", 0.85))
     for m in _INTRO_EN.finditer(text):
         out.append(_words_span(m, 0.75, "introduced-name"))
+    for m in _INTRO_REPEAT_EN.finditer(text):
+        if not _not_a_name(m["first"]) and not _not_a_name(m["last"]):
+            out += [(m.start("first"), m.end("first"), "introduced-name", 0.75),
+                    (m.start("again"), m.end("last"), "introduced-name", 0.75)]
     for m in _INTRO_LOWER_EN.finditer(text):
         if _is_first_name(m.group("first")):
             end = m.end("last") if m.group("last") and _is_surname(m.group("last")) else m.end("first")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from core.pii import PiiKind
 from core.types import Role
-from pipeline.pii_names import common_word
+from pipeline.pii_names import BACKCHANNEL, common_word
 from pipeline.pii_numbers import digit_runs
 
 
@@ -41,11 +41,6 @@ class Turn:
     end: float
 
 
-# What the other party may say while a number is read out without interrupting it.
-BACKCHANNEL = re.compile(r"\W*(?:(?:m+[\s-]*h?m+|uh[\s-]*huh|mhm|yeah|yep|yes|okay|ok|right|sure|go\s+on|got\s+it|"
-                         r"go\s+ahead|continue|carry\s+on|keep\s+going|and|then|and\s+the\s+rest|"
-                         r"嗯+|好的?|对|是的?|您说|你说|请说|继续|然后呢?|接着说|还有呢?)[\s,.!，。！…]*)+",
-                         re.IGNORECASE)
 # Naming a postcode ("zip", "post code", 邮编).
 ZIP_CUE = re.compile(r"\bzip\b|postal|post\s*code|postcode|邮编|邮政编码", re.IGNORECASE)
 
@@ -57,9 +52,11 @@ _BIRTH_CONTEXT = re.compile(r"born|birth|birthday|\bd\.?o\.?b\b|security\s+quest
                             re.IGNORECASE)
 
 # Written emails, spoken English ones ("john dot smith at gmail dot com") and Chinese ones ("艾特", "点").
-_TLD = r"(?:com|net|org|edu|gov|cn|co|uk|io|info|biz|us|de|jp|hk|tw|me|cc)"
+_TLD = r"(?:com|net|org|edu|gov|cn|co|uk|io|info|biz|us|de|jp|hk|tw|me|cc|se|no|dk|fi|fr|it|es|nl|be|ch|at|au|ca|" \
+       r"nz|ie|in|sg|my|ph|br|mx|ru|pl|pt|kr|za|ae|tr|gr|cz|il|ar|cl|vn|th|ng|ke|eu|mo|ai|app|dev|xyz|online|email)"
 _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-_SPOKEN_SEP = r"(?:\s*(?:dot|点|underscore|下划线|dash|hyphen|[._\-])\s*)"
+# A written "." or "_" has no space after it: "at home. It" ends a sentence.
+_SPOKEN_SEP = r"(?:\s*(?:dot|点|underscore|下划线|dash|hyphen)\s*|\s*[._\-](?!\s))"
 # The domain of a spoken address: "at" (艾特, @), up to three words, "dot com" ("at northwind traders dot com").
 _EMAIL_DOMAIN = re.compile(
     rf"\s*(?:\bat\b|艾特|爱特|@|圈a)\s*(?:[A-Za-z0-9]+\s+){{0,2}}[A-Za-z0-9]+(?:{_SPOKEN_SEP}[A-Za-z0-9]+)*?{_SPOKEN_SEP}{_TLD}\b",
@@ -79,7 +76,7 @@ _EMAIL_STOP = re.compile(r"is|it's|its|email|e-mail|address|to|my|me|send|the|an
 _NUM_WORD = r"(?i:\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|" \
             r"sixty|seventy|eighty|ninety|hundred)"
 _STREET = r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|terrace|circle|" \
-          r"parkway|pkwy|highway|hwy|crescent|close|square)"
+          r"parkway|pkwy|highway|hwy|crescent|close|square|parade|grove|row|mews|walk|esplanade|rise|gardens)"
 _US_STATE = (r"(?i:alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|georgia|hawaii|"
              r"idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|"
              r"mississippi|missouri|montana|nebraska|nevada|new\s+hampshire|new\s+jersey|new\s+mexico|new\s+york|"
@@ -91,25 +88,35 @@ _DIGIT_WORDS5 = rf"(?i:{_DIGIT_WORD}(?:\s+{_DIGIT_WORD}){{4}})\b"  # a ZIP code 
 # A UK National Insurance number: two letters, six digits, a letter ("JT 48 27 19 C"), as written or spelled.
 _NI_NUMBER = re.compile(r"\b[A-CEGHJ-PR-TW-Z]\s?[A-CEGHJ-NPR-TW-Z]\s?(?:\d\s?){6}[A-D]\b", re.IGNORECASE)
 _ADDRESS_EN = re.compile(
-    rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way)\s)(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
+    # "unit 4, 22 Kingsford Parade": a flat said before the house number
+    r"(?:\b(?i:unit|apartment|apt|flat|suite)\s+\w+,?\s+(?=\d))?"
+    # the house number, then the street's name; not an amount ("86 dollars and that's way too high") or a place
+    # beside a street ("the one on Main Street")
+    rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way|on|in|at|by|near|off|from|to|of|across|and|or|"
+    r"dollars?|bucks|cents?|pounds?|euros?|percent|minutes?|hours?|days?|weeks?|months?|years?|times)\b)"
+    rf"(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
     r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d+)"
     r"(?:,?\s*(?i:apartment|apt|suite|unit|flat|room|#)\.?\s*(?i:number\s+)?[\w-]+(?:\s[a-zA-Z]\b)?)?"
     rf"(?:,?\s+(?:[A-Za-z]+,?\s+){{0,2}}(?i:{_UK_POSTCODE})\b)?"  # a town and postcode, as written in lower case
-    rf"(?:,?\s+[A-Z][a-z]+(?:,?\s+[A-Z][a-z]+){{0,2}}(?=,?\s+(?:[A-Z]{{2}}\b|\d{{5}}|{_UK_POSTCODE})))?"
-    r"(?:,?\s+[A-Z]{2}\b)?"
+    rf"(?:,?\s+[A-Z][a-z]+(?:,?\s+[A-Z][a-z]+){{0,2}}(?=,?\s+(?:[A-Z]{{2,3}}\b|\d{{5}}|{_UK_POSTCODE})))?"
+    r"(?:,?\s+[A-Z]{2,3}\b(?:\s+\d{4}\b(?!\d))?)?"  # a state, and an Australian postcode after it
     r"(?:(?:,?\s+[a-z]+){1,3}(?=,?\s+\d{5}\b))?"  # a city and state in lower case, known by the zip after them
     rf"(?:,?\s+[A-Za-z]+(?:\s+[A-Za-z]+)?,?\s+{_US_STATE}\b)?"  # "…, Dayton, Ohio"
     rf"(?:,?\s*(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}|{_DIGIT_WORDS5}))?")
 _POSTCODE_UK = re.compile(rf"\b{_UK_POSTCODE}\b")
 _ZH_NUM = "0-9零〇一二三四五六七八九十百幺两"
 _ZH_PLACE = r"[^\s，。,.!?？！；;：:、在是到住我家的您你他她址和跟给寄送过去来哪什么几吗呢吧要诉说问找想让被把对]"
+_ZH_PAUSE = r"(?:[，,]?\s?(?:嗯|呃|额|那个|就是))*[，,]?\s?"  # "，嗯，" between parts of one address
 _ZH_UNIT = rf"(?:[{_ZH_NUM}A-Za-z\-]+(?:号院|院|号楼|栋|幢|座|单元|楼|层|室|号|户))"
+# Buildings and flats going on after a clause break: "，三栋1202", "，嗯，金鹰大厦二座".
+_ZH_MORE_UNITS = re.compile(rf"[，,]{_ZH_PAUSE}(?:{_ZH_PLACE}{{0,6}}?{_ZH_UNIT})+"
+                            r"(?:\s?[0-9零〇一二三四五六七八九幺]{3,4})?")
 _ADDRESS_ZH = re.compile(
     rf"(?:{_ZH_PLACE}{{2,7}}?(?:省|自治区))?(?:{_ZH_PLACE}{{2,7}}?市)?(?:{_ZH_PLACE}{{1,7}}?(?:区|县))?"
     rf"(?:{_ZH_PLACE}{{1,8}}?(?:镇|乡|街道|村))?"
     rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?(?:\s?(?:嗯|呃|那个)\s?)?[{_ZH_NUM}]+(?:号院|号|弄)"
     rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|园(?=[{_ZH_NUM}]+区|[{_ZH_NUM}]+号)))"
-    rf"(?:(?:[，,]?\s?(?:嗯|呃|那个)?\s?{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼|楼|层)))?[，,]?\s?{_ZH_UNIT})*"
+    rf"(?:(?:{_ZH_PAUSE}{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼|楼|层)))?{_ZH_PAUSE}{_ZH_UNIT})*"
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}}(?![0-9零〇一二三四五六七八九幺]))?"
     # a city and district with the road, the number said later ("成都市锦江区春熙路")
     rf"|{_ZH_PLACE}{{2,7}}?市{_ZH_PLACE}{{1,7}}?(?:区|县){_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷)"
@@ -118,19 +125,24 @@ _ADDRESS_ZH = re.compile(
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}})?")
 # Asking where: "what's the address", "where should we mail it", "送到哪里", "具体几号楼", "postcode?".
 _ASKS_ADDRESS = re.compile(
-    r"address|where\s+(?:should|shall|do|are|is|to)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
+    r"address|where\s+(?:should|shall|do|are|is|to|would|will|can|did)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
     r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编|城市|哪个(?:省|市|区|县)",
     re.IGNORECASE)
+# Asking for the rest of an address begun ("嗯，几号？", "and the apartment number?").
+_ASKS_REST = re.compile(r"几号|多少号|哪号|\b(?:number|apartment|apt|unit|flat|suite|house)\b", re.IGNORECASE)
 # Asking only for the town: the short reply is the place ("哪个城市？" … "武汉", "which city?" … "Boise").
 _ASKS_TOWN = re.compile(r"\b(?:city|town)\b|城市|哪个(?:省|市|区|县)", re.IGNORECASE)
 # What opens an answer before the address itself ("uh it's …", "嗯 就是 …").
 _ANSWER_OPENING = re.compile(
-    r"\W*(?:(?:uh|um|it's|its|it\s+is|to|at|yes|yeah|okay|so|嗯|呃|就是|是|在|到|寄到|送到)\W+)*", re.IGNORECASE)
+    r"\W*(?:(?:uh|um|it's|its|it\s+is|to|at|yes|yeah|okay|so|(?:my|our)\s+(?:house|home|place|office)|"
+    r"嗯|呃|就是|是|在|到|寄到|送到)\W+)*", re.IGNORECASE)
 # Where an answered address ends: a clause break, or the next thing given (a phone, an email, a name).
 _ADDRESS_END = re.compile(r"[，。;；!?！？]|\s(?:and\s+)?(?:my\s+)?(?:phone|number|email|name|cell|mobile)\b|"
                           r"\s?(?:电话|手机|邮箱|名字|姓名|联系人|收件人)", re.IGNORECASE)
 # A UK postcode said letter by letter, as recognisers write it in lower case ("l s 6 2 a b", "m 20 5 p g").
 _POSTCODE_SPOKEN = re.compile(r"\b[a-z](?:\s?[a-z])?\s?\d(?:\s?[a-z\d])?\s+\d\s?[a-z]\s?[a-z]\b", re.IGNORECASE)
+# A town and its postcode alone ("chicago, 60622", "Maroubra NSW 2035").
+_TOWN_AND_ZIP = re.compile(r"(?:[A-Za-z]+\s){0,2}[A-Za-z]+,?\s+(?:[A-Z]{2,3},?\s+)?(?:\d{5}(?:-\d{4})?|\d{4})")
 _ADDRESS_LEAD_ZH = re.compile(r"(?:地址|住址|住在|家住|寄到|送到|收货地址|家在)(?:是|在|为)?[:：]?\s*")
 _ZH_ADMIN = re.compile(r"[省市区县镇乡村路街巷弄栋幢室]")
 
@@ -147,7 +159,7 @@ _YEAR_WORDS = r"(?:(?:nineteen|twenty|two\s+thousand(?:\s+and)?)(?:[\s-]+(?:\w+)
               r"|(?:fifty|sixty|seventy|eighty|ninety)(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?" \
               r"|oh[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))"
 _DATE_EN = re.compile(
-    rf"\b(?:{_MONTH}\.?\s+(?:the\s+)?{_DAY}|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH})(?:,?\s+(?:\d{{4}}|{_YEAR_WORDS}))?\b"
+    rf"\b(?:{_MONTH}\.?\s+(?:the\s+)?{_DAY}(?![\s-]+thousand)|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH})(?:,?\s+(?:\d{{4}}|{_YEAR_WORDS}))?\b"
     rf"|\b\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}\b|\b\d{{4}}[/.\-]\d{{1,2}}[/.\-]\d{{1,2}}\b"
     rf"|(?<=born in )(?:\d{{4}}|{_YEAR_WORDS})|\b{_MONTH}\.?,?\s+(?:\d{{4}}|{_YEAR_WORDS})\b",
     re.IGNORECASE)
@@ -236,11 +248,13 @@ def _address_answer(t: Turn, before: Sequence[str]) -> list[Finding]:
     if ZIP_CUE.search(before[0]):
         for m in _POSTCODE_SPOKEN.finditer(t.text):
             out.append(Finding(t.idx, m.start(), m.end(), PiiKind.ADDRESS, "postcode-answer", 0.8))
-    town = re.fullmatch(r"\W*(?:(?:uh|um|it's|its|in|嗯|呃|是|在)\W+)*(?P<town>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?|"
-                        r"[\u4e00-\u9fff]{2,6}?)(?:市|省)?[\s.。!！]*", t.text)
-    if town and _ASKS_TOWN.search(before[0]) and not common_word(town.group("town")) \
+    # the town alone, capitalised or not ("Boise", "chicago, 60622"), or its Chinese name ("武汉")
+    town = re.fullmatch(r"\W*(?:(?:uh|um|it's|its|in|嗯|呃|是|在)\W+)*(?P<town>[A-Za-z][a-z]+(?:[\s-][A-Za-z][a-z]+)?|"
+                        r"[\u4e00-\u9fff]{2,6}?)(?P<zip>,?\s+(?:[A-Z]{2,3}\s+)?\d{4,5})?(?:市|省)?[\s.。!！]*", t.text)
+    if town and _ASKS_TOWN.search(before[0]) and not any(common_word(w) for w in re.split(r"[\s-]", town["town"])) \
             and not re.search(r"[不没知道的了吗呢吧啊是我你您他她这那还]", town.group("town")):
-        out.append(Finding(t.idx, town.start("town"), town.end("town"), PiiKind.ADDRESS, "town-answer", 0.7))
+        end = town.end("zip") if town["zip"] else town.end("town")
+        out.append(Finding(t.idx, town.start("town"), end, PiiKind.ADDRESS, "town-answer", 0.7))
     return out + _address_clause(t, "address-answer")
 
 
@@ -250,9 +264,12 @@ def _address_clause(t: Turn, detector: str) -> list[Finding]:
     start = head.end() if head else 0
     stop = _ADDRESS_END.search(t.text, start)
     end = len(t.text[: stop.start() if stop else len(t.text)].rstrip(" .,!?。，！？吧啊呀哈"))
+    # "一百零八号，三栋1202": the building and flat after the clause break belong to it
+    more = _ZH_MORE_UNITS.match(t.text, end)
+    end = more.end() if more and re.search(_ZH_UNIT, t.text[start:end]) else end
     body = t.text[start:end]
     if body and (_ZH_ADMIN.search(body) or re.search(r"号|单元|楼", body) or _POSTCODE_UK.search(body)
-                 or re.search(rf"\b{_US_STATE}\b,?\s+\d{{5}}\b", body) or (
+                 or re.search(rf"\b{_US_STATE}\b,?\s+\d{{5}}\b", body) or _TOWN_AND_ZIP.fullmatch(body) or (
             re.search(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine)\b", body, re.IGNORECASE)
             and re.search(rf"\b{_STREET}\b|\b(?:box|apartment|apt|unit|flat)\b", body, re.IGNORECASE))):
         return [Finding(t.idx, start, end, PiiKind.ADDRESS, detector, 0.75)]
@@ -261,7 +278,7 @@ def _address_clause(t: Turn, detector: str) -> list[Finding]:
 
 def addresses_continued(turns: Sequence[Turn], found: Sequence[Finding]) -> list[Finding]:
     """The rest of an address a speaker goes on with in their next turn, the other party saying "mm-hm" between
-    ("27 Orchard Way," … "Norwich, NR4 7TJ"; "我家在北京市朝阳区" … "望京西园三区312号楼")."""
+    or asks for the rest ("27 Orchard Way," … "Norwich, NR4 7TJ"; "…文三路" "几号？" "三百一十二号，…")."""
     out = []
     for f in found:
         t = turns[f.utterance]
@@ -271,7 +288,8 @@ def addresses_continued(turns: Sequence[Turn], found: Sequence[Finding]) -> list
             if nxt.speaker == t.speaker and nxt.role == t.role:
                 out += _address_clause(nxt, "address+split")
                 break
-            if not BACKCHANNEL.fullmatch(nxt.text):
+            if not BACKCHANNEL.fullmatch(nxt.text) and not (
+                    len(nxt.text) < 40 and (_ASKS_ADDRESS.search(nxt.text) or _ASKS_REST.search(nxt.text))):
                 break
     return out
 
