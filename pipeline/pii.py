@@ -43,12 +43,14 @@ __all__ = ["Finding", "detect"]
 # What a number is, from what was said before it: the latest of these cues in the speaker's lead-in and the turns
 # before wins ("can I have the account number?" … "it's 88 1204 5573" is an account number, not a phone).
 # A word that names a number only when one follows it ("order number", "order 4821…", not "in order to").
-_ASKED = r"(?=\s*(?:number|no\b|#|id\b|code\b)|\s*(?:is\s*)?$)"
+_ASKED = r"(?=[\s,]*(?:(?:the|its|my)\s+)?(?:number|no\b|#|id\b|code\b)|\s*(?:is\s*)?$)"
+# Codes that name a thing, not a secret sent to the customer ("the program code is cs 4021").
+_THING_CODES = "zip post error fault promo discount product status voucher coupon model program course class module " \
+               "item style colour color bar qr tracking flight tax country dial area"
 _CUES = {
     "secret": re.compile(r"last\s+(?:four|4|five|5|six|6|three|3)|end(?:ing|s)?\s+(?:in|with)|\bending\b|\bpin\b|"
                          r"pass\s*code|security\s+code|verification\s+code|\bcvv\b|"
-                         r"(?<!zip )(?<!post )(?<!error )(?<!fault )(?<!promo )(?<!discount )(?<!product )(?<!status )"
-                         r"(?<!voucher )(?<!coupon )(?<!model )\bcode\b|"
+                         + "".join(f"(?<!{w} )" for w in _THING_CODES.split()) + r"\bcode\b|"
                          r"(?:\d|four|five|six)[\s-]*digit|后(?:四|4|六|6|三|3)位|尾号|验证码?|密码", re.IGNORECASE),
     "id": re.compile(r"(?<!member )(?<!customer )(?<!user )(?<!account )(?<!order )(?<!patient )(?<!student )"
                      r"(?<!employee )(?<!staff )\bID\b|identity|identification|"
@@ -60,10 +62,12 @@ _CUES = {
                           r"meter\s+(?:number|id|serial)|card(?=\s*(?:number|no\b|#))|"
                           r"(?:hospital|patient|nhs|student|employee|staff|badge|passenger|loan|contract|"
                           rf"application|registration|licen[cs]e\s+plate|vehicle){_ASKED}|"
-                          rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|serial|flyer|flier){_ASKED}|"
+                          rf"(?:order|reference|tracking|case|ticket|claim|confirmation|invoice|booking|reservation|serial|flyer|flier)"
+                          rf"{_ASKED}|"
                           r"订单|会员|保单|账户|账号|客户号|快递单|运单|工单|单号|编号|卡号|户号|学号|工号|病历号|住院号|就诊卡|"
                           r"医保卡|合同号|车牌|学籍", re.IGNORECASE),
-    "phone": re.compile(r"phone|\bcell\b|mobile|call\s*back|callback|reach\s+you|\bcall\b|\bdial|extension|\bline\b|"
+    "phone": re.compile(r"phone|\bcell\b|mobile|call\s*back|callback|reach\s+(?:you|me)|\bcall\b|\bdial|extension|"
+                        r"\bline\b|\bring\s+(?:me|you|us|him|her|them|back)\b|\btext\s+(?:me|you)\b|whatsapp|"
                         r"电话|手机|座机|分机|联系方式|回电|打(?:我|这个|到|给我)|办公室", re.IGNORECASE),
 }
 # Said of a phone, whatever else the sentence names ("the phone number on my account").
@@ -113,7 +117,7 @@ def _numbers(turns: Sequence[Turn], taken: Sequence[Finding]) -> list[Finding]:
         for run in runs[t.idx]:
             if (t.idx, run.start) in used:
                 continue
-            lead = t.text[: run.start]
+            lead = _lead(t.text, runs[t.idx], run)
             kind, confidence, detector = _classify(run, lead, context)
             parts = [(t.idx, run)]
             more = _continuation(turns, runs, t) if run is trailing_run(t.text, runs[t.idx]) else []
@@ -140,14 +144,26 @@ def _numbers(turns: Sequence[Turn], taken: Sequence[Finding]) -> list[Finding]:
 
 
 # Letters read before a code's digits: "P as in Paul 4 4 7 …", "L I F dash 2 0 0 …".
-_LETTER_PREFIX = re.compile(r"(?:(?<![A-Za-z'])(?:[A-Z]|[A-Za-z]\s+(?i:as\s+in)\s+[A-Za-z]+|"
+_LETTER_PREFIX = re.compile(r"(?:(?<![A-Za-z'])(?:[A-Za-z]|[A-Za-z]\s+(?i:as\s+in)\s+[A-Za-z]+|"
                             r"[A-Za-z]\s+for\s+[A-Z][a-z]+)(?:\s*(?:-|(?i:dash|hyphen))?\s*))+$")
 
 
 def _letter_prefix(text: str, start: int) -> int:
-    """Where a policy or member number begins whose digits begin at ``start``: at the letters read before them."""
+    """Where a policy or member number begins whose digits begin at ``start``: at the letters read before them
+    (one capital, or two letters or more: "is a 0412 …" keeps its "a")."""
     m = _LETTER_PREFIX.search(text[:start])
-    return m.start() if m else start
+    if not m or (len(re.findall(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])", m.group(0))) < 2 and not re.search(
+            r"[A-Z]|\bas\s+in\b|\bfor\b", m.group(0))):
+        return start
+    return m.start()
+
+
+def _lead(text: str, runs: Sequence[DigitRun], run: DigitRun) -> str:
+    """What introduces ``run`` in its own turn: the words since the number before it when they name a kind
+    ("the last four of my social are 0296 and my zip is 60614"), else everything before it."""
+    before = [r for r in runs if r.end <= run.start and len(r) >= 3]  # a number, not "last four"
+    since = text[before[-1].end: run.start] if before else ""
+    return since if since and _cue([since]) is not None else text[: run.start]
 
 
 def _number_recurrences(turns: Sequence[Turn], runs: dict[int, list[DigitRun]], used: set[tuple[int, int]],
@@ -277,6 +293,9 @@ def _resident_id(d: str) -> bool:
     return bool(ric.calc_check_digit(d) == d[17])  # it takes the whole number and ignores the last character
 
 
+_TRUNK_REGIONS = ("AU", "NZ", "IE", "IN", "KE", "ZA", "NG", "GH", "PH", "MY", "TW", "FR", "DE")
+
+
 def _phone(d: str, plus: bool) -> tuple[float, str]:
     """How sure it is that the digits are a phone number (0 when they are not one), and what says so."""
     if len(d) < 7 or not d.isdigit():
@@ -285,6 +304,8 @@ def _phone(d: str, plus: bool) -> tuple[float, str]:
         return 0.98, "cn-mobile"
     candidates: list[tuple[str, str | None]] = [("+" + d, None)] if plus or d.startswith("00") else []
     candidates += [(d, "CN"), (d, "US"), (d, "GB")]
+    if d.startswith("0") and len(d) >= 9:  # a national number with its trunk 0: Australian, Kenyan, Indian …
+        candidates += [(d, region) for region in _TRUNK_REGIONS]
     for text, region in candidates:
         text = "+" + text[2:] if text.startswith("00") else text
         try:

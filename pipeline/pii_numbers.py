@@ -129,6 +129,18 @@ def _trim(text: str, run: list[_Tok]) -> list[_Tok]:
     return run
 
 
+def _word_ends(text: str, run: list[_Tok]) -> list[_Tok]:
+    """The run without a Chinese digit at either end that begins or ends a word past a pause ("…5643，一直显示",
+    "统一，138…")."""
+    while len(run) > 1 and run[-1].chinese and _HAN.match(text[run[-1].end: run[-1].end + 1]) \
+            and re.search(r"[\s,.，。、]", text[run[-2].end: run[-1].start]):
+        run = run[:-1]
+    while len(run) > 1 and run[0].chinese and run[0].start and _HAN.match(text[run[0].start - 1]) \
+            and re.search(r"[\s,.，。、]", text[run[0].end: run[1].start]):
+        run = run[1:]
+    return run
+
+
 def _isolated_chinese(text: str, run: list[_Tok]) -> bool:
     """A one- or two-character Chinese "run" inside a word (一下, 三四个), not a spoken digit sequence."""
     if not all(t.chinese for t in run) or len(run) > 2:
@@ -156,21 +168,26 @@ def digit_runs(text: str) -> list[DigitRun]:
     """
     out: list[DigitRun] = []
     for raw in _runs_of_tokens(text, _tokens(text)):
-        run = _trim(text, raw)
+        run = _word_ends(text, _trim(text, raw))
         if not run or _isolated_chinese(text, run):
             continue
         start, end = run[0].start, run[-1].end
         digits = "".join(t.digits for t in run)
-        check = re.match(r"[\s\-]*(?:[xX]|叉)" if len(digits) == 17 else r"(?:X|叉)(?![A-Za-z])", text[end:])
+        # the 18th character of an ID may follow a pause ("…三七幺，嗯，X")
+        check = re.match(rf"{_JOINER.pattern}(?:[xX]|叉)(?![A-Za-z])" if len(digits) == 17 else r"(?:X|叉)(?![A-Za-z])",
+                         text[end:], re.IGNORECASE)
         if check and len(digits) >= 3:
             end += check.end()  # the end of an ID read in parts, or its last four ("…441X", "零二一X")
             digits += "X"
         if _inside_code(text, start, end, run[0].written and run[-1].written and len(digits) < 7):
             continue
-        head = text[max(0, start - 6): start].lower()
-        plus = bool(re.search(r"(?:\+|\bplus\s*)$", head))
         span = text[start:end]
         grouped = bool(re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d{1,2}", span))
+        head = re.search(r"(?:\+|\bplus\s*)$", text[max(0, start - 6): start], re.IGNORECASE)
+        plus = head is not None
+        if head and head.group(0)[0] in "pP" and not grouped:
+            start -= len(head.group(0))  # "plus 44 7700 …" is all one number
+            span = text[start:end]
         out.append(DigitRun(start, end, digits, plus, grouped, _written_tail(text, run, end, digits), span))
     return out
 

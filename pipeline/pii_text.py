@@ -59,11 +59,12 @@ _EMAIL_WRITTEN = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-
 _SPOKEN_SEP = r"(?:\s*(?:dot|点|underscore|下划线|dash|hyphen)\s*|\s*[._\-](?!\s))"
 # The domain of a spoken address: "at" (艾特, @), up to three words, "dot com" ("at northwind traders dot com").
 _EMAIL_DOMAIN = re.compile(
-    rf"\s*(?:\bat\b|艾特|爱特|@|圈a)\s*(?:[A-Za-z0-9]+\s+){{0,2}}[A-Za-z0-9]+(?:{_SPOKEN_SEP}[A-Za-z0-9]+)*?{_SPOKEN_SEP}{_TLD}\b",
+    rf"\s*(?:\bat\b|\badd\b|艾特|爱特|@|圈a)\s*(?:[A-Za-z0-9]+\s+){{0,2}}[A-Za-z0-9]+(?:{_SPOKEN_SEP}[A-Za-z0-9]+)*?{_SPOKEN_SEP}{_TLD}\b",
     re.IGNORECASE)
 # An address begun at the end of a turn and finished in the next ("the email is jenny" … "dot wu at icloud …").
 _EMAIL_BEGUN = re.compile(
-    r"(?:e-?mail(?:\s+address)?(?:\s+is|'s)?|邮箱(?:地址)?(?:是)?)\s*(?P<local>(?:[A-Za-z0-9._\s]|点){1,40}?)[\s,.，。]*$",
+    r"(?:e-?mail(?:\s+address)?(?:\s+is|'s)?|邮箱(?:地址)?(?:是)?)\s*"
+    r"(?P<local>(?:[A-Za-z0-9._\s]|点|[零〇一二三四五六七八九幺两]){1,40}?)[\s,.，。]*$",
     re.IGNORECASE)
 # Local parts that name a mailbox, not a person.
 _MAILBOX_WORDS = frozenset(re.findall(r"\w+", """info support sales admin contact service services help office
@@ -92,10 +93,12 @@ _ADDRESS_EN = re.compile(
     r"(?:\b(?i:unit|apartment|apt|flat|suite)\s+\w+,?\s+(?=\d))?"
     # the house number, then the street's name; not an amount ("86 dollars and that's way too high") or a place
     # beside a street ("the one on Main Street")
-    rf"(?:\b{_NUM_WORD}(?:[\s-]+{_NUM_WORD})*\s+(?!(?i:way|on|in|at|by|near|off|from|to|of|across|and|or|"
+    rf"(?:\b{_NUM_WORD}(?:(?:[\s-]+|\s*/\s*|\s+(?i:slash)\s+){_NUM_WORD})*\s+(?!(?i:way|on|in|at|by|near|off|from|to|of|across|and|or|"
     r"dollars?|bucks|cents?|pounds?|euros?|percent|minutes?|hours?|days?|weeks?|months?|years?|times)\b)"
     rf"(?:[A-Za-z0-9][\w'.]*\s+){{1,3}}{_STREET}\b\.?"
-    r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d+)"
+    r"|\b(?i:p\.?\s?o\.?\s+box)\s+\d+"
+    # a flat in a block or tower, as in Hong Kong: "flat 12b, block 3, laguna city"
+    r"|\b(?i:flat|unit|room|apartment|apt|suite)\s+\w+,?\s+(?i:block|blk|tower|building)\s+\w+)"
     r"(?:,?\s*(?i:apartment|apt|suite|unit|flat|room|#)\.?\s*(?i:number\s+)?[\w-]+(?:\s[a-zA-Z]\b)?)?"
     rf"(?:,?\s+(?:[A-Za-z]+,?\s+){{0,2}}(?i:{_UK_POSTCODE})\b)?"  # a town and postcode, as written in lower case
     rf"(?:,?\s+[A-Z][a-z]+(?:,?\s+[A-Z][a-z]+){{0,2}}(?=,?\s+(?:[A-Z]{{2,3}}\b|\d{{5}}|{_UK_POSTCODE})))?"
@@ -104,6 +107,13 @@ _ADDRESS_EN = re.compile(
     rf"(?:,?\s+[A-Za-z]+(?:\s+[A-Za-z]+)?,?\s+{_US_STATE}\b)?"  # "…, Dayton, Ohio"
     rf"(?:,?\s*(?:\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE}|{_DIGIT_WORDS5}))?")
 _POSTCODE_UK = re.compile(rf"\b{_UK_POSTCODE}\b")
+# What may close an address after its street: towns, a state or province, a postcode (UK, US, Canadian, Indian;
+# Australian after its state): "…road, scarborough, ontario, m1n 3j7", "…beach road, bondi", "bath, ba2 4lp".
+_POSTCODE_ANY = re.compile(rf"(?i:{_UK_POSTCODE}|[a-z]\d[a-z]\s?\d[a-z]\d)\b|\d{{5}}(?:-\d{{4}})?\b|\d{{6}}\b")
+_STATE = re.compile(rf"(?:{_US_STATE}|(?i:ontario|quebec|british\s+columbia|alberta|manitoba|saskatchewan|"
+                    r"nova\s+scotia|new\s+brunswick|new\s+south\s+wales|victoria|queensland|tasmania)"
+                    r"|(?i:nsw|vic|qld|tas|act|wa|sa|nt)(?=\s+\d{4}\b)|[A-Z]{2,3})\b(?:\s+\d{4}\b(?!\d))?")
+_TOWN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
 _ZH_NUM = "0-9零〇一二三四五六七八九十百幺两"
 _ZH_PLACE = r"[^\s，。,.!?？！；;：:、在是到住我家的您你他她址和跟给寄送过去来哪什么几吗呢吧要诉说问找想让被把对]"
 _ZH_PAUSE = r"(?:[，,]?\s?(?:嗯|呃|额|那个|就是))*[，,]?\s?"  # "，嗯，" between parts of one address
@@ -129,7 +139,7 @@ _ASKS_ADDRESS = re.compile(
     r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编|城市|哪个(?:省|市|区|县)",
     re.IGNORECASE)
 # Asking for the rest of an address begun ("嗯，几号？", "and the apartment number?").
-_ASKS_REST = re.compile(r"几号|多少号|哪号|\b(?:number|apartment|apt|unit|flat|suite|house)\b", re.IGNORECASE)
+_ASKS_REST = re.compile(r"几号|多少号|哪号|\b(?:house|flat|apartment|apt|unit|suite|building|street)\b", re.IGNORECASE)
 # Asking only for the town: the short reply is the place ("哪个城市？" … "武汉", "which city?" … "Boise").
 _ASKS_TOWN = re.compile(r"\b(?:city|town)\b|城市|哪个(?:省|市|区|县)", re.IGNORECASE)
 # What opens an answer before the address itself ("uh it's …", "嗯 就是 …").
@@ -179,8 +189,12 @@ def emails(turns: Sequence[Turn], t: Turn) -> list[Finding]:
         # pause; spoken letters, digits and "underscore"/"dot" all belong to it ("t h o m a s one nine").
         start = m.start()
         stopped = False
-        for w in reversed(list(re.finditer(r"[A-Za-z0-9']+|[\u4e00-\u9fff]+|[,，:：;。]", t.text[: m.start()]))):
-            if _ends_local_part(w.group(0)) or m.start() - w.start() > 60:
+        words = list(re.finditer(r"[A-Za-z0-9']+|[\u4e00-\u9fff]+|[,，:：;。]", t.text[: m.start()]))
+        for k in range(len(words) - 1, -1, -1):
+            w = words[k]
+            spelled = w.group(0) == "," and 0 < k < len(words) - 1 and len(words[k - 1].group(0)) == 1 \
+                and len(words[k + 1].group(0)) == 1  # "j, o, h, a, n, n, a at web dot de"
+            if (_ends_local_part(w.group(0)) and not spelled) or m.start() - w.start() > 60:
                 stopped = True
                 break
             start = w.start()
@@ -223,10 +237,37 @@ def _ends_local_part(token: str) -> bool:
         and not re.fullmatch(r"[零〇一二三四五六七八九幺两]+", token)
 
 
+def _locality_end(text: str, pos: int, alone: bool = False) -> int:
+    """Where the towns, state and postcode that go on from ``pos`` end (``pos`` when none do).
+
+    After a street a town needs a comma before it and ends the address when nothing but a common word or the
+    end follows; ``alone`` (a turn that goes on with an address) needs a state or a postcode to close it.
+    """
+    end, closed, words = pos, False, 0
+    while words < 6:
+        sep = re.compile(r"\s*" if alone and end == pos else r",\s*" if end == pos else r",?\s+").match(text, end)
+        if sep is None:
+            break
+        at = sep.end()
+        if (pc := _POSTCODE_ANY.match(text, at)) is not None:
+            return pc.end()
+        st = _STATE.match(text, at)
+        if st is not None and alone and not words and re.fullmatch(r"[A-Z]{2,3}", st.group(0)):
+            break  # "HP-77392041" opens no address
+        if st is not None and not common_word(st.group(0)):
+            end, closed = st.end(), True
+            continue
+        w = _TOWN_WORD.match(text, at)
+        if w is None or common_word(w.group(0)) or re.fullmatch(_NUM_WORD, w.group(0)):
+            break
+        end, words = w.end(), words + 1
+    return end if closed or not alone else pos
+
+
 def addresses(t: Turn, before: Sequence[str]) -> list[Finding]:
     out = _address_answer(t, before)
-    out += [Finding(t.idx, m.start(), m.end(), PiiKind.ADDRESS, "street-address", 0.85)
-           for m in _ADDRESS_EN.finditer(t.text)]
+    out += [Finding(t.idx, m.start(), _locality_end(t.text, m.end()), PiiKind.ADDRESS, "street-address", 0.85)
+            for m in _ADDRESS_EN.finditer(t.text)]
     out += [Finding(t.idx, m.start(), m.end(), PiiKind.ADDRESS, "postcode", 0.8) for m in _POSTCODE_UK.finditer(t.text)]
     for m in _ADDRESS_ZH.finditer(t.text):
         if m.end() > m.start():
@@ -264,6 +305,8 @@ def _address_clause(t: Turn, detector: str) -> list[Finding]:
     start = head.end() if head else 0
     stop = _ADDRESS_END.search(t.text, start)
     end = len(t.text[: stop.start() if stop else len(t.text)].rstrip(" .,!?。，！？吧啊呀哈"))
+    if (town_end := _locality_end(t.text, start, alone=True)) > start:
+        return [Finding(t.idx, start, town_end, PiiKind.ADDRESS, detector, 0.75)]  # "bath, ba2 4lp, i'm in all day"
     # "一百零八号，三栋1202": the building and flat after the clause break belong to it
     more = _ZH_MORE_UNITS.match(t.text, end)
     end = more.end() if more and re.search(_ZH_UNIT, t.text[start:end]) else end
