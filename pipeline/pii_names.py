@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import TypeVar
@@ -74,8 +75,9 @@ _RELATIVES_ZH = (r"(?:爱人|老公|老婆|丈夫|妻子|妈妈?|爸爸?|母亲|
 _HOLDER_ZH = re.compile(
     r"(?:户名|机主|户主|开户人|借款人|联系人|收件人|收货人|寄件人|持卡人|投保人|被保险?人|参保人|被保人|乘机人|乘车人|"
     r"住客|租客|患者|就诊人|业主|房主|学员|车主|申请人|学生|登记|预留|受益人|入住人|取车人|提车人|领取人|预约人|监护人|"
-    rf"代理人|委托人|承租人|订房人|旅客|乘客|签收人|{_HAN}{{1,2}}人(?=叫|姓名|名字))(?:人)?(?:姓名|名字)?(?:写|登记)?的?"
-    rf"(?P<verb>是|叫|为)?\s*(?:我{_RELATIVES_ZH}[，,\s]*)?{_FILLER_ZH}(?P<name>{_HAN}[\u4e00-\u9fff·]{{1,7}})")
+    r"代理人|委托人|承租人|订房人|旅客|乘客|签收人|预[订定]人|订票人|订餐人|购买人|付款人|办理人|经办人|报名人|"
+    rf"{_HAN}{{1,2}}人(?=叫|姓名|名字))(?:人)?(?:姓名|名字)?(?:写|登记)?的?"
+    rf"(?P<verb>是|叫|为)?\s*(?:我{_RELATIVES_ZH}[，,\s]*)?{_FILLER_ZH}(?P<name>{_HAN}[\u4e00-\u9fff·]{{0,7}})")
 # A relative named in passing: "改成我女儿孙若曦", "我老公张伟的卡".
 _RELATIVE_ZH = re.compile(rf"(?:我|他|她)的?{_RELATIVES_ZH}(?:叫|是)?[，,\s]*(?P<name>{_HAN})")
 _SURNAME_ZH = re.compile(rf"(?:我姓|免贵姓|贵姓|姓)\s*(?P<name>{_HAN}{{1,3}})")
@@ -88,12 +90,13 @@ _ASKS_NAME_ZH = re.compile(r"怎么称呼|贵姓|姓名|叫什么名字|您的�
                            r"(?:开户人|户名|收货人|收件人|联系人|持卡人|投保人|被保险?人|机主|户主)(?:是|叫|姓名)")
 # A Latin-letter name after a Chinese lead ("名字是 Zhang Wei").
 _GIVEN_ZH_LATIN = re.compile(
-    r"(?:我叫|名字(?:是|叫)|姓名(?:是)?|拼音(?:是)?)\s*(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})")
+    r"(?:我叫|名字(?:是|叫)|姓名(?:是)?|拼音(?:是)?|英文名(?:字)?(?:是|叫)?)\s*"
+    r"(?P<name>[A-Za-z][a-z]+(?:\s+[A-Za-z][a-z]+){0,2})(?![A-Za-z])")
 
 _CAP = r"[A-Z][a-zA-Z'\-]+"
 _GIVEN_EN = re.compile(
     r"\b(?:my\s+(?:full\s+|first\s+|last\s+|sur|middle\s+|maiden\s+)?name(?:'s|\s+is)|"
-    r"(?:first|last|full|sur|middle|maiden)\s*name(?:'s|\s+is)|name's|name\s+is|call\s+me|"
+    r"(?:first|last|full|sur|middle|maiden)\s*name(?:'s|\s+is)|name's|name\s+is|calls?\s+me|go\s+by|"
     r"name\s+(?:on|for|under)\s+(?:the\s+)?\w+\s+is|"
     r"under\s+the\s+name(?:\s+of)?|spelled|it's\s+spelled)\s+"
     r"(?P<name>[A-Za-z][a-zA-Z'\-]+(?:\s+[A-Za-z][a-zA-Z'\-]+){0,2})",
@@ -108,7 +111,8 @@ _SELF_INTRO_EN = re.compile(r"\bmy\s+name\b|\bname\s+is\b|\bname's\b", re.IGNORE
 _HELD_FOR_EN = re.compile(r"\b(?i:account|booking|reservation|policy|file|record|profile|membership|claim)s?\s+"
                           rf"(?i:for|of|belonging\s+to|in\s+the\s+name\s+of)\s+(?P<name>{_CAP}(?:\s+{_CAP})?)")
 # "this is aoife, aoife brennan-kelly": a word said again with another after it, in a self-introduction.
-_INTRO_REPEAT_EN = re.compile(r"\b(?:this\s+is|it's|i'm|i\s+am|speaking)\s+(?P<first>[A-Za-z][a-z'\-]+),?\s+"
+_INTRO_REPEAT_EN = re.compile(r"\b(?:this\s+is|it's|i'm|i\s+am|he's|she's|he\s+is|she\s+is|speaking)\s+"
+                              r"(?P<first>[A-Za-z][a-z'\-]+),?\s+"
                               r"(?P<again>(?P=first))\s+(?P<last>[A-Za-z][a-z'\-]+)", re.IGNORECASE)
 # "booked under Kowalski", "I've got that under Ingrid Lindqvist": a name a booking or account is held under.
 _UNDER_EN = re.compile(rf"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>{_CAP}(?:\s+{_CAP})?)")
@@ -120,6 +124,10 @@ _INTRO_EN = re.compile(rf"\b(?:(?:that's|it's|this\s+is)\s+me,?|this\s+is|it's|i
 # "Mr. Johnson", and in lower case as recognisers also write it ("mr okafor"); "miss" only capitalised (a verb).
 _TITLED_EN = re.compile(
     rf"\b(?:(?i:mr|mrs|ms|mister|mx)\.?|Dr\.?|Miss|Madam)\s+(?P<name>[A-Za-z][A-Za-z'\-]+(?:\s+{_CAP})?)")
+# "it's doctor halvorsen", "thank you dr halvorsen": in lower case only before a surname of the census list and
+# after words that address or introduce someone ("the doctor said", "two dr peppers", "oak dr" are no titles).
+_DOCTOR_EN = re.compile(r"\b(?:(?i:it's|is|this\s+is|i'm|am|you|thanks|with|to|see|hi|hello|hey|dear|ask\s+for)\s+"
+                        r"|^)(?:doctor|dr\.?)\s+(?P<name>[a-z][a-z'\-]+)(?P<end>\s*(?:[,.;!?]|$))?")
 # Letters one by one: "K-I-N-G", "s m i t h", "N as in Nancy, G, U, Y, E, N".
 _LETTER = r"[A-Za-z](?:\s+(?i:as\s+in|for)\s+[A-Za-z][a-z]+)?"
 _CODE_DIGITS = re.compile(r"\s*(?:-|(?i:dash|hyphen))?\s*(?:\d|(?i:zero|oh|one|two|three|four|five|six|seven|eight|"
@@ -135,6 +143,7 @@ _ASKS_NAME_EN = re.compile(
     r"spell\s+(?:that|it|your)|name\s+on\s+the\s+\w+|your\s+surname|"
     r"(?:can|may|could)\s+i\s+(?:have|get|take)\s+(?:the\s+)?[\w']+(?:\s+[\w']+)?\s+name|"
     r"(?:what's|what\s+is)\s+the\s+[\w']+\s+name|a\s+name\s+for|ask\s+for|who\s+(?:should|do)\s+(?:we|i)\s+ask|"
+    r"who(?:'s|\s+is)\s+the\s+(?:\w+\s+)?(?:holder|owner|applicant|patient|passenger|guest|member)\b|"
     r"\bname(?:\s+please)?\s*[?.]?\s*$",  # a request that ends on "name": "and the account holder name"
     re.IGNORECASE)
 # Words a name slot can hold that are not names ("my name is not on it", "this is Amazon", "it's Monday").
@@ -160,6 +169,7 @@ _NOT_NAME_EN = _wordset(
     september october november december today tomorrow yesterday morning afternoon evening
     customer service support sales billing account department manager agent representative team company bank
     hello hi hey thanks thank please mister miss mr mrs ms mx dr sir madam ma'am i'm i we you he she they me us them
+    doctor professor nurse officer
     what when where why how who which one two three four five six seven eight nine ten
     interested wondering asking afraid glad happy sure able unable worried confused calling concerned"""
 )
@@ -218,7 +228,9 @@ def _asked_for_name(text: str) -> bool:
     if _confirmed_en(text) or checked \
             or any(_zh_name(text, m.start("name"), 3) == m.end("name") for m in _CONFIRM_ZH.finditer(text)):
         return True
-    return bool(re.search(r"\bname\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
+    if re.search(r"\b(?:mr|mrs|ms|miss|dr)\.*\s*$", text, re.IGNORECASE):
+        return True  # "thank you mr..." waits for the name
+    return bool(re.search(r"\b(?:sur)?name\b", text, re.IGNORECASE)) and not _SELF_INTRO_EN.search(text)
 
 
 # The words of the agent checking who is on the line ("is this …", "am I speaking with …").
@@ -318,6 +330,8 @@ def _names_zh(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             end = _unlisted_name(text, m.start("name"))
         if end - m.start("name") >= 2:
             out.append((m.start("name"), end, "zh-holder-name", 0.85))
+        elif m.group("verb") and m.group("name") in _SINGLE:  # "预订人是黄，黄色的黄": the surname first
+            out.append((m.start("name"), m.end("name"), "zh-holder-surname", 0.8))
     out += _titled_zh(text)
     if agent:
         for m in _CONFIRM_ZH.finditer(text):
@@ -385,6 +399,9 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
     out: list[tuple[int, int, str, float]] = []
     for m in _TITLED_EN.finditer(text):
         out.append(_words_span(m, 0.9, "titled-name", strict=False))
+    for m in _DOCTOR_EN.finditer(text):
+        if _is_surname(m.group("name")) and (m.start() > 0 or m.group("end") is not None):
+            out.append((m.start("name"), m.end("name"), "titled-name", 0.8))
     for m in _SPELLED.finditer(text):  # the customer spelling, or the agent reading a spelling back
         if _CODE_DIGITS.match(text, m.end()):
             continue  # the letters of a code: "L I F dash 2 0 0 4 …"
@@ -392,6 +409,10 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         separated = re.search(r"[-.]", m.group(0)) is not None
         if separated or letters.isupper() or len(letters) >= 4 or asked:
             out.append((m.start(), m.end(), "spelled-name", 0.85))
+            # the word just before, when it is the word spelled ("under fernández, f e r n a n d e z")
+            before = re.search(r"([^\W\d_][^\W\d_'\-]*)[\s,]+$", text[: m.start()])
+            if before and len(letters) >= 2 and _unaccented(before.group(1)) == letters.lower():
+                out.append((before.start(1), before.end(1), "spelled-name", 0.85))
     for m in _UNDER_EN.finditer(text):
         out.append(_words_span(m, 0.8, "held-under-name"))
     for m in _RELATIVE_EN.finditer(text):
@@ -403,8 +424,14 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         if len(held) == 2 or (held and (_is_first_name(held[0]) or _is_surname(held[0]))):
             out.append(span)
     for m in _RELATIVE_LOWER_EN.finditer(text):  # "calling for my mum joan hartley"
-        if _is_first_name(m.group("first")):
-            end = m.end("last") if m.group("last") and _is_surname(m.group("last")) else m.end("first")
+        # a census first name, or another word that is no common one and ends the clause ("callum, he's 19")
+        first, last, of = m.group("first"), m.group("last"), m.group("of") or ""
+        named = "name" in of and not _not_a_name(first)  # "my husband's name, gareth hughes"
+        if named or _is_first_name(first) or (not last and not of and not _not_a_name(first)
+                                              and re.match(r"\s*(?:[,.;!?]|$)", text[m.end("first"):])
+                                              and first.lower() not in _COMMON_FIRST_NAMES):
+            end = m.end("last") if last and (_is_surname(last) or (named and not _not_a_name(last))) \
+                else m.end("first")
             out.append((m.start("first"), end, "relative-name", 0.7))
     if agent:
         out += _confirmed_en(text)
@@ -413,7 +440,7 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
                 out.append((m.start("name"), m.end("name"), "addressed-name", 0.7))
         return [s for s in out if s[1] > s[0]]
     for m in _GIVEN_ZH_LATIN.finditer(text):
-        out.append(_words_span(m, 0.85, "given-name"))
+        out.append(_words_span(m, 0.85, "given-name", strict=False))
     for m in _GIVEN_EN.finditer(text):
         out.append(_words_span(m, 0.9, "given-name", strict=False))
     for m in _NAMED_EN.finditer(text):  # capitalised, or in lower case when not a common word ("first name linh")
@@ -422,6 +449,13 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
             out.append((m.start("name"), m.start("name") + words[0].end(), "given-name", 0.85))
     for m in _INTRO_EN.finditer(text):
         out.append(_words_span(m, 0.75, "introduced-name"))
+    for m in _INTRO_CALLING_EN.finditer(text):
+        if not any(_not_a_name(w) for w in m.group("name").split()):
+            out.append((m.start("name"), m.end("name"), "introduced-name", 0.75))
+    if _BOOKING_EN.search(text):
+        for m in _UNDER_LOWER_EN.finditer(text):
+            if not _not_a_name(m.group("name")):
+                out.append((m.start("name"), m.end("name"), "held-under-name", 0.7))
     for m in _INTRO_REPEAT_EN.finditer(text):
         if not _not_a_name(m["first"]) and not _not_a_name(m["last"]):
             out += [(m.start("first"), m.end("first"), "introduced-name", 0.75),
@@ -439,13 +473,17 @@ def _answered_en(text: str) -> list[tuple[int, int, str, float]]:
     """A name given in answer to "may I have your name?": capitalised words, or in a short reply (as recognisers
     write one in lower case) every word that cannot be anything else ("uh gonzalez. maria gonzalez.")."""
     words = list(re.finditer(r"[A-Za-z][A-Za-z'\-]*", text))
-    short = len(words) <= 6
+    # short: six words at most besides spelled letters ("aisha rahman, a i s h a"), or a first clause of three
+    # ("daniel whitcombe, but everyone calls me danny")
+    short = sum(len(w.group(0)) > 1 for w in words) <= 6
+    first_clause = re.match(r"[^,.;!?]*", text)
+    clause_end = first_clause.end() if first_clause and len(first_clause.group(0).split()) <= 3 else 0
     out = []
     for w in words:
         token = w.group(0)
         if _not_a_name(token) or len(token) < 2 or (token.isupper() and len(token) <= 4):
             continue  # a common word, or an acronym ("ID", "PIN")
-        if token[0].isupper() or short:
+        if token[0].isupper() or short or w.end() <= clause_end:
             out.append((w.start(), w.end(), "answered-name", 0.7))
     return out
 
@@ -453,8 +491,18 @@ def _answered_en(text: str) -> list[tuple[int, int, str, float]]:
 # "this is tom brennan" in lower case: taken only when the word is a known first name (US census lists).
 _LOWER_NAME = r"(?P<first>[a-z][a-z'\-]+)(?:\s+(?P<last>[a-z][a-z'\-]+))?"
 _INTRO_LOWER_EN = re.compile(rf"\b(?:this\s+is|it's|i'm|i\s+am|ask\s+for|speaking\s+with)\s+{_LOWER_NAME}")
+# "my brother callum, he's 19", "my partner's, alex, 0491 …", "my husband's name, gareth hughes"
 _RELATIVE_LOWER_EN = re.compile(r"\b(?:wife|husband|son|daughter|mother|mum|mom|father|dad|partner|brother|sister|"
-                                rf"grandmother|grandfather|grandma|grandpa|aunt|uncle|niece|nephew),?\s+{_LOWER_NAME}")
+                                r"grandmother|grandfather|grandma|grandpa|aunt|uncle|niece|nephew)(?P<of>'s(?:\s+name)?)?"
+                                rf",?\s+{_LOWER_NAME}")
+# "this is venkataraman calling about …", "it's jo here": a word between an introduction and "calling"
+_INTRO_CALLING_EN = re.compile(r"\b(?:this\s+is|it's|my\s+name's)\s+(?P<name>[a-z][a-z'\-]+(?:\s+[a-z][a-z'\-]+)?)"
+                               r"\s+(?:calling|here|speaking)\b", re.IGNORECASE)
+# "table for four at 7:30, under okafor": a booking's name in lower case, ending its clause
+_UNDER_LOWER_EN = re.compile(r"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>[a-zà-ÿ][a-zà-ÿ'\-]+)"
+                             r"(?=\s*(?:[,.;!?]|$))")
+_BOOKING_EN = re.compile(r"\b(?:book|booked|booking|reserv\w*|table|account|order|policy|registered|appointment)",
+                         re.IGNORECASE)
 
 
 @functools.cache
@@ -476,6 +524,11 @@ def _common_words() -> frozenset[str]:
 def common_word(word: str) -> bool:
     """An English word a reply holds besides a name (stop words and words of a service call)."""
     return word.lower() in _common_words()
+
+
+def _unaccented(word: str) -> str:
+    """``word`` in lower case without its accents ("Fernández" → "fernandez")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
 
 
 def _not_a_name(word: str) -> bool:
@@ -547,7 +600,9 @@ def _recurrences(turns: Sequence[tuple[str, bool]], names: set[str]) -> list[tup
     han = sorted((n for n in names if re.search(_HAN, n)), key=len, reverse=True)
     patterns = []
     if latin:
-        patterns.append(re.compile(r"\b(?:" + "|".join(map(re.escape, latin)) + r")\b", re.IGNORECASE))
+        # letter boundaries rather than \b, which fails beside Han characters ("好的kevin")
+        patterns.append(re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, latin)) + r")(?![A-Za-z])",
+                                   re.IGNORECASE))
     if han:
         patterns.append(re.compile("|".join(map(re.escape, han))))
     out = []

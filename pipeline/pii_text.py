@@ -47,6 +47,7 @@ ZIP_CUE = re.compile(r"\bzip\b|postal|post\s*code|postcode|邮编|邮政编码",
 # Where a date is a verification answer: a date of birth, or an answer to a security question.
 _BIRTH_CONTEXT = re.compile(r"born|birth|birthday|\bd\.?o\.?b\b|security\s+question|出生|生日|生辰|[年月日号]生的?|"
                             r"安全问题|(?:哪天|哪一天|哪年|什么时候|何时)[^，。？?]{0,4}(?:开(?:的)?户|办的卡)|开户(?:日期|时间)|"
+                            r"(?:账户|帐户|账号|这张卡)[^，。？?]{0,3}(?:哪天|哪一天|哪年|什么时候|何时)(?:开|办)|"
                             r"when\s+(?:did\s+you|was\s+the\s+account)\s+open|account\s+open(?:ed|ing)\s+date|"
                             r"为了(?:您的)?(?:账户)?安全|安全(?:起见|验证)|核实(?:一下)?(?:您的)?身份|身份(?:核实|验证)",
                             re.IGNORECASE)
@@ -121,10 +122,12 @@ _ZH_UNIT = rf"(?:[{_ZH_NUM}A-Za-z\-]+(?:号院|院|号楼|栋|幢|座|单元|楼
 # Buildings and flats going on after a clause break: "，三栋1202", "，嗯，金鹰大厦二座".
 _ZH_MORE_UNITS = re.compile(rf"[，,]{_ZH_PAUSE}(?:{_ZH_PLACE}{{0,6}}?{_ZH_UNIT})+"
                             r"(?:\s?[0-9零〇一二三四五六七八九幺]{3,4})?")
+# 道 as a road ("弥敦道688号", "高新南七道"), not the 道 of 知道, 频道, 通道 …
+_ROAD_DAO = r"(?<![知频味难轨渠通报说车赛跑航街大])道"
 _ADDRESS_ZH = re.compile(
     rf"(?:{_ZH_PLACE}{{2,7}}?(?:省|自治区))?(?:{_ZH_PLACE}{{2,7}}?市)?(?:{_ZH_PLACE}{{1,7}}?(?:区|县))?"
     rf"(?:{_ZH_PLACE}{{1,8}}?(?:镇|乡|街道|村))?"
-    rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同)(?:[{_ZH_NUM}]+段)?(?:\s?(?:嗯|呃|那个)\s?)?[{_ZH_NUM}]+(?:号院|号|弄)"
+    rf"(?:{_ZH_PLACE}{{1,10}}?(?:路|街|大道|大街|巷|弄|胡同|{_ROAD_DAO})(?:[{_ZH_NUM}]+段)?(?:\s?(?:嗯|呃|那个)\s?)?[{_ZH_NUM}]+(?:号院|号|弄)"
     rf"|{_ZH_PLACE}{{2,8}}?(?:小区|花园|公寓|大厦|新村|家园|苑|园(?=[{_ZH_NUM}]+区|[{_ZH_NUM}]+号)))"
     rf"(?:(?:{_ZH_PAUSE}{_ZH_PLACE}{{2,6}}?(?=\s?[{_ZH_NUM}]+(?:栋|幢|座|号楼|楼|层)))?{_ZH_PAUSE}{_ZH_UNIT})*"
     rf"(?:\s?[0-9零〇一二三四五六七八九幺]{{3,4}}(?![0-9零〇一二三四五六七八九幺]))?"
@@ -138,6 +141,8 @@ _ASKS_ADDRESS = re.compile(
     r"address|where\s+(?:should|shall|do|are|is|to|would|will|can|did)|where's\s+(?:this|it)|post\s*code|postcode|zip|town|city|"
     r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编|城市|哪个(?:省|市|区|县)",
     re.IGNORECASE)
+# A turn that is itself a question: "哪个城市", "which street?".
+_QUESTION = re.compile(r"[?？]\s*$|哪个|哪里|哪儿|什么|多少|几[号栋楼单]|^\W*(?:which|what|where)\b", re.IGNORECASE)
 # Asking for the rest of an address begun ("嗯，几号？", "and the apartment number?").
 _ASKS_REST = re.compile(r"几号|多少号|哪号|\b(?:house|flat|apartment|apt|unit|suite|building|street)\b", re.IGNORECASE)
 # Asking only for the town: the short reply is the place ("哪个城市？" … "武汉", "which city?" … "Boise").
@@ -283,8 +288,8 @@ def addresses(t: Turn, before: Sequence[str]) -> list[Finding]:
 def _address_answer(t: Turn, before: Sequence[str]) -> list[Finding]:
     """The reply to "what's the address?" / "送到哪里?": from the first place word or number to the end of the
     clause, when it holds a place (a street, a number, a district, a building …); a postcode when one was asked."""
-    if not before or not _ASKS_ADDRESS.search(before[0]):
-        return []
+    if not before or not _ASKS_ADDRESS.search(before[0]) or _QUESTION.search(t.text):
+        return []  # no address asked, or the turn asks one itself ("地址是…" … "哪个城市？")
     out = []
     if ZIP_CUE.search(before[0]):
         for m in _POSTCODE_SPOKEN.finditer(t.text):
@@ -337,6 +342,19 @@ def addresses_continued(turns: Sequence[Turn], found: Sequence[Finding]) -> list
     return out
 
 
+# A date's own clause about something else than birth: a delivery, a booking, a trip ("快递说是十月二号到").
+_EVENT_CLAUSE = re.compile(r"快递|物流|发货|到货|送达|签收|预约|预订|入住|退房|航班|出发|下单|"
+                           r"\b(?:deliver(?:y|ed)?|arriv(?:e|es|ed|al)|ship(?:s|ped|ping)?|appointment|flight|check[\s-]?in)\b",
+                           re.IGNORECASE)
+
+
+def _clause_at(text: str, start: int, end: int) -> str:
+    """The clause (between , 。 ; ! ?) that holds text[start:end]."""
+    left = max(text.rfind(c, 0, start) for c in ",，。;；!！?？")
+    rights = [i for i in (text.find(c, end) for c in ",，。;；!！?？") if i >= 0]
+    return text[left + 1: min(rights) if rights else len(text)]
+
+
 def dates(t: Turn, before: Sequence[str]) -> list[Finding]:
     """Dates of birth (a verification answer): dates said where the turn or the question before is about birth.
     Appointment, delivery and purchase dates are left alone."""
@@ -344,6 +362,8 @@ def dates(t: Turn, before: Sequence[str]) -> list[Finding]:
         return []
     out = [Finding(t.idx, m.start(), m.end(), PiiKind.DATE, "birth-date", 0.85) for m in _DATE_EN.finditer(t.text)]
     out += [Finding(t.idx, m.start(), m.end(), PiiKind.DATE, "birth-date", 0.85) for m in _DATE_ZH.finditer(t.text)]
+    out = [f for f in out if not ((c := _clause_at(t.text, f.start, f.end)) and _EVENT_CLAUSE.search(c)
+                                  and not _BIRTH_CONTEXT.search(c))]
     # The year asked for on its own ("and the year?" … "ninety one").
     bare = re.fullmatch(rf"\W*(?:it's|it\s+was|uh|um|\s)*(?P<y>\d{{2,4}}|{_YEAR_WORDS})\W*", t.text, re.IGNORECASE)
     if bare and before and re.search(r"\byear\b|哪一?年|年份", before[0], re.IGNORECASE):

@@ -233,6 +233,23 @@ def test_near_misses_are_left_alone(text):
     ([("c", "my number is 88 12 04")], [(0, "88 12 04", "PHONE")]),  # "my number" is the customer's, not staff
     ([("a", "what's the best email for the receipt"), ("c", "p a u l at gmail dot com")],
      [(1, "p a u l at gmail dot com", "EMAIL")]),
+    # the word before a spelling, accents and all; spelled letters do not make a reply long
+    ([("c", "the table is under muñoz, m u n o z")], [(0, "muñoz", "NAME"), (0, "m u n o z", "NAME")]),
+    ([("a", "who is the policy holder"), ("c", "nadia karimova, n a d i a")],
+     [(1, "nadia karimova", "NAME"), (1, "n a d i a", "NAME")]),
+    ([("a", "the name please"), ("c", "olwen pritchard, though my friends say winnie")],
+     [(1, "olwen pritchard", "NAME")]),
+    ([("c", "it's in my wife's name, siobhan")], [(0, "siobhan", "NAME")]),
+    ([("c", "the cottage is my mum's place")], []),
+    ([("c", "hi it's doctor nakamura")], [(0, "nakamura", "NAME")]),
+    ([("c", "the doctor said it was fine")], []),
+    ([("c", "我的英文名叫lucy"), ("a", "好的lucy，请问有什么可以帮您")], [(0, "lucy", "NAME"), (1, "lucy", "NAME")]),
+    ([("c", "付款人是郑，郑州的郑")], [(0, "郑", "NAME"), (0, "郑州的郑", "NAME")]),
+    ([("c", "寄到九龙尖沙咀广东道30号")], [(0, "九龙尖沙咀广东道30号", "ADDRESS")]),
+    ([("c", "我不知道3号能不能到")], []),
+    ([("c", "我的地址是西湖区文三路一百号"), ("a", "哪个省？")], [(0, "西湖区文三路一百号", "ADDRESS")]),
+    ([("a", "您这张卡是什么时候办的"), ("c", "二零一九年三月")], [(1, "二零一九年三月", "DATE")]),
+    ([("c", "我生日快到了，快递说五月六号发货")], []),
 ])
 def test_personal_data_said_over_turns_is_found(turns, expected):
     utts = [Utterance(i * 5.0, i * 5.0 + 4.0, text, role=Role.AGENT if who == "a" else Role.CUSTOMER, speaker=who)
