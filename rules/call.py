@@ -162,7 +162,8 @@ class PreparedCall:
             # bounds looked up in one call: numpy's cost here is per call, not per utterance)
             count = len(utterances)
             at = totals[np.searchsorted(pause_ends, following + self._starts, side="right")]
-            self._pauses = (at[:count] - at[count:]).tolist()
+            with np.errstate(invalid="ignore"):  # infinite word times give nan, as the loop does
+                self._pauses = (at[:count] - at[count:]).tolist()
         return self._pauses
 
     def followed_by_silence(self, scope: Scope, seconds: float) -> Scope:
