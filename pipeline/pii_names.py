@@ -94,6 +94,8 @@ _GIVEN_ZH_LATIN = re.compile(
     r"(?P<name>[A-Za-z][a-z]+(?:\s+[A-Za-z][a-z]+){0,2})(?![A-Za-z])")
 
 _CAP = r"[A-Z][a-zA-Z'\-]+"
+# Where a clause ends after a word: punctuation, or the end of the turn.
+_CLAUSE_END = r"\s*(?:[,.;!?]|$)"
 _GIVEN_EN = re.compile(
     r"\b(?:my\s+(?:full\s+|first\s+|last\s+|sur|middle\s+|maiden\s+)?name(?:'s|\s+is)|"
     r"(?:first|last|full|sur|middle|maiden)\s*name(?:'s|\s+is)|name's|name\s+is|calls?\s+me|go\s+by|"
@@ -127,7 +129,7 @@ _TITLED_EN = re.compile(
 # "it's doctor halvorsen", "thank you dr halvorsen": in lower case only before a surname of the census list and
 # after words that address or introduce someone ("the doctor said", "two dr peppers", "oak dr" are no titles).
 _DOCTOR_EN = re.compile(r"\b(?:(?i:it's|is|this\s+is|i'm|am|you|thanks|with|to|see|hi|hello|hey|dear|ask\s+for)\s+"
-                        r"|^)(?:doctor|dr\.?)\s+(?P<name>[a-z][a-z'\-]+)(?P<end>\s*(?:[,.;!?]|$))?")
+                        rf"|^)(?:doctor|dr\.?)\s+(?P<name>[a-z][a-z'\-]+)(?P<end>{_CLAUSE_END})?")
 # Letters one by one: "K-I-N-G", "s m i t h", "N as in Nancy, G, U, Y, E, N".
 _LETTER = r"[A-Za-z](?:\s+(?i:as\s+in|for)\s+[A-Za-z][a-z]+)?"
 _CODE_DIGITS = re.compile(r"\s*(?:-|(?i:dash|hyphen))?\s*(?:\d|(?i:zero|oh|one|two|three|four|five|six|seven|eight|"
@@ -428,7 +430,7 @@ def _names_en(text: str, agent: bool, asked: bool) -> list[tuple[int, int, str, 
         first, last, of = m.group("first"), m.group("last"), m.group("of") or ""
         named = "name" in of and not _not_a_name(first)  # "my husband's name, gareth hughes"
         if named or _is_first_name(first) or (not last and not of and not _not_a_name(first)
-                                              and re.match(r"\s*(?:[,.;!?]|$)", text[m.end("first"):])
+                                              and re.match(_CLAUSE_END, text[m.end("first"):])
                                               and first.lower() not in _COMMON_FIRST_NAMES):
             end = m.end("last") if last and (_is_surname(last) or (named and not _not_a_name(last))) \
                 else m.end("first")
@@ -500,7 +502,7 @@ _INTRO_CALLING_EN = re.compile(r"\b(?:this\s+is|it's|my\s+name's)\s+(?P<name>[a-
                                r"\s+(?:calling|here|speaking)\b", re.IGNORECASE)
 # "table for four at 7:30, under okafor": a booking's name in lower case, ending its clause
 _UNDER_LOWER_EN = re.compile(r"\bunder\s+(?:the\s+name\s+(?:of\s+)?)?(?P<name>[a-zà-ÿ][a-zà-ÿ'\-]+)"
-                             r"(?=\s*(?:[,.;!?]|$))")
+                             rf"(?={_CLAUSE_END})")
 _BOOKING_EN = re.compile(r"\b(?:book|booked|booking|reserv\w*|table|account|order|policy|registered|appointment)",
                          re.IGNORECASE)
 

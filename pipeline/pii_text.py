@@ -142,7 +142,7 @@ _ASKS_ADDRESS = re.compile(
     r"地址|送到哪|寄到哪|住哪|住在哪|哪个小区|几号楼|几栋|几单元|门牌|房号|房间号|楼号|哪里|邮编|城市|哪个(?:省|市|区|县)",
     re.IGNORECASE)
 # A turn that is itself a question: "哪个城市", "which street?".
-_QUESTION = re.compile(r"[?？]\s*$|哪个|哪里|哪儿|什么|多少|几[号栋楼单]|^\W*(?:which|what|where)\b", re.IGNORECASE)
+_TURN_ASKS = re.compile(r"[?？]\s*$|哪个|哪里|哪儿|什么|多少|几[号栋楼单]|^\W*(?:which|what|where)\b", re.IGNORECASE)
 # Asking for the rest of an address begun ("嗯，几号？", "and the apartment number?").
 _ASKS_REST = re.compile(r"几号|多少号|哪号|\b(?:house|flat|apartment|apt|unit|suite|building|street)\b", re.IGNORECASE)
 # Asking only for the town: the short reply is the place ("哪个城市？" … "武汉", "which city?" … "Boise").
@@ -288,7 +288,7 @@ def addresses(t: Turn, before: Sequence[str]) -> list[Finding]:
 def _address_answer(t: Turn, before: Sequence[str]) -> list[Finding]:
     """The reply to "what's the address?" / "送到哪里?": from the first place word or number to the end of the
     clause, when it holds a place (a street, a number, a district, a building …); a postcode when one was asked."""
-    if not before or not _ASKS_ADDRESS.search(before[0]) or _QUESTION.search(t.text):
+    if not before or not _ASKS_ADDRESS.search(before[0]) or _TURN_ASKS.search(t.text):
         return []  # no address asked, or the turn asks one itself ("地址是…" … "哪个城市？")
     out = []
     if ZIP_CUE.search(before[0]):
